@@ -1,0 +1,56 @@
+"""Configuration from the environment.
+
+Every setting comes from a ``TRACKER_*`` environment variable. Development (the default
+for ``make run`` and the tests) falls back to a SQLite file under ``instance/`` and a
+random per-process secret; production refuses to start without a secret key or with
+debug on.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a configuration the app can safely run with."""
+
+
+def _default_database_url(instance_path: str) -> str:
+    return "sqlite:///" + str(Path(instance_path) / "tracker.db")
+
+
+def load_config(instance_path: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Read the configuration from ``environ`` (default: ``os.environ``)."""
+    env = os.environ if environ is None else environ
+    mode = env.get("TRACKER_ENV", "development").strip().lower()
+    if mode not in {"development", "production", "testing"}:
+        raise ConfigError(
+            f"TRACKER_ENV={mode!r} is not known: use development, testing or production."
+        )
+    debug = env.get("TRACKER_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
+    secret = env.get("TRACKER_SECRET_KEY", "")
+    if mode == "production":
+        if not secret or len(secret) < 32:
+            raise ConfigError(
+                "TRACKER_SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production, e.g. the output of: python -c 'import secrets; "
+                "print(secrets.token_hex(32))'"
+            )
+        if debug:
+            raise ConfigError("TRACKER_DEBUG must be off in production.")
+    config: dict[str, Any] = {
+        "ENV_NAME": mode,
+        "DEBUG": debug,
+        "TESTING": mode == "testing",
+        "SECRET_KEY": secret or secrets.token_hex(32),
+        "DATABASE_URL": env.get("TRACKER_DATABASE_URL") or _default_database_url(instance_path),
+        "PLAN_FILE": env.get("TRACKER_PLAN_FILE") or str(PROJECT_ROOT / "plans.yaml"),
+        "PUBLIC_READ": env.get("TRACKER_PUBLIC_READ", "1" if mode != "production" else "0")
+        in {"1", "true", "yes", "on"},
+    }
+    return config
