@@ -1,0 +1,198 @@
+"""The ``tracker`` command: plan checks and loads, the database, demo data, the web server."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from plans import PlanError
+from tracker.db import get_engine, get_session, transaction
+from tracker.services.plan_load import compare_plan_file, load_plan_file, read_plan_file
+from tracker.services.plan_sync import PartnershipMismatch, PlanDiff
+
+
+def _create_app() -> Flask:
+    from tracker import create_app
+
+    return create_app()
+
+
+main = FlaskGroup(
+    name="tracker",
+    create_app=_create_app,
+    load_dotenv=False,
+    help="Delivery plan and performance tracker for a community safety partnership.",
+)
+
+plan_cli = click.Group("plan", help="Check, compare and load a plan file (plans.yaml).")
+db_cli = click.Group("db", help="The database: create it or bring it up to date.")
+
+
+def _report_refusal(error: PlanError) -> None:
+    count = len(error.errors)
+    click.echo(f"The plan file was refused: {count} error{'s' if count != 1 else ''}. "
+               "Nothing was changed.", err=True)
+    for problem in error.problems:
+        click.echo(str(problem), err=True)
+
+
+def _print_diff(diff: PlanDiff, *, would: bool) -> None:
+    verbs = {"add": "add", "change": "change", "retire": "retire", "restore": "restore"}
+    counts = diff.counts()
+    prefix = "Would " if would else ""
+    if diff.is_empty:
+        click.echo(f"No changes: the database already matches the file ({diff.unchanged} "
+                   "items).")
+        return
+    for action in ("add", "change", "retire", "restore"):
+        changes = diff.of(action)  # type: ignore[arg-type]
+        if not changes:
+            continue
+        heading = f"{prefix}{verbs[action]}" if would else f"{verbs[action].capitalize()}d"
+        if not would and action == "add":
+            heading = "Added"
+        click.echo(f"{heading.capitalize()} ({len(changes)}):")
+        for change in changes:
+            click.echo(f"  {change.describe()}")
+    click.echo(
+        f"{counts['add']} to add, {counts['change']} to change, {counts['retire']} to retire, "
+        f"{counts['restore']} to restore, {diff.unchanged} unchanged."
+        if would else
+        f"{counts['add']} added, {counts['change']} changed, {counts['retire']} retired, "
+        f"{counts['restore']} restored, {diff.unchanged} unchanged."
+    )
+
+
+@plan_cli.command("check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def plan_check(file: Path) -> None:
+    """Validate FILE: print a summary, or every error (exit status 1)."""
+    try:
+        plan, _ = read_plan_file(file)
+    except PlanError as error:
+        _report_refusal(error)
+        sys.exit(1)
+    summary = plan.summary()
+    partnership = plan.partnership
+    years = partnership.years
+    click.echo(f"{file}: the plan is valid.")
+    rows = [
+        ("Partnership", f"{partnership.name} ({partnership.id})"),
+        ("Plan", f"{partnership.plan.title}, {partnership.plan.starts:%-d %B %Y} to "
+                 f"{partnership.plan.ends:%-d %B %Y} ({years[0].label} to {years[-1].label})"),
+        ("Priorities", summary["priorities"]),
+        ("Commitments", summary["commitments"]),
+        ("Parts", summary["parts"]),
+        ("Themes", summary["themes"]),
+        ("Groups", summary["groups"]),
+        ("Authorities", summary["authorities"]),
+        ("People", summary["people"]),
+        ("KPIs", summary["kpis"]),
+    ]
+    actions = summary["actions"]
+    assert isinstance(actions, dict)
+    if actions:
+        rows.append(("Actions", ", ".join(f"{year}: {n}" for year, n in actions.items())))
+    else:
+        rows.append(("Actions", "no delivery plans"))
+    for label, value in rows:
+        click.echo(f"  {label + ':':<13} {value}")
+    if plan.warnings:
+        click.echo(f"{len(plan.warnings)} warning{'s' if len(plan.warnings) != 1 else ''}:")
+        for warning in plan.warnings:
+            click.echo(f"  {warning}")
+
+
+@plan_cli.command("diff")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def plan_diff(file: Path) -> None:
+    """Show what loading FILE would add, change, retire and restore, by ref."""
+    try:
+        _plan, diff = compare_plan_file(get_session(), file)
+    except PlanError as error:
+        _report_refusal(error)
+        sys.exit(1)
+    except PartnershipMismatch as error:
+        click.echo(f"Refused: {error}", err=True)
+        sys.exit(1)
+    _print_diff(diff, would=True)
+
+
+@plan_cli.command("load")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--by", "loaded_by", default=None, help="Who is loading it (recorded).")
+@with_appcontext
+def plan_load(file: Path, loaded_by: str | None) -> None:
+    """Load FILE in one transaction; a refused file changes nothing."""
+    try:
+        with transaction() as session:
+            result = load_plan_file(session, file, loaded_by=loaded_by)
+    except PlanError as error:
+        _report_refusal(error)
+        sys.exit(1)
+    except PartnershipMismatch as error:
+        click.echo(f"Refused: {error} Nothing was changed.", err=True)
+        sys.exit(1)
+    click.echo(f"Loaded {file}: {result.plan.partnership.name}.")
+    _print_diff(result.diff, would=False)
+    for warning in result.plan.warnings:
+        click.echo(f"  {warning}")
+
+
+@db_cli.command("upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Create the database, or bring it up to the latest version."""
+    from tracker import migrate
+
+    engine = get_engine(current_app)
+    migrate.upgrade(engine)
+    click.echo(f"The database is up to date ({engine.url.render_as_string()}).")
+
+
+@click.command("demo")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Pretend today is this date (YYYY-MM-DD).")
+@click.option("--seed", type=int, default=2024, help="Random seed for the demo history.")
+@with_appcontext
+def demo(today: object, seed: int) -> None:
+    """Add demo accounts and quarterly history up to the current quarter."""
+    from tracker.services.demo import make_demo
+
+    day = today.date() if today is not None else date.today()  # type: ignore[attr-defined]
+    try:
+        with transaction() as session:
+            report = make_demo(session, day, seed=seed)
+    except LookupError as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
+    for line in report:
+        click.echo(line)
+
+
+@click.command("serve")
+@with_appcontext
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the web app with waitress (production-grade WSGI server)."""
+    import waitress
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(f"Serving {app.config.get('PARTNERSHIP_NAME', 'the tracker')} on "
+               f"http://{host}:{port}/ (Ctrl+C to stop)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="tracker")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(plan_cli)
+    app.cli.add_command(db_cli)
+    app.cli.add_command(demo)
+    app.cli.add_command(serve)

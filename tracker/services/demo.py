@@ -1,0 +1,189 @@
+"""Demo data: plausible quarterly history from the plan's start up to the open quarter.
+
+The history is generated from the loaded plan with a fixed seed, so the same day gives the
+same demo. In the open quarter some updates are in, some are missing (due, or late once
+the due date has passed) and some actions are Red, whatever day it is run on.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from plans import Calendar, Quarter
+from tracker.models import Action, ActionUpdate, Partnership, User
+from tracker.services.plan_load import current_plan
+
+NARRATIVES = {
+    "green": [
+        "Delivery is on track. Partners met as planned this quarter and the agreed activity went ahead.",
+        "Good progress this quarter: the work is being delivered as set out in the delivery plan.",
+        "On track. Feedback from partners and residents has been positive and is shaping the next steps.",
+    ],
+    "amber": [
+        "Some slippage this quarter because of staff vacancies in a partner agency; most activity went ahead.",
+        "Progress is slower than planned while data-sharing arrangements are agreed between partners.",
+        "Partly on track: one strand is delayed by the timing of the funding decision.",
+    ],
+    "red": [
+        "Significant delay: the commissioned provider withdrew and the work has been paused while it is re-procured.",
+        "Off track. Key partners have not been able to release staff and the milestone dates have been missed.",
+    ],
+}
+NEXT_STEPS = [
+    "Present the findings to the thematic group and agree the next quarter's activity.",
+    "Complete the remaining milestones and report back to the thematic group.",
+    "Hold the partner workshop and agree owners for the follow-up actions.",
+]
+CORRECTIVE = {
+    "amber": "Interim cover agreed with partners; revised timetable to be agreed at the next thematic group.",
+    "red": "Escalated to the lead agency's senior manager; recovery plan to be brought to the next board.",
+}
+RISKS = [
+    "",
+    "Capacity in partner agencies over the summer.",
+    "Funding beyond March is not yet confirmed.",
+    "Dependence on data from a partner whose system is changing.",
+]
+
+
+def open_quarter(calendar: Calendar, today: date, window_opens_days: int) -> Quarter:
+    """The latest quarter whose update window has opened on ``today``."""
+    quarter = calendar.quarter_of(today)
+    if today < quarter.end - timedelta(days=window_opens_days):
+        quarter = quarter.previous()
+    return quarter
+
+
+def _quarters(first: Quarter, last: Quarter) -> Iterator[Quarter]:
+    quarter = first
+    while quarter <= last:
+        yield quarter
+        quarter = quarter.next()
+
+
+def _at(day: date, hour: int = 10) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=UTC)
+
+
+def make_demo(session: Session, today: date, seed: int = 2024) -> list[str]:
+    """Add the demo history (flushes; the caller commits). Returns lines to print."""
+    partnership = session.scalars(select(Partnership)).first()
+    plan = current_plan(session)
+    if partnership is None or plan is None:
+        raise LookupError("No plan is loaded yet: run 'tracker plan load plans.yaml' first.")
+    calendar = plan.partnership.calendar
+    rules = plan.rules.calendar
+    current = open_quarter(calendar, today, rules.window_opens_days)
+    existing = session.scalar(select(func.count()).select_from(ActionUpdate)) or 0
+    lines: list[str] = []
+    if existing:
+        lines.append(f"Demo history is already in the database ({existing} updates); "
+                     "nothing added.")
+    else:
+        lines.extend(_history(session, plan.partnership.plan.starts, calendar, current, today,
+                              rules.update_due_days, seed))
+    lines.extend(_people(session))
+    return lines
+
+
+def _history(session: Session, plan_starts: date, calendar: Calendar, current: Quarter,
+             today: date, due_days: int, seed: int) -> list[str]:
+    actions = list(session.scalars(
+        select(Action).where(Action.retired_at.is_(None)).order_by(Action.position)
+        .options(selectinload(Action.milestones))
+    ))
+    first = calendar.quarter_of(plan_starts)
+    quarters = list(_quarters(first, current)) if first <= current else []
+    due_date = current.end + timedelta(days=due_days)
+    added = 0
+    received = missing = red = 0
+    for action in actions:
+        rng = random.Random(seed * 1_000_003 + zlib.crc32(action.ref.encode()))
+        first_year = calendar.parse_year(action.years[0]) if action.years else None
+        begins = action.starts or (first_year.start if first_year else plan_starts)
+        slips = rng.random() < 0.18  # a few actions fall behind and miss their due date
+        rag = "green"
+        for quarter in quarters:
+            if quarter.end < begins:
+                continue
+            is_current = quarter == current
+            if not is_current and rng.random() < 0.04:
+                continue  # the odd missed update in the history
+            if is_current and rng.random() < 0.35:
+                missing += 1
+                continue
+            span = max((action.due - begins).days, 1)
+            expected = min(max((quarter.end - begins).days / span, 0.0), 1.0)
+            finished = quarter.end >= action.due and not slips
+            rag = _next_rag(rng, rag, slips, quarter.end > action.due)
+            percent = 100 if finished else int(min(expected * (0.7 if slips else 1.0), 0.95)
+                                                * 100)
+            if finished:
+                rag = "blue"
+            when = min(_at(quarter.end + timedelta(days=rng.randint(-5, due_days + 3))),
+                       _at(today, 9))
+            session.add(_update(action, quarter, rag, percent, rng, when))
+            added += 1
+            if is_current:
+                received += 1
+                red += rag == "red"
+            for milestone in action.milestones:
+                if milestone.due <= quarter.end and milestone.completed_at is None \
+                        and (not slips or rng.random() < 0.5):
+                    milestone.completed_at = _at(min(milestone.due, today))
+            if finished:
+                break
+    session.flush()
+    state = "late" if today > due_date else f"due by {due_date.day} {due_date:%B %Y}"
+    return [
+        f"Demo history added: {added} updates on {len(actions)} actions, "
+        f"{quarters[0].label if quarters else '-'} to {current.label}.",
+        f"Open quarter {current.label}: updates due {due_date.day} {due_date:%B %Y}; "
+        f"{received} received ({red} Red), {missing} missing ({state}).",
+    ]
+
+
+def _next_rag(rng: random.Random, rag: str, slips: bool, overdue: bool) -> str:
+    if overdue and slips:
+        return "red"
+    roll = rng.random()
+    if slips:
+        return "red" if roll < 0.35 else "amber" if roll < 0.85 else "green"
+    if rag == "blue":
+        rag = "green"
+    if rag == "green":
+        return "amber" if roll < 0.12 else "green"
+    return "green" if roll < 0.6 else rag
+
+
+def _update(action: Action, quarter: Quarter, rag: str, percent: int, rng: random.Random,
+            when: datetime) -> ActionUpdate:
+    colour = rag if rag in NARRATIVES else "green"
+    is_concern = rag == "red" and rng.random() < 0.5
+    return ActionUpdate(
+        action=action, quarter=quarter.label, version=1, rag=rag, percent_complete=percent,
+        narrative="Complete: the action has been delivered and closed at the thematic group."
+        if rag == "blue" else rng.choice(NARRATIVES[colour]),
+        next_steps="" if rag == "blue" else rng.choice(NEXT_STEPS),
+        risks=rng.choice(RISKS), corrective_action=CORRECTIVE.get(rag, ""),
+        is_concern=is_concern,
+        concern_reason="Delivery depends on a decision the board needs to make." if is_concern
+        else "",
+        author_id=action.owner_id, created_at=when,
+    )
+
+
+def _people(session: Session) -> list[str]:
+    lines = ["Demo people (one of each role):"]
+    for role in ("admin", "board", "lead", "member"):
+        user = session.scalars(select(User).where(User.role == role, User.is_active)
+                               .order_by(User.id).limit(1)).first()
+        if user is not None:
+            lines.append(f"  {role:<7} {user.name} <{user.email}>")
+    return lines

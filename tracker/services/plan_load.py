@@ -1,0 +1,72 @@
+"""Use cases around the plan file: check it, compare it with the database, load it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plans import Plan, PlanError, parse_plan
+from plans.errors import Problem
+from tracker.models import PlanLoad
+from tracker.services.plan_sync import PlanDiff, apply_plan, diff_plan
+
+
+@dataclass
+class LoadResult:
+    plan: Plan
+    diff: PlanDiff
+    record: PlanLoad | None
+
+
+def read_plan_file(path: str | Path) -> tuple[Plan, bytes]:
+    """Read and validate a plan file; :class:`PlanError` lists every problem if refused."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise PlanError([Problem(str(path), 0, f"cannot read the file: {exc.strerror}")]) \
+            from None
+    return parse_plan(data, str(path)), data
+
+
+def compare_plan_file(session: Session, path: str | Path) -> tuple[Plan, PlanDiff]:
+    plan, _ = read_plan_file(path)
+    return plan, diff_plan(session, plan)
+
+
+def load_plan_file(session: Session, path: str | Path, loaded_by: str | None = None
+                   ) -> LoadResult:
+    """Validate the file and apply it (flushes; the caller commits once, or rolls back)."""
+    plan, data = read_plan_file(path)
+    diff = apply_plan(session, plan)
+    record = PlanLoad(
+        loaded_by=loaded_by,
+        filename=Path(path).name,
+        sha256=hashlib.sha256(data).hexdigest(),
+        text=data.decode("utf-8-sig"),
+        changes=diff.as_json(),
+    )
+    session.add(record)
+    session.flush()
+    return LoadResult(plan, diff, record)
+
+
+def latest_load(session: Session) -> PlanLoad | None:
+    return session.scalars(select(PlanLoad).order_by(PlanLoad.id.desc()).limit(1)).first()
+
+
+@lru_cache(maxsize=4)
+def _parse_cached(sha256: str, text: str, filename: str) -> Plan:
+    return parse_plan(text, filename)
+
+
+def current_plan(session: Session) -> Plan | None:
+    """The plan as last loaded (its rules drive statuses), parsed once per process."""
+    record = latest_load(session)
+    if record is None:
+        return None
+    return _parse_cached(record.sha256, record.text, record.filename)

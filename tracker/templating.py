@@ -1,0 +1,78 @@
+"""What every page's template gets: the partnership's name, navigation, a CSP nonce,
+and the filters pages share (dates, periods)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask, Response, g, request, url_for
+from sqlalchemy import select
+
+from tracker.db import get_session
+from tracker.models import Partnership
+
+NAVIGATION = (
+    ("Plan", "plan.overview", ("plan.overview", "plan.priority", "plan.commitment",
+                               "plan.action")),
+    ("Themes", "plan.themes", ("plan.themes", "plan.theme")),
+    ("Who's who", "plan.whos_who", ("plan.whos_who",)),
+)
+
+
+def csp_nonce() -> str:
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    nonce: str = g.csp_nonce
+    return nonce
+
+
+def current_partnership() -> Partnership | None:
+    if "partnership" not in g:
+        g.partnership = get_session().scalars(select(Partnership).limit(1)).first()
+    partnership: Partnership | None = g.partnership
+    return partnership
+
+
+def _context() -> dict[str, Any]:
+    partnership = current_partnership()
+    endpoint = request.endpoint or ""
+    nav_items = [
+        {"href": url_for(target), "text": text, "active": endpoint in active}
+        for text, target, active in NAVIGATION
+    ]
+    return {
+        "partnership": partnership,
+        "partnership_name": partnership.name if partnership else "Community safety partnership",
+        "nav_items": nav_items,
+        "csp_nonce": csp_nonce(),
+    }
+
+
+def long_date(value: date | datetime | None) -> str:
+    """``31 March 2025``, as GOV.UK writes dates."""
+    if value is None:
+        return ""
+    return f"{value.day} {value:%B %Y}"
+
+
+def _security_headers(response: Response) -> Response:
+    nonce = g.get("csp_nonce")
+    script = f"'self' 'nonce-{nonce}'" if nonce else "'self'"
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        f"default-src 'self'; script-src {script}; style-src 'self'; img-src 'self' data:; "
+        "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_context)
+    app.jinja_env.filters["long_date"] = long_date
+    app.after_request(_security_headers)

@@ -1,0 +1,188 @@
+"""The plan pages: overview, priority, commitment, action, themes and who's who.
+
+Read-only, and readable without signing in while the deployment allows public reading.
+Each page loads what it shows in a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from flask import Blueprint, abort, render_template
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from tracker.db import get_session
+from tracker.models import (
+    KPI,
+    Action,
+    ActionUpdate,
+    Authority,
+    Commitment,
+    Duty,
+    Group,
+    PreventionLevel,
+    Principle,
+    Priority,
+    Theme,
+)
+
+bp = Blueprint("plan", __name__)
+
+
+def _current(model: type) -> list:  # type: ignore[type-arg]
+    query = select(model).where(model.retired_at.is_(None)).order_by(model.position)
+    return list(get_session().scalars(query))
+
+
+def _action_counts() -> dict[int, int]:
+    query = (select(Action.commitment_id, func.count())
+             .where(Action.retired_at.is_(None)).group_by(Action.commitment_id))
+    return {cid: count for cid, count in get_session().execute(query).tuples()}
+
+
+def _priorities_with_commitments() -> list[Priority]:
+    query = (
+        select(Priority)
+        .order_by(Priority.retired_at.is_not(None), Priority.position)
+        .options(
+            joinedload(Priority.group),
+            selectinload(Priority.commitments).selectinload(Commitment.themes),
+        )
+    )
+    return list(get_session().scalars(query))
+
+
+def _by_ref(model: type, ref: str, *options: object):  # type: ignore[no-untyped-def]
+    item = get_session().scalars(select(model).where(model.ref == ref).options(*options)).first()
+    if item is None:
+        abort(404)
+    return item
+
+
+@bp.get("/")
+def overview() -> str:
+    priorities = [p for p in _priorities_with_commitments() if not p.is_retired]
+    return render_template(
+        "plan/overview.html",
+        priorities=priorities,
+        action_counts=_action_counts(),
+        themes=_current(Theme),
+        principles=_current(Principle),
+        prevention_levels=_current(PreventionLevel),
+        duties=_current(Duty),
+    )
+
+
+@bp.get("/priorities/<ref>")
+def priority(ref: str) -> str:
+    item = _by_ref(
+        Priority, ref, joinedload(Priority.group),
+        selectinload(Priority.commitments).selectinload(Commitment.themes),
+        selectinload(Priority.commitments).selectinload(Commitment.kpis),
+    )
+    kpis: dict[str, KPI] = {}
+    for commitment in item.commitments:
+        for kpi in commitment.kpis:
+            kpis.setdefault(kpi.ref, kpi)
+    return render_template("plan/priority.html", priority=item, action_counts=_action_counts(),
+                           kpis=sorted(kpis.values(), key=lambda k: k.position))
+
+
+@bp.get("/commitments/<ref>")
+def commitment(ref: str) -> str:
+    item = _by_ref(
+        Commitment, ref, joinedload(Commitment.priority), joinedload(Commitment.parent),
+        joinedload(Commitment.prevention), selectinload(Commitment.themes),
+        selectinload(Commitment.parts), selectinload(Commitment.kpis),
+    )
+    ids = [item.id, *(part.id for part in item.parts)]
+    actions = list(get_session().scalars(
+        select(Action).where(Action.commitment_id.in_(ids))
+        .order_by(Action.retired_at.is_not(None), Action.position)
+        .options(joinedload(Action.owner), joinedload(Action.lead),
+                 joinedload(Action.commitment))
+    ))
+    return render_template("plan/commitment.html", commitment=item, actions=actions)
+
+
+@bp.get("/actions/<ref>")
+def action(ref: str) -> str:
+    item = _by_ref(
+        Action, ref,
+        joinedload(Action.commitment).joinedload(Commitment.priority),
+        joinedload(Action.owner), joinedload(Action.lead), joinedload(Action.group),
+        joinedload(Action.prevention), selectinload(Action.themes), selectinload(Action.kpis),
+        selectinload(Action.milestones),
+    )
+    updates = list(get_session().scalars(
+        select(ActionUpdate).where(ActionUpdate.action_id == item.id)
+        .order_by(ActionUpdate.quarter.desc(), ActionUpdate.version.desc())
+        .options(joinedload(ActionUpdate.author))
+    ))
+    latest: dict[str, ActionUpdate] = {}
+    for update in updates:
+        latest.setdefault(update.quarter, update)
+    return render_template("plan/action.html", action=item, updates=updates,
+                           latest=list(latest.values()))
+
+
+@bp.get("/themes")
+def themes() -> str:
+    priorities = [p for p in _priorities_with_commitments() if not p.is_retired]
+    all_themes = _current(Theme)
+    grid: dict[tuple[int, int], list[Commitment]] = defaultdict(list)
+    for priority_item in priorities:
+        for c in priority_item.commitments:
+            if c.is_retired:
+                continue
+            for theme in c.themes:
+                grid[(theme.id, priority_item.id)].append(c)
+    return render_template("plan/themes.html", themes=all_themes, priorities=priorities,
+                           grid=grid)
+
+
+@bp.get("/themes/<ref>")
+def theme(ref: str) -> str:
+    item = _by_ref(Theme, ref)
+    commitments = list(get_session().scalars(
+        select(Commitment).join(Commitment.themes).where(Theme.id == item.id)
+        .order_by(Commitment.retired_at.is_not(None), Commitment.ref)
+        .options(joinedload(Commitment.priority))
+    ))
+    by_priority: dict[Priority, list[Commitment]] = defaultdict(list)
+    for c in sorted(commitments, key=lambda c: (c.priority.position, c.position)):
+        by_priority[c.priority].append(c)
+    actions = list(get_session().scalars(
+        select(Action).join(Action.themes).where(Theme.id == item.id,
+                                                 Action.retired_at.is_(None))
+        .order_by(Action.position).options(joinedload(Action.commitment))
+    ))
+    kpis = list(get_session().scalars(
+        select(KPI).join(KPI.themes).where(Theme.id == item.id, KPI.retired_at.is_(None))
+        .order_by(KPI.position)
+    ))
+    return render_template("plan/theme.html", theme=item, by_priority=by_priority,
+                           actions=actions, kpis=kpis)
+
+
+@bp.get("/who")
+def whos_who() -> str:
+    authorities = _current(Authority)
+    groups = list(get_session().scalars(
+        select(Group).where(Group.retired_at.is_(None)).order_by(Group.position)
+        .options(joinedload(Group.lead), joinedload(Group.reports_to),
+                 selectinload(Group.members))
+    ))
+    priorities = {g.id: [] for g in groups}  # type: dict[int, list[Priority]]
+    for p in _current(Priority):
+        if p.group_id in priorities:
+            priorities[p.group_id].append(p)
+    kinds = ("board", "thematic", "forum")
+    return render_template(
+        "plan/whos_who.html",
+        responsible=[a for a in authorities if a.is_responsible],
+        partners=[a for a in authorities if not a.is_responsible],
+        groups_by_kind={k: [g for g in groups if g.kind == k] for k in kinds},
+        priorities_by_group=priorities,
+    )
