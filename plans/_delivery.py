@@ -128,18 +128,17 @@ def _period(state: State, node: Node | None, where: str, frequency: str) -> str 
     if text is None or node is None:
         return None
     calendar = state.calendar
-    attempts = {
-        "quarterly": (calendar.parse_quarter,),
-        "annual": (calendar.parse_year,),
-        "monthly": (calendar.parse_month,),
-        "any": (calendar.parse_quarter, calendar.parse_year),
-    }[frequency]
-    for parse in attempts:
+    kinds = {"quarterly": ("quarter",), "annual": ("year",), "monthly": ("month",),
+             "any": ("quarter", "year")}[frequency]
+    for kind in kinds:
         try:
-            parsed = parse(text)
+            if kind == "quarter":
+                return calendar.parse_quarter(text).label
+            if kind == "year":
+                return calendar.parse_year(text).label
+            return calendar.parse_month(text).isoformat()[:7]
         except ValueError:
             continue
-        return parsed.isoformat()[:7] if frequency == "monthly" else parsed.label  # type: ignore[union-attr]
     example = {
         "quarterly": f"a quarter such as \"{calendar.example_year} Q1\"",
         "annual": f"a year such as {calendar.example_year}",

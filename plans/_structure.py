@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 
 from yaml.nodes import Node
@@ -385,12 +386,13 @@ def _warn_gaps(state: State, ids: list[str], lines: list[int], where: str) -> No
     """Warn when lettered or numbered ids skip one (a, b, d: is c missing?)."""
     if len(ids) < 2:
         return
+    show: Callable[[int], str]
     if all(len(i) == 1 and i.isalpha() and i.islower() for i in ids):
         numbers = [ord(i) for i in ids]
         show = chr
     elif all(i.isdigit() for i in ids):
         numbers = [int(i) for i in ids]
-        show = str  # type: ignore[assignment]
+        show = str
     else:
         return
     for before, after, line in zip(numbers, numbers[1:], lines[1:], strict=False):

@@ -41,7 +41,7 @@ def _report_refusal(error: PlanError) -> None:
         click.echo(str(problem), err=True)
 
 
-def _print_diff(diff: PlanDiff, *, would: bool) -> None:
+def _print_diff(diff: PlanDiff, *, would: bool, full: bool = True) -> None:
     verbs = {"add": "add", "change": "change", "retire": "retire", "restore": "restore"}
     counts = diff.counts()
     prefix = "Would " if would else ""
@@ -57,6 +57,13 @@ def _print_diff(diff: PlanDiff, *, would: bool) -> None:
         if not would and action == "add":
             heading = "Added"
         click.echo(f"{heading.capitalize()} ({len(changes)}):")
+        if not full and len(changes) > 30:
+            kinds: dict[str, int] = {}
+            for change in changes:
+                kinds[change.kind] = kinds.get(change.kind, 0) + 1
+            for kind, number in kinds.items():
+                click.echo(f"  {number} × {kind}")
+            continue
         for change in changes:
             click.echo(f"  {change.describe()}")
     click.echo(
@@ -140,7 +147,7 @@ def plan_load(file: Path, loaded_by: str | None) -> None:
         click.echo(f"Refused: {error} Nothing was changed.", err=True)
         sys.exit(1)
     click.echo(f"Loaded {file}: {result.plan.partnership.name}.")
-    _print_diff(result.diff, would=False)
+    _print_diff(result.diff, would=False, full=False)
     for warning in result.plan.warnings:
         click.echo(f"  {warning}")
 

@@ -46,6 +46,7 @@ class Field:
     name: str
     target: str | None = None
     many: bool = False
+    silent: bool = False  # kept in step, but not reported as a change (e.g. order)
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,8 @@ def _short(value: Any, width: int = 50) -> str:
         text = ", ".join(str(v) for v in sorted(value, key=str)) or "(none)"
     elif value is None:
         text = "(none)"
+    elif isinstance(value, float):
+        text = f"{value:g}"
     else:
         text = str(value)
     text = " ".join(text.split())
@@ -263,44 +266,46 @@ def _milestones(plan: Plan) -> dict[str, dict[str, Any]]:
     return result
 
 
+POSITION = Field("position", silent=True)
+
 KINDS: tuple[Kind, ...] = (
     Kind("partnership", Partnership, tuple(Field(n) for n in (
         "name", "area", "vision", "plan_title", "plan_starts", "plan_ends", "year_starts",
         "aims")), _partnership, retirable=False),
     Kind("person", User, (Field("name"), Field("role"), Field("is_from_plan")), _users,
          retirable=False, ref_attr="email"),
-    Kind("authority", Authority, (Field("name"), Field("is_responsible"), Field("position")),
+    Kind("authority", Authority, (Field("name"), Field("is_responsible"), POSITION),
          _authorities),
-    Kind("group", Group, (Field("name"), Field("kind"), Field("position"),
+    Kind("group", Group, (Field("name"), Field("kind"), POSITION,
                           Field("reports_to", "group"), Field("lead", "person"),
                           Field("members", "person", many=True)), _groups),
-    Kind("theme", Theme, (Field("name"), Field("summary"), Field("points"), Field("position")),
+    Kind("theme", Theme, (Field("name"), Field("summary"), Field("points"), POSITION),
          _themes),
-    Kind("principle", Principle, (Field("name"), Field("text"), Field("position")),
+    Kind("principle", Principle, (Field("name"), Field("text"), POSITION),
          _principles),
     Kind("prevention level", PreventionLevel, (Field("name"), Field("text"),
-                                               Field("position")), _prevention),
-    Kind("duty", Duty, (Field("text"), Field("every"), Field("due"), Field("position")),
+                                               POSITION), _prevention),
+    Kind("duty", Duty, (Field("text"), Field("every"), Field("due"), POSITION),
          _duties, label_field="text"),
-    Kind("priority", Priority, (Field("title"), Field("short_title"), Field("position"),
+    Kind("priority", Priority, (Field("title"), Field("short_title"), POSITION,
                                 Field("group", "group")), _priorities, label_field="title"),
     Kind("commitment", Commitment, (
-        Field("local_id"), Field("text"), Field("position"), Field("priority", "priority"),
+        Field("local_id"), Field("text"), POSITION, Field("priority", "priority"),
         Field("parent", "commitment"), Field("prevention", "prevention level"),
         Field("themes", "theme", many=True)), _commitments, label_field="text"),
     Kind("KPI", KPI, (
         Field("name"), Field("unit"), Field("better"), Field("frequency"), Field("source"),
         Field("baseline_period"), Field("baseline_value"), Field("targets"), Field("target"),
-        Field("tolerance"), Field("position"), Field("owner", "person"),
+        Field("tolerance"), POSITION, Field("owner", "person"),
         Field("commitments", "commitment", many=True), Field("themes", "theme", many=True)),
         _kpis),
     Kind("action", Action, (
-        Field("title"), Field("starts"), Field("due"), Field("years"), Field("position"),
+        Field("title"), Field("starts"), Field("due"), Field("years"), POSITION,
         Field("commitment", "commitment"), Field("owner", "person"), Field("lead", "authority"),
         Field("group", "group"), Field("prevention", "prevention level"),
         Field("themes", "theme", many=True), Field("kpis", "KPI", many=True)),
         _actions, label_field="title"),
-    Kind("milestone", Milestone, (Field("title"), Field("due"), Field("position"),
+    Kind("milestone", Milestone, (Field("title"), Field("due"), POSITION,
                                   Field("action", "action")), _milestones, label_field="title"),
 )
 KIND_BY_NAME = {kind.name: kind for kind in KINDS}
@@ -371,7 +376,7 @@ def diff_plan(session: Session, plan: Plan, snapshot: Snapshot | None = None) ->
             fields = {}
             for f in kind.fields:
                 new = values.get(f.name)
-                if isinstance(new, OnCreate):
+                if isinstance(new, OnCreate) or f.silent:
                     continue
                 old = snapshot.current(kind, row, f)
                 if not _same(old, new):
