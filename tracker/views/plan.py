@@ -38,7 +38,7 @@ def _current(model: type) -> list:  # type: ignore[type-arg]
 def _action_counts() -> dict[int, int]:
     query = (select(Action.commitment_id, func.count())
              .where(Action.retired_at.is_(None)).group_by(Action.commitment_id))
-    return {cid: count for cid, count in get_session().execute(query).tuples()}
+    return {cid: count for cid, count in get_session().execute(query)}
 
 
 def _priorities_with_commitments() -> list[Priority]:
