@@ -110,3 +110,95 @@ def count(flask_app: Flask, model: type, *where: object) -> int:
     engine = get_engine(flask_app)
     with Session(engine) as s:
         return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def without_action(text: str, ref: str) -> str:
+    """Drop every entry of an action from the delivery plans (all years)."""
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    skipping = False
+    indent = 0
+    for line in lines:
+        stripped = line.lstrip()
+        current = len(line) - len(stripped)
+        if stripped.startswith(f"- id: {ref}") and stripped.strip() == f"- id: {ref}":
+            skipping, indent = True, current
+            continue
+        if skipping:
+            if stripped and current <= indent:
+                skipping = False
+            else:
+                continue
+        out.append(line)
+    result = "".join(out)
+    assert f"id: {ref}\n" not in result
+    return result
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server on 127.0.0.1, started for the test session.
+
+    Skipped where PostgreSQL is not installed, except in CI (``CI=true``), where
+    ``.ci/run`` installs it and a missing server is a failure.
+    """
+    import os
+    import socket
+    import subprocess
+
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed: .ci/run should install postgresql")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    import shutil as _shutil
+    import tempfile
+
+    # not under pytest's temporary folder: the postgres user must be able to reach it
+    base = Path(tempfile.mkdtemp(prefix="tracker-pg-"))
+    data, sock = base / "data", base / "sock"
+    sock.mkdir()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    as_root = os.geteuid() == 0
+    if as_root:
+        subprocess.run(["chown", "-R", "postgres", str(base)], check=True)
+        base.chmod(0o755)
+
+    def run(*args: str) -> None:
+        command = [str(bin_dir / args[0]), *args[1:]]
+        if as_root:
+            command = ["su", "postgres", "-c", " ".join(f"'{a}'" for a in command)]
+        subprocess.run(command, check=True, capture_output=True)
+
+    run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
+    run("pg_ctl", "-D", str(data), "-l", str(base / "log"), "-w", "-o",
+        f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        run("pg_ctl", "-D", str(data), "-m", "immediate", "stop")
+        _shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(f"{postgres_server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield f"{postgres_server}/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()

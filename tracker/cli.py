@@ -192,9 +192,12 @@ def serve(host: str, port: int, threads: int) -> None:
     """Serve the web app with waitress (production-grade WSGI server)."""
     import waitress
 
+    from tracker.templating import current_partnership
+
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    click.echo(f"Serving {app.config.get('PARTNERSHIP_NAME', 'the tracker')} on "
-               f"http://{host}:{port}/ (Ctrl+C to stop)")
+    partnership = current_partnership()
+    name = partnership.name if partnership else "the tracker (no plan loaded yet)"
+    click.echo(f"Serving {name} on http://{host}:{port}/ (Ctrl+C to stop)")
     waitress.serve(app, host=host, port=port, threads=threads, ident="tracker")
 
 

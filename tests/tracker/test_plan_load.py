@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.conftest import KINGSTON, count, db_fingerprint
+from tests.conftest import KINGSTON, count, db_fingerprint, without_action
 from tracker.db import get_engine
 from tracker.models import (
     KPI,
@@ -92,7 +92,7 @@ def test_annual_review_reload_keeps_history(kingston_app: Flask, tmp_path: Path)
 
     new_text = old_text + " This wording was revised at the annual review."
     edited = KINGSTON_TEXT.replace(old_text, new_text, 1)
-    edited = _remove_action(edited, "SKP-001")
+    edited = without_action(edited, "SKP-001")
     path = write(tmp_path, edited)
 
     diff = kingston_app.test_cli_runner().invoke(args=["plan", "diff", str(path)])
@@ -131,29 +131,6 @@ def test_annual_review_reload_keeps_history(kingston_app: Flask, tmp_path: Path)
         assert action is not None and not action.is_retired
         assert len(action.updates) == 2
         assert count(kingston_app, Milestone, Milestone.retired_at.is_not(None)) == 0
-
-
-def _remove_action(text: str, ref: str) -> str:
-    """Drop every entry of an action from the delivery plans (all years)."""
-    lines = text.splitlines(keepends=True)
-    out: list[str] = []
-    skipping = False
-    indent = 0
-    for line in lines:
-        stripped = line.lstrip()
-        current = len(line) - len(stripped)
-        if stripped.startswith(f"- id: {ref}") and stripped.strip() == f"- id: {ref}":
-            skipping, indent = True, current
-            continue
-        if skipping:
-            if stripped and current <= indent:
-                skipping = False
-            else:
-                continue
-        out.append(line)
-    result = "".join(out)
-    assert f"id: {ref}\n" not in result
-    return result
 
 
 def test_a_refused_file_writes_nothing(kingston_app: Flask, tmp_path: Path) -> None:
