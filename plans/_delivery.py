@@ -25,7 +25,7 @@ def read_kpis(state: State, node: Node, partnership: Partnership | None) -> tupl
         if keys is None:
             continue
         kid = state.ident(keys.get("id"), "KPI")
-        where = f"KPI {kid}"
+        where = state.name("KPI", kid, item)
         if kid is not None and not state.define("kpi", kid, item, where):
             continue
         name = ctx.text(keys.get("name"), f"{where} name")
@@ -54,7 +54,7 @@ def read_kpis(state: State, node: Node, partnership: Partnership | None) -> tupl
         if None in (kid, name, better, unit, frequency):
             continue
         assert kid is not None and name is not None
-        if not targets and target is None:
+        if "targets" not in keys and target is None:
             ctx.warn(item, f"{where}: has no target, so its status will always be grey "
                      "(no target)")
         result.append(KPI(
@@ -203,7 +203,7 @@ def _read_action(state: State, node: Node, year: Year) -> Action | None:
     if keys is None:
         return None
     aid = state.ident(keys.get("id"), f"delivery {year.label} action")
-    where = f"delivery {year.label} action {aid}"
+    where = state.name(f"delivery {year.label} action", aid, node)
     commitment = ctx.text(keys.get("commitment"), f"{where} commitment")
     state.refer("commitment", commitment, keys.get("commitment") or node,
                 f"{where}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from plans._state import EMAIL_PATTERN, State
 from plans.rules import (
@@ -28,13 +28,15 @@ from plans.rules import (
     Rules,
     SelfIs,
 )
-from plans.yamlsource import describe, line_of, suggest
+from plans.yamlsource import TAG_NULL, describe, line_of, suggest
 
 MAX_CONDITION_DEPTH = 8
 
 
 def read_rules(state: State, node: Node) -> Rules:
     ctx = state.ctx
+    if isinstance(node, ScalarNode) and node.tag == TAG_NULL:
+        return DEFAULT_RULES  # an empty rules section: every default applies
     keys = ctx.mapping(node, "rules", (),
                        ("calendar", "reminders", "rag", "rollup", "approval", "escalate"))
     if keys is None:
@@ -88,7 +90,8 @@ def _recipients(state: State, node: Node | None, where: str) -> tuple[str, ...]:
         else:
             state.ctx.error(item, f"{where}: '{text}' is not a recipient; use owner, group_lead, "
                             f"board or an email address{suggest(text, RECIPIENT_ROLES)}")
-    if not result and isinstance(node, ScalarNode) and not node.value:
+    items = node.value if isinstance(node, SequenceNode | ScalarNode) else None
+    if not result and (items == [] or items == ""):
         state.ctx.error(node, f"{where}: name at least one recipient")
     return tuple(result)
 
@@ -116,7 +119,7 @@ def _rag_rules(state: State, node: Node) -> tuple[RagRule, ...]:
         if keys is None:
             continue
         name = ctx.text(keys.get("name"), f"rules rag rule on line {line_of(item)} name")
-        where = f"rules rag rule '{name}'"
+        where = f"rules rag rule '{name}'" if name else f"rules rag rule on line {line_of(item)}"
         condition = condition_of(state, keys["if"], where) if "if" in keys else None
         then = ctx.choice(keys.get("then"), f"{where} then", (*COLOURS, "self"))
         if name is None or then is None or ("if" in keys and condition is None):
@@ -149,7 +152,8 @@ def _escalations(state: State, node: Node) -> tuple[EscalationRule, ...]:
         if keys is None:
             continue
         name = ctx.text(keys.get("name"), f"rules escalate rule on line {line_of(item)} name")
-        where = f"rules escalate rule '{name}'"
+        where = (f"rules escalate rule '{name}'" if name
+                 else f"rules escalate rule on line {line_of(item)}")
         condition = condition_of(state, keys["if"], where) if "if" in keys else None
         to = _recipients(state, keys.get("to"), f"{where} to") if "to" in keys else ()
         if name is None or condition is None or not to:
@@ -174,9 +178,9 @@ def condition_of(state: State, node: Node, where: str, depth: int = 0) -> Condit
         text = str(node.value).strip()
         if text in SIMPLE_CONDITIONS:
             return SIMPLE_CONDITIONS[text]
-        ctx.error(node, f"{where}: unknown condition '{text}'"
-                  f"{suggest(text, [*SIMPLE_CONDITIONS, *MAPPING_CONDITIONS])}; conditions are: "
-                  f"{known}")
+        hint = suggest(text, [*SIMPLE_CONDITIONS, *MAPPING_CONDITIONS])
+        ctx.error(node, f"{where}: unknown condition '{text}'{hint}{' ' if hint else '. '}"
+                  f"Conditions are: {known}")
         return None
     if not isinstance(node, MappingNode):
         ctx.error(node, f"{where}: a condition is a word or a mapping, found {describe(node)}")

@@ -22,6 +22,10 @@ KIND_NAMES = {
     "kpi": "KPI",
     "commitment": "commitment",
     "person": "person",
+    "principle": "principle",
+    "duty": "duty",
+    "priority": "priority",
+    "action": "action",
 }
 
 
@@ -40,6 +44,11 @@ class State:
     ids: dict[str, dict[str, int]] = field(default_factory=dict)
     refs: list[Reference] = field(default_factory=list)
     check_people: bool = False
+
+    @staticmethod
+    def name(label: str, ident: str | None, node: Node) -> str:
+        """How messages name an item: 'group communities', or 'group on line 12'."""
+        return f"{label} {ident}" if ident else f"{label} on line {line_of(node)}"
 
     def ident(self, node: Node | None, where: str) -> str | None:
         """An id: letters, digits and '-'; YAML integers are accepted (``id: 1``)."""

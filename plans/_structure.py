@@ -57,6 +57,7 @@ def read_partnership(state: State, node: Node) -> Partnership | None:
     pid = state.ident(keys.get("id"), "partnership")
     name = ctx.text(keys.get("name"), "partnership name")
     period = None
+    plan_keys: dict[str, Node] | None = None
     if "plan" in keys:
         plan_keys = ctx.mapping(keys["plan"], "partnership plan", ("title", "starts", "ends"))
         if plan_keys is not None:
@@ -78,7 +79,8 @@ def read_partnership(state: State, node: Node) -> Partnership | None:
     if year_starts is not None:
         state.calendar = Calendar(*year_starts)
         if period is not None and state.calendar.year_of(period.starts).start != period.starts:
-            ctx.warn(keys["plan"], f"partnership plan starts on {period.starts}, which is not "
+            ctx.warn(plan_keys["starts"] if plan_keys else keys["plan"],
+                     f"partnership plan starts on {period.starts}, which is not "
                      "the first day of a financial year; its first year will be partial")
     if pid is None or name is None or period is None or year_starts is None:
         return None
@@ -101,7 +103,7 @@ def read_authorities(state: State, node: Node) -> tuple[Authority, ...]:
         if keys is None:
             continue
         aid = state.ident(keys.get("id"), "authority")
-        where = f"authority {aid}"
+        where = state.name("authority", aid, item)
         if aid is not None and not state.define("authority", aid, item, where):
             continue
         name = ctx.text(keys.get("name"), f"{where} name")
@@ -117,13 +119,15 @@ def read_authorities(state: State, node: Node) -> tuple[Authority, ...]:
 def read_groups(state: State, node: Node) -> tuple[Group, ...]:
     ctx = state.ctx
     result = []
+    unreadable = 0
     for item in ctx.sequence(node, "groups", "groups"):
         keys = ctx.mapping(item, f"group on line {line_of(item)}", ("id", "name", "kind"),
                            ("reports_to", "lead", "members"))
         if keys is None:
+            unreadable += 1
             continue
         gid = state.ident(keys.get("id"), "group")
-        where = f"group {gid}"
+        where = state.name("group", gid, item)
         if gid is not None and not state.define("group", gid, item, where):
             continue
         name = ctx.text(keys.get("name"), f"{where} name")
@@ -141,6 +145,7 @@ def read_groups(state: State, node: Node) -> tuple[Group, ...]:
         members = state.ref_list("person", keys.get("members"), f"{where} members",
                                  "email addresses")
         if gid is None or name is None or kind is None:
+            unreadable += 1
             continue
         if lead is None and kind != "forum":
             ctx.warn(item, f"{where}: has no lead, so reminders and escalations meant for the "
@@ -150,26 +155,34 @@ def read_groups(state: State, node: Node) -> tuple[Group, ...]:
     if len(boards) > 1:
         ctx.error(boards[1].line, f"group {boards[1].id}: only one group may have kind: board "
                   f"(group {boards[0].id} on line {boards[0].line} already does)")
-    elif not boards and not ctx.has_errors:
+    elif not boards and not unreadable:
         ctx.error(node, "groups: one group must have kind: board (the partnership board)")
     _check_reporting_cycles(state, result)
     return tuple(result)
 
 
 def _check_reporting_cycles(state: State, groups: list[Group]) -> None:
-    parent = {g.id: g.reports_to for g in groups}
+    """Report each circle of reports_to once (a group reporting to itself is reported apart)."""
+    parent = {g.id: g.reports_to for g in groups if g.reports_to != g.id}
+    line = {g.id: g.line for g in groups}
+    reported: set[frozenset[str]] = set()
     for group in groups:
-        seen = [group.id]
+        path = [group.id]
         current = parent.get(group.id)
-        while current is not None and current in parent:
-            if current == group.id:
-                state.ctx.error(group.line, f"group {group.id}: reports_to goes round in a "
-                                f"circle ({' -> '.join(seen + [current])})")
-                break
-            if current in seen:
-                break
-            seen.append(current)
+        while current is not None and current in parent and current not in path:
+            path.append(current)
             current = parent.get(current)
+        if current is None or current not in path:
+            continue
+        circle = path[path.index(current):]
+        if frozenset(circle) in reported:
+            continue
+        reported.add(frozenset(circle))
+        first = min(circle, key=lambda g: line[g])
+        start = circle.index(first)
+        ordered = circle[start:] + circle[:start]
+        state.ctx.error(line[first], f"group {first}: reports_to goes round in a circle "
+                        f"({' -> '.join([*ordered, first])})")
 
 
 def read_people(state: State, node: Node) -> tuple[Person, ...]:
@@ -182,7 +195,7 @@ def read_people(state: State, node: Node) -> tuple[Person, ...]:
         if keys is None:
             continue
         email = state.email(keys.get("email"), f"person on line {line_of(item)} email")
-        where = f"person {email}"
+        where = state.name("person", email, item)
         if email is not None and not state.define("person", email, item, where):
             continue
         name = ctx.text(keys.get("name"), f"{where} name")
@@ -205,7 +218,7 @@ def read_themes(state: State, node: Node) -> tuple[Theme, ...]:
         if keys is None:
             continue
         tid = state.ident(keys.get("id"), "theme")
-        where = f"theme {tid}"
+        where = state.name("theme", tid, item)
         if tid is not None and not state.define("theme", tid, item, where):
             continue
         name = ctx.text(keys.get("name"), f"{where} name")
@@ -245,7 +258,7 @@ def read_named(state: State, node: Node, section: str, kind: str | None
         if keys is None:
             continue
         nid = state.ident(keys.get("id"), singular)
-        where = f"{singular} {nid}"
+        where = state.name(singular, nid, item)
         if nid is not None and kind is not None and not state.define(kind, nid, item, where):
             continue
         name = ctx.text(keys.get("name"), f"{where} name")
@@ -253,25 +266,21 @@ def read_named(state: State, node: Node, section: str, kind: str | None
         if nid is None or name is None:
             continue
         result.append(NamedText(nid, name, text, line_of(item)))
-    ids = [n.id for n in result]
-    for named in result:
-        if kind is None and ids.count(named.id) > 1:
-            ctx.error(named.line, f"{singular} {named.id}: id is used twice")
-            break
     return tuple(result)
 
 
 def read_duties(state: State, node: Node) -> tuple[Duty, ...]:
     ctx = state.ctx
     result = []
-    seen: set[str] = set()
     for item in ctx.sequence(node, "duties", "statutory duties"):
         keys = ctx.mapping(item, f"duty on line {line_of(item)}", ("id", "text"),
                            ("every", "due"))
         if keys is None:
             continue
         did = state.ident(keys.get("id"), "duty")
-        where = f"duty {did}"
+        where = state.name("duty", did, item)
+        if did is not None and not state.define("duty", did, item, where):
+            continue
         text = ctx.text(keys.get("text"), f"{where} text")
         every = ctx.choice(keys.get("every"), f"{where} every", ("year",)) \
             if "every" in keys else None
@@ -280,10 +289,6 @@ def read_duties(state: State, node: Node) -> tuple[Duty, ...]:
             every = "year"
         if did is None or text is None:
             continue
-        if did in seen:
-            ctx.error(item, f"{where}: id is used twice; duty ids must be unique")
-            continue
-        seen.add(did)
         if every is not None and due is None:
             ctx.warn(item, f"{where}: recurs every year but has no due date (due: MM-DD), "
                      "so it cannot be chased")
@@ -300,7 +305,7 @@ def read_priorities(state: State, node: Node) -> tuple[Priority, ...]:
         if keys is None:
             continue
         pid = state.ident(keys.get("id"), "priority")
-        where = f"priority {pid}"
+        where = state.name("priority", pid, item)
         if pid is not None and not state.define("priority", pid, item, where):
             continue
         title = ctx.text(keys.get("title"), f"{where} title")
@@ -335,7 +340,7 @@ def _read_commitments(state: State, pid: str, node: Node | None, owner: Node
             continue
         cid = state.ident(keys.get("id"), f"priority {pid} commitment")
         ref = f"{pid}.{cid}"
-        where = f"commitment {ref}"
+        where = state.name("commitment", ref if cid else None, item)
         if cid is not None and not state.define("commitment", ref, item, where):
             continue
         text = ctx.text(keys.get("text"), f"{where} text")
@@ -363,7 +368,7 @@ def _read_part(state: State, ref: str, node: Node) -> Part | None:
         return None
     part_id = state.ident(keys.get("id"), f"commitment {ref} part")
     part_ref = f"{ref}.{part_id}"
-    where = f"part {part_ref}"
+    where = state.name("part", part_ref if part_id else None, node)
     if part_id is not None and not state.define("commitment", part_ref, node, where):
         return None
     text = ctx.text(keys.get("text"), f"{where} text")

@@ -86,7 +86,7 @@ def _read(ctx: Context, root: Node) -> Plan | None:
         return None
     if "format" in keys:
         fmt = keys["format"]
-        if ctx.value(fmt) != SUPPORTED_FORMAT or isinstance(ctx.value(fmt), bool):
+        if type(ctx.value(fmt)) is not int or ctx.value(fmt) != SUPPORTED_FORMAT:
             ctx.error(fmt, f"format: {describe(fmt)} is not supported; this tracker reads "
                       f"plan format {SUPPORTED_FORMAT} (write 'format: 1')")
             return None
@@ -96,7 +96,7 @@ def _read(ctx: Context, root: Node) -> Plan | None:
     people = read_people(state, keys["people"]) if "people" in keys else ()
     themes = read_themes(state, keys["themes"]) if "themes" in keys else ()
     aims = read_texts(state, keys["aims"], "aims") if "aims" in keys else ()
-    principles = read_named(state, keys["principles"], "principles", None) \
+    principles = read_named(state, keys["principles"], "principles", "principle") \
         if "principles" in keys else ()
     prevention = read_named(state, keys["prevention_levels"], "prevention_levels",
                             "prevention") if "prevention_levels" in keys else ()

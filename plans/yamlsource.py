@@ -9,9 +9,10 @@ before anything walks it.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import yaml
@@ -25,6 +26,7 @@ try:  # the C loader is many times faster; the pure-Python one is the fallback
 except ImportError:  # pragma: no cover - the PyYAML wheel ships the C loader
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_EXPANDED_NODES = 2_000_000
 MAX_DEPTH = 64
@@ -63,7 +65,7 @@ def compose(text: str, filename: str) -> Node | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = int(mark.line) + 1 if mark is not None else 1
-        what = " ".join(part for part in (exc.context, exc.problem) if part)
+        what = ": ".join(part for part in (exc.context, exc.problem) if part)
         raise RefusedFile(
             Problem(filename, line, f"this is not valid YAML: {what}; check the indentation "
                     "and quoting on this line and the one before it")
@@ -137,7 +139,16 @@ def read_text(data: bytes, filename: str) -> str:
 
 
 def suggest(word: str, choices: list[str] | tuple[str, ...] | set[str]) -> str:
-    """' (did you mean 'x'?)' when a close match exists, else ''."""
+    """'; did you mean 'x'?' when a close match exists, else ''.
+
+    Email addresses are compared by the part before the @, among addresses at the same
+    domain, so that a shared domain does not make every address look close.
+    """
+    if "@" in word:
+        local, _, domain = word.partition("@")
+        same = {c.partition("@")[0]: c for c in choices if c.partition("@")[2] == domain}
+        close = difflib.get_close_matches(local, sorted(same), n=1, cutoff=0.7)
+        return f"; did you mean '{same[close[0]]}'?" if close else ""
     close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
 
@@ -181,6 +192,9 @@ class Context:
         found: dict[str, Node] = {}
         key_lines: dict[str, int] = {}
         suggested: set[str] = set()
+        for bad in _bad_merges(node):
+            self.error(bad, f"{where}: a merge key (<<) must name an anchor of a mapping, "
+                       "e.g. '<<: *defaults' (is the * missing?)")
         for key_node, value_node in _merged_pairs(node):
             if not isinstance(key_node, ScalarNode):
                 self.error(key_node, f"{where}: a key must be a plain word, found "
@@ -311,15 +325,11 @@ class Context:
             return None
         if isinstance(node, ScalarNode):
             raw = str(node.value).strip()
-            try:
-                parsed = date.fromisoformat(raw)
-            except ValueError:
-                parsed = None
-            if parsed is not None and len(raw) == 10:
-                return parsed
-            value = self.value(node)
-            if isinstance(value, date) and not isinstance(value, datetime):
-                return value
+            if _ISO_DATE.match(raw):
+                try:
+                    return date.fromisoformat(raw)
+                except ValueError:
+                    pass
         self.error(node, f"{where}: {describe(node)} is not a date; write dates as "
                    "YYYY-MM-DD, e.g. 2025-03-31")
         return None
@@ -355,6 +365,15 @@ def _merged_pairs(node: MappingNode) -> list[tuple[Node, Node]]:
             names.add(name)
             extra.append((key_node, value_node))
     return own + extra
+
+
+def _bad_merges(node: MappingNode) -> list[Node]:
+    bad: list[Node] = []
+    for key_node, value_node in node.value:
+        if key_node.tag == TAG_MERGE:
+            sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            bad.extend(s for s in sources if not isinstance(s, MappingNode))
+    return bad
 
 
 def _shape(required: tuple[str, ...], optional: tuple[str, ...]) -> str:
