@@ -33,10 +33,11 @@ plan_cli = click.Group("plan", help="Check, compare and load a plan file (plans.
 db_cli = click.Group("db", help="The database: create it or bring it up to date.")
 
 
-def _report_refusal(error: PlanError) -> None:
+def _report_refusal(error: PlanError, *, loading: bool = False) -> None:
     count = len(error.errors)
-    click.echo(f"The plan file was refused: {count} error{'s' if count != 1 else ''}. "
-               "Nothing was changed.", err=True)
+    after = " Nothing was changed." if loading else ""
+    click.echo(f"The plan file was refused: {count} error{'s' if count != 1 else ''}.{after}",
+               err=True)
     for problem in error.problems:
         click.echo(str(problem), err=True)
 
@@ -141,7 +142,7 @@ def plan_load(file: Path, loaded_by: str | None) -> None:
         with transaction() as session:
             result = load_plan_file(session, file, loaded_by=loaded_by)
     except PlanError as error:
-        _report_refusal(error)
+        _report_refusal(error, loading=True)
         sys.exit(1)
     except PartnershipMismatch as error:
         click.echo(f"Refused: {error} Nothing was changed.", err=True)

@@ -34,7 +34,7 @@ def test_plan_check_prints_every_error_and_exits_1(runner, tmp_path: Path) -> No
     path.write_text(text, encoding="utf-8")
     result = runner.invoke(args=["plan", "check", str(path)])
     assert result.exit_code == 1
-    assert result.stderr.startswith("The plan file was refused: 2 errors. Nothing was changed.")
+    assert result.stderr.startswith("The plan file was refused: 2 errors.\n")
     errors = [line for line in result.stderr.splitlines()
               if line.startswith(str(path)) and ": warning: " not in line]
     assert len(errors) == 2
