@@ -110,28 +110,28 @@ class Theme(PlanItem, Base):
         return f"<Theme {self.ref}>"
 
 
-class Principle(PlanItem, Base):
+class NamedText(PlanItem):
+    """A plan item that is a name and a text: a principle or a prevention level."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str | None] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.ref}>"
+
+
+class Principle(NamedText, Base):
+    """One of the principles of partnership working (e.g. the 5Cs)."""
+
     __tablename__ = "principles"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ref: Mapped[str] = mapped_column(String(100), unique=True)
-    name: Mapped[str] = mapped_column(String(300))
-    text: Mapped[str | None] = mapped_column(Text)
 
-    def __repr__(self) -> str:
-        return f"<Principle {self.ref}>"
+class PreventionLevel(NamedText, Base):
+    """A public health prevention level: primary, secondary or tertiary."""
 
-
-class PreventionLevel(PlanItem, Base):
     __tablename__ = "prevention_levels"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ref: Mapped[str] = mapped_column(String(100), unique=True)
-    name: Mapped[str] = mapped_column(String(300))
-    text: Mapped[str | None] = mapped_column(Text)
-
-    def __repr__(self) -> str:
-        return f"<PreventionLevel {self.ref}>"
 
 
 class Duty(PlanItem, Base):
