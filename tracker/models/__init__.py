@@ -1,9 +1,10 @@
 """The data model, split by feature. Import models from here."""
 
+from tracker.models.audit import AuditEvent
 from tracker.models.base import Base, utcnow
 from tracker.models.delivery import Action, ActionUpdate, Milestone
 from tracker.models.kpi import KPI, KPIValue
-from tracker.models.people import User
+from tracker.models.people import AccountToken, LoginAttempt, User, UserSession
 from tracker.models.plan import (
     Authority,
     Commitment,
@@ -16,11 +17,20 @@ from tracker.models.plan import (
     Priority,
     Theme,
 )
+from tracker.models.tracking import ActionStatus, HeldSubmission, QuarterLock, RollupStatus
 
 __all__ = [
     "KPI",
+    "AccountToken",
     "Action",
+    "ActionStatus",
     "ActionUpdate",
+    "AuditEvent",
+    "HeldSubmission",
+    "LoginAttempt",
+    "QuarterLock",
+    "RollupStatus",
+    "UserSession",
     "Authority",
     "Base",
     "Commitment",

@@ -78,6 +78,7 @@ class Milestone(PlanItem, Base):
     title: Mapped[str] = mapped_column(Text)
     due: Mapped[date]
     completed_at: Mapped[datetime | None]
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
 
     action: Mapped[Action] = relationship(back_populates="milestones")
 
@@ -106,9 +107,21 @@ class ActionUpdate(Base):
     evidence: Mapped[list[str]] = mapped_column(JSON, default=list)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # approval, when the plan's rules ask for it: pending, approved or returned;
+    # "not_needed" when the update counts as soon as it is submitted
+    review: Mapped[str] = mapped_column(String(20), default="not_needed")
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
+    review_comment: Mapped[str] = mapped_column(Text, default="")
 
     action: Mapped[Action] = relationship(back_populates="updates")
-    author: Mapped[User | None] = relationship()
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
+
+    @property
+    def counts(self) -> bool:
+        """Whether this version counts towards statuses and board pages."""
+        return self.review in ("not_needed", "approved")
 
     def __repr__(self) -> str:
         return f"<ActionUpdate {self.action_id} {self.quarter} v{self.version}>"

@@ -1,0 +1,89 @@
+"""What the rules derive and what admins decide about quarters: statuses and locks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.models.base import Base, utcnow
+
+if TYPE_CHECKING:
+    from tracker.models.delivery import Action
+    from tracker.models.people import User
+
+
+class ActionStatus(Base):
+    """An action's RAG status for a quarter, with the rule that produced it and why."""
+
+    __tablename__ = "action_statuses"
+    __table_args__ = (UniqueConstraint("action_id", "quarter"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"), index=True)
+    quarter: Mapped[str] = mapped_column(String(20), index=True)
+    colour: Mapped[str] = mapped_column(String(10))
+    rule: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    has_update: Mapped[bool] = mapped_column(default=False)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    action: Mapped[Action] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ActionStatus {self.action_id} {self.quarter} {self.colour}>"
+
+
+class RollupStatus(Base):
+    """A commitment's, priority's or theme's status for a quarter, rolled up from actions."""
+
+    __tablename__ = "rollup_statuses"
+    __table_args__ = (UniqueConstraint("item_type", "item_id", "quarter"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_type: Mapped[str] = mapped_column(String(20))  # commitment, priority or theme
+    item_id: Mapped[int]
+    quarter: Mapped[str] = mapped_column(String(20), index=True)
+    colour: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<RollupStatus {self.item_type} {self.item_id} {self.quarter} {self.colour}>"
+
+
+class QuarterLock(Base):
+    """A quarter an admin locked after the board met: its updates are read-only."""
+
+    __tablename__ = "quarter_locks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quarter: Mapped[str] = mapped_column(String(20), unique=True)
+    locked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    locked_by: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<QuarterLock {self.quarter}>"
+
+
+class HeldSubmission(Base):
+    """Form text kept safe when a session expired mid-typing, restored after signing in."""
+
+    __tablename__ = "held_submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(500))
+    form: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    def __repr__(self) -> str:
+        return f"<HeldSubmission {self.id} {self.path}>"
