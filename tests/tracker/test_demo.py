@@ -13,7 +13,7 @@ from plans import Calendar
 from tests.conftest import count
 from tracker.db import get_engine
 from tracker.models import ActionUpdate
-from tracker.services.demo import open_quarter
+from tracker.services.calendar import open_quarter
 
 
 @pytest.mark.parametrize(("today", "quarter", "state"), [

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import zlib
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
@@ -17,7 +16,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from plans import Calendar, Quarter
 from tracker.models import Action, ActionUpdate, Partnership, User
+from tracker.services.calendar import open_quarter, quarters_between
 from tracker.services.plan_load import current_plan
+from tracker.services.statuses import recompute
 
 NARRATIVES = {
     "green": [
@@ -52,21 +53,6 @@ RISKS = [
 ]
 
 
-def open_quarter(calendar: Calendar, today: date, window_opens_days: int) -> Quarter:
-    """The latest quarter whose update window has opened on ``today``."""
-    quarter = calendar.quarter_of(today)
-    if today < quarter.end - timedelta(days=window_opens_days):
-        quarter = quarter.previous()
-    return quarter
-
-
-def _quarters(first: Quarter, last: Quarter) -> Iterator[Quarter]:
-    quarter = first
-    while quarter <= last:
-        yield quarter
-        quarter = quarter.next()
-
-
 def _at(day: date, hour: int = 10) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=UTC)
 
@@ -88,6 +74,7 @@ def make_demo(session: Session, today: date, seed: int = 2024) -> list[str]:
     else:
         lines.extend(_history(session, plan.partnership.plan.starts, calendar, current, today,
                               rules.update_due_days, seed))
+        recompute(session, plan, today, actor="demo")
     lines.extend(_people(session))
     return lines
 
@@ -99,7 +86,7 @@ def _history(session: Session, plan_starts: date, calendar: Calendar, current: Q
         .options(selectinload(Action.milestones))
     ))
     first = calendar.quarter_of(plan_starts)
-    quarters = list(_quarters(first, current)) if first <= current else []
+    quarters = list(quarters_between(first, current)) if first <= current else []
     due_date = current.end + timedelta(days=due_days)
     added = 0
     received = missing = red = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,9 +39,15 @@ def compare_plan_file(session: Session, path: str | Path) -> tuple[Plan, PlanDif
     return plan, diff_plan(session, plan)
 
 
-def load_plan_file(session: Session, path: str | Path, loaded_by: str | None = None
-                   ) -> LoadResult:
-    """Validate the file and apply it (flushes; the caller commits once, or rolls back)."""
+def load_plan_file(session: Session, path: str | Path, loaded_by: str | None = None,
+                   today: date | None = None) -> LoadResult:
+    """Validate the file and apply it, then recompute statuses with its rules.
+
+    Flushes only: the caller commits once, or rolls everything back.
+    """
+    from tracker.services import audit
+    from tracker.services.statuses import recompute
+
     plan, data = read_plan_file(path)
     diff = apply_plan(session, plan)
     record = PlanLoad(
@@ -51,7 +58,14 @@ def load_plan_file(session: Session, path: str | Path, loaded_by: str | None = N
         changes=diff.as_json(),
     )
     session.add(record)
+    counts = diff.counts()
+    audit.record(session, loaded_by or audit.COMMAND_LINE, "plan.loaded", "plan",
+                 plan.partnership.id,
+                 f"{Path(path).name}: {counts['add']} added, {counts['change']} changed, "
+                 f"{counts['retire']} retired, {counts['restore']} restored",
+                 new={"sha256": record.sha256, "counts": counts})
     session.flush()
+    recompute(session, plan, today or date.today(), actor=loaded_by or audit.COMMAND_LINE)
     return LoadResult(plan, diff, record)
 
 

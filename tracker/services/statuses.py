@@ -1,0 +1,190 @@
+"""Statuses: the rules engine's verdicts, stored per quarter and rolled up.
+
+An action's status for a quarter comes from :mod:`plans.engine` and is stored with the rule
+that produced it and the reason. Commitments, priorities and themes roll their actions' statuses
+up by the plan's ``rollup`` rule. Statuses are recomputed whenever an update, a plan load or a
+KPI value can change them; a change of colour or rule is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from plans import Plan, Quarter
+from plans.engine import ActionFacts, Status, UpdateFacts, evaluate
+from plans.rollup import rollup
+from tracker.models import (
+    Action,
+    ActionStatus,
+    ActionUpdate,
+    Commitment,
+    Priority,
+    RollupStatus,
+    Theme,
+    utcnow,
+)
+from tracker.services import audit
+from tracker.services.calendar import plan_quarters
+
+
+@dataclass
+class Recomputed:
+    actions: int = 0
+    changed: list[tuple[str, str, str, str]] = field(default_factory=list)  # ref, quarter, old, new
+    added: int = 0
+
+
+def action_start(plan: Plan, action: Action) -> date:
+    """When an action's clock starts: its own start, or the start of its first year."""
+    if action.starts is not None:
+        return action.starts
+    calendar = plan.partnership.calendar
+    if action.years:
+        return calendar.parse_year(action.years[0]).start
+    return plan.partnership.plan.starts
+
+
+def counting_updates(session: Session, action_ids: Collection[int] | None
+                     ) -> dict[int, dict[str, ActionUpdate]]:
+    """The update that counts per action and quarter: its latest counting version."""
+    query = select(ActionUpdate).where(ActionUpdate.review.in_(("not_needed", "approved")))
+    if action_ids is not None:
+        query = query.where(ActionUpdate.action_id.in_(action_ids))
+    result: dict[int, dict[str, ActionUpdate]] = defaultdict(dict)
+    for update in session.scalars(query.order_by(ActionUpdate.version)):
+        result[update.action_id][update.quarter] = update
+    return result
+
+
+def facts_for(plan: Plan, action: Action, updates: dict[str, ActionUpdate]) -> ActionFacts:
+    calendar = plan.partnership.calendar
+    return ActionFacts(
+        ref=action.ref,
+        starts=action_start(plan, action),
+        due=action.due,
+        updates={
+            calendar.parse_quarter(label): UpdateFacts(
+                rag=update.rag, percent_complete=update.percent_complete,  # type: ignore[arg-type]
+                is_concern=update.is_concern)
+            for label, update in updates.items()
+        },
+    )
+
+
+def recompute(session: Session, plan: Plan, today: date,
+              action_ids: Iterable[int] | None = None, actor: object = None) -> Recomputed:
+    """Recompute stored statuses (all actions, or some) and every roll-up. Flushes only."""
+    ids = None if action_ids is None else set(action_ids)
+    quarters = plan_quarters(plan, today)
+    result = Recomputed()
+    if not quarters:
+        return result
+    query = select(Action).where(Action.retired_at.is_(None))
+    if ids is not None:
+        query = query.where(Action.id.in_(ids))
+    actions = list(session.scalars(query))
+    updates = counting_updates(session, [a.id for a in actions] if ids is not None else None)
+    stored = _stored(session, [a.id for a in actions] if ids is not None else None)
+    now = utcnow()
+    for action in actions:
+        statuses = evaluate(plan.rules, facts_for(plan, action, updates.get(action.id, {})),
+                            quarters)
+        result.actions += 1
+        for status in statuses:
+            row = stored.get((action.id, status.quarter.label))
+            if row is None:
+                session.add(_new_row(action.id, status, now))
+                result.added += 1
+            elif (row.colour, row.rule, row.reason, row.has_update) != (
+                    status.colour, status.rule, status.reason, status.has_update):
+                if (row.colour, row.rule) != (status.colour, status.rule):
+                    result.changed.append((action.ref, status.quarter.label,
+                                           row.colour, status.colour))
+                    audit.record(
+                        session, actor, "status.changed", "action", action.ref,
+                        f"{status.quarter.label}: {row.colour} to {status.colour} "
+                        f"({status.rule})",
+                        old={"quarter": row.quarter, "colour": row.colour, "rule": row.rule},
+                        new={"quarter": row.quarter, "colour": status.colour,
+                             "rule": status.rule},
+                    )
+                row.colour, row.rule, row.reason = status.colour, status.rule, status.reason
+                row.has_update, row.computed_at = status.has_update, now
+    session.flush()
+    recompute_rollups(session, plan, quarters)
+    return result
+
+
+def _stored(session: Session, action_ids: list[int] | None
+            ) -> dict[tuple[int, str], ActionStatus]:
+    query = select(ActionStatus)
+    if action_ids is not None:
+        query = query.where(ActionStatus.action_id.in_(action_ids))
+    return {(row.action_id, row.quarter): row for row in session.scalars(query)}
+
+
+def _new_row(action_id: int, status: Status, now: object) -> ActionStatus:
+    return ActionStatus(action_id=action_id, quarter=status.quarter.label,
+                        colour=status.colour, rule=status.rule, reason=status.reason,
+                        has_update=status.has_update, computed_at=now)
+
+
+def recompute_rollups(session: Session, plan: Plan, quarters: list[Quarter]) -> None:
+    """Roll action statuses up into commitments (with their parts), priorities and themes."""
+    labels = [q.label for q in quarters]
+    actions = list(session.scalars(
+        select(Action).where(Action.retired_at.is_(None))
+        .options(selectinload(Action.themes))
+    ))
+    commitments = {c.id: c for c in session.scalars(
+        select(Commitment).options(selectinload(Commitment.themes)))}
+    status_of: dict[tuple[int, str], str] = {
+        (row.action_id, row.quarter): row.colour
+        for row in session.scalars(select(ActionStatus).where(ActionStatus.quarter.in_(labels)))
+    }
+    members: dict[tuple[str, int], list[Action]] = defaultdict(list)
+    for action in actions:
+        commitment = commitments[action.commitment_id]
+        members[("commitment", commitment.id)].append(action)
+        if commitment.parent_id is not None:
+            members[("commitment", commitment.parent_id)].append(action)
+        members[("priority", commitment.priority_id)].append(action)
+        theme_ids = {t.id for t in action.themes} | {t.id for t in commitment.themes}
+        if commitment.parent_id is not None:
+            theme_ids |= {t.id for t in commitments[commitment.parent_id].themes}
+        for theme_id in theme_ids:
+            members[("theme", theme_id)].append(action)
+    for item_id in _current_ids(session, Priority):
+        members.setdefault(("priority", item_id), [])
+    for item_id in _current_ids(session, Theme):
+        members.setdefault(("theme", item_id), [])
+    for c in commitments.values():
+        if c.retired_at is None:
+            members.setdefault(("commitment", c.id), [])
+    existing = {(r.item_type, r.item_id, r.quarter): r for r in session.scalars(
+        select(RollupStatus).where(RollupStatus.quarter.in_(labels)))}
+    now = utcnow()
+    for (item_type, item_id), group in members.items():
+        for label in labels:
+            items = [(a.ref, status_of.get((a.id, label), "grey")) for a in group]
+            result = rollup(plan.rules.rollup, items)  # type: ignore[arg-type]
+            counts = dict(result.counts)
+            row = existing.get((item_type, item_id, label))
+            if row is None:
+                session.add(RollupStatus(item_type=item_type, item_id=item_id, quarter=label,
+                                         colour=result.colour, reason=result.reason,
+                                         counts=counts, computed_at=now))
+            elif (row.colour, row.reason, row.counts) != (result.colour, result.reason, counts):
+                row.colour, row.reason, row.counts, row.computed_at = (
+                    result.colour, result.reason, counts, now)
+    session.flush()
+
+
+def _current_ids(session: Session, model: type[Priority] | type[Theme]) -> list[int]:
+    return list(session.scalars(select(model.id).where(model.retired_at.is_(None))))
