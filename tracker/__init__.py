@@ -36,7 +36,10 @@ def register_templates(app: Flask) -> None:
     app.jinja_loader = ChoiceLoader(
         [
             FileSystemLoader(str(PROJECT_ROOT / "templates")),
-            PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+            PrefixLoader({
+                "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+            }),
         ]
     )
     app.jinja_env.trim_blocks = True
@@ -47,15 +50,30 @@ def register_templates(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from tracker import db
+    from flask_wtf.csrf import CSRFProtect
+    from govuk_frontend_wtf.main import WTFormsHelpers
+    from werkzeug.middleware.proxy_fix import ProxyFix
 
+    from tracker import access, auth, db
+    from tracker.views import forms_support
+
+    if app.config.get("PROXIES"):
+        proxies = app.config["PROXIES"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     db.init_app(app)
+    auth.init_app(app)
+    access.init_app(app)  # before CSRF: who may ask is decided before what they sent
+    CSRFProtect(app)
+    WTFormsHelpers(app)
+    forms_support.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from tracker.views import plan
+    from tracker.views import auth, plan
 
     app.register_blueprint(plan.bp)
+    app.register_blueprint(auth.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -24,6 +24,19 @@ def _default_database_url(instance_path: str) -> str:
     return "sqlite:///" + str(Path(instance_path) / "tracker.db")
 
 
+def _integer(env: Any, name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} must be a whole number") from None
+    if value < 0:
+        raise ConfigError(f"{name}={raw!r} must not be negative")
+    return value
+
+
 def load_config(instance_path: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
     """Read the configuration from ``environ`` (default: ``os.environ``)."""
     env = os.environ if environ is None else environ
@@ -43,6 +56,8 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
             )
         if debug:
             raise ConfigError("TRACKER_DEBUG must be off in production.")
+    https = env.get("TRACKER_HTTPS", "1" if mode == "production" else "0").strip().lower() \
+        in {"1", "true", "yes", "on"}
     config: dict[str, Any] = {
         "ENV_NAME": mode,
         "DEBUG": debug,
@@ -52,5 +67,18 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "PLAN_FILE": env.get("TRACKER_PLAN_FILE") or str(PROJECT_ROOT / "plans.yaml"),
         "PUBLIC_READ": env.get("TRACKER_PUBLIC_READ", "1" if mode != "production" else "0")
         in {"1", "true", "yes", "on"},
+        "BASE_URL": (env.get("TRACKER_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        "HTTPS": https,
+        "PROXIES": _integer(env, "TRACKER_PROXIES", 0),
+        "SESSION_IDLE_MINUTES": _integer(env, "TRACKER_SESSION_IDLE_MINUTES", 60),
+        "SESSION_ABSOLUTE_HOURS": _integer(env, "TRACKER_SESSION_ABSOLUTE_HOURS", 12),
+        # the cookie only carries a random token; the session itself lives in the database
+        "SESSION_COOKIE_NAME": "tracker_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": https,
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
     }
     return config

@@ -7,17 +7,19 @@ import secrets
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, Response, g, request, url_for
+from flask import Flask, Response, current_app, g, request, url_for
 from sqlalchemy import select
 
 from tracker.db import get_session
 from tracker.models import Partnership
 
+# (text, endpoint, endpoints that make it current, who sees it: None for everyone)
 NAVIGATION = (
     ("Plan", "plan.overview", ("plan.overview", "plan.priority", "plan.commitment",
-                               "plan.action")),
-    ("Themes", "plan.themes", ("plan.themes", "plan.theme")),
-    ("Who's who", "plan.whos_who", ("plan.whos_who",)),
+                               "plan.action"), None),
+    ("Themes", "plan.themes", ("plan.themes", "plan.theme"), None),
+    ("Who's who", "plan.whos_who", ("plan.whos_who",), None),
+    ("Your account", "auth.account", ("auth.account",), "signed_in"),
 )
 
 
@@ -38,9 +40,17 @@ def current_partnership() -> Partnership | None:
 def _context() -> dict[str, Any]:
     partnership = current_partnership()
     endpoint = request.endpoint or ""
+    from flask_login import current_user
+
+    from tracker.access import is_admin
+
+    signed_in = bool(getattr(current_user, "is_authenticated", False))
+    allowed = {None, *(["signed_in"] if signed_in else []),
+               *(["admin"] if is_admin(current_user) else [])}
     nav_items = [
         {"href": url_for(target), "text": text, "active": endpoint in active}
-        for text, target, active in NAVIGATION
+        for text, target, active, who in NAVIGATION if who in allowed
+        and target in current_app.view_functions
     ]
     return {
         "partnership": partnership,
@@ -69,6 +79,14 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security",
+                                    "max-age=31536000; includeSubDomains")
+    from flask_login import current_user
+
+    if getattr(current_user, "is_authenticated", False) or request.endpoint in (
+            "auth.sign_in", "auth.set_password"):
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -38,7 +38,7 @@ def test_demo_history_up_to_the_open_quarter(kingston_app: Flask, today: date, q
     received = int(line.split("; ")[1].split(" received")[0])
     missing = int(line.split("), ")[1].split(" missing")[0])
     assert received > 0 and missing > 0
-    assert "Demo people (one of each role):" in result.stdout
+    assert "Demo sign-ins (password for each: demo-orange-river-lamp):" in result.stdout
 
 
 def test_demo_twice_adds_nothing_the_second_time(kingston_app: Flask) -> None:

@@ -166,11 +166,37 @@ def _update(action: Action, quarter: Quarter, rag: str, percent: int, rng: rando
     )
 
 
+DEMO_PASSWORD = "demo-orange-river-lamp"
+
+
 def _people(session: Session) -> list[str]:
-    lines = ["Demo people (one of each role):"]
-    for role in ("admin", "board", "lead", "member"):
+    """One account per role, with the demo password set, chosen to have work to do."""
+    from tracker.models import Group
+    from tracker.passwords import hash_password
+
+    chosen: list[tuple[str, User]] = []
+    for role in ("admin", "board"):
         user = session.scalars(select(User).where(User.role == role, User.is_active)
                                .order_by(User.id).limit(1)).first()
         if user is not None:
-            lines.append(f"  {role:<7} {user.name} <{user.email}>")
+            chosen.append((role, user))
+    busiest_group = session.execute(
+        select(Group, func.count(Action.id)).join(Action, Action.group_id == Group.id)
+        .where(Group.lead_id.is_not(None), Action.retired_at.is_(None))
+        .group_by(Group.id).order_by(func.count(Action.id).desc(), Group.id).limit(1)
+    ).first()
+    if busiest_group is not None and busiest_group[0].lead is not None:
+        chosen.append(("lead", busiest_group[0].lead))
+    owner = session.execute(
+        select(User, func.count(Action.id)).join(Action, Action.owner_id == User.id)
+        .where(User.role == "member", Action.retired_at.is_(None))
+        .group_by(User.id).order_by(func.count(Action.id).desc(), User.id).limit(1)
+    ).first()
+    if owner is not None:
+        chosen.append(("member", owner[0]))
+    lines = [f"Demo sign-ins (password for each: {DEMO_PASSWORD}):"]
+    for role, user in chosen:
+        if user.password_hash is None:
+            user.password_hash = hash_password(DEMO_PASSWORD)
+        lines.append(f"  {role:<7} {user.email:<34} {user.name}")
     return lines

@@ -12,6 +12,7 @@ from flask import Blueprint, abort, render_template
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from tracker import access
 from tracker.db import get_session
 from tracker.models import (
     KPI,
@@ -61,6 +62,7 @@ def _by_ref(model: type, ref: str, *options: object):  # type: ignore[no-untyped
 
 
 @bp.get("/")
+@access.reader
 def overview() -> str:
     priorities = [p for p in _priorities_with_commitments() if not p.is_retired]
     return render_template(
@@ -75,6 +77,7 @@ def overview() -> str:
 
 
 @bp.get("/priorities/<ref>")
+@access.reader
 def priority(ref: str) -> str:
     item = _by_ref(
         Priority, ref, joinedload(Priority.group),
@@ -90,6 +93,7 @@ def priority(ref: str) -> str:
 
 
 @bp.get("/commitments/<ref>")
+@access.reader
 def commitment(ref: str) -> str:
     item = _by_ref(
         Commitment, ref, joinedload(Commitment.priority), joinedload(Commitment.parent),
@@ -107,6 +111,7 @@ def commitment(ref: str) -> str:
 
 
 @bp.get("/actions/<ref>")
+@access.reader
 def action(ref: str) -> str:
     item = _by_ref(
         Action, ref,
@@ -128,6 +133,7 @@ def action(ref: str) -> str:
 
 
 @bp.get("/themes")
+@access.reader
 def themes() -> str:
     priorities = [p for p in _priorities_with_commitments() if not p.is_retired]
     all_themes = _current(Theme)
@@ -143,6 +149,7 @@ def themes() -> str:
 
 
 @bp.get("/themes/<ref>")
+@access.reader
 def theme(ref: str) -> str:
     item = _by_ref(Theme, ref)
     commitments = list(get_session().scalars(
@@ -167,6 +174,7 @@ def theme(ref: str) -> str:
 
 
 @bp.get("/who")
+@access.reader
 def whos_who() -> str:
     authorities = _current(Authority)
     groups = list(get_session().scalars(

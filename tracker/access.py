@@ -1,0 +1,147 @@
+"""Who may do what, checked on the server for every route and every object.
+
+Every view declares who may reach it (``@public``, ``@reader``, ``@signed_in``, ``@admin``);
+a view that declares nothing answers 403, so a new route is closed until someone opens it.
+Object checks (may this person update this action?) are the predicates below, used by views
+and services alike.
+
+The roles: an owner (member) updates their own actions; a group lead updates and approves
+the actions of the groups they lead; board members read everything and edit nothing; admins
+manage the plan, accounts, the calendar and KPIs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, current_app, flash, g, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from tracker.db import get_session
+from tracker.models import Action, Group, User
+from tracker.models.people import group_members
+
+F = TypeVar("F", bound=Callable[..., Any])
+ACCESS = "_tracker_access"
+PUBLIC, READER, SIGNED_IN, ADMIN = "public", "reader", "signed_in", "admin"
+
+
+def _declare(level: str) -> Callable[[F], F]:
+    def mark(view: F) -> F:
+        setattr(view, ACCESS, level)
+        return view
+    return mark
+
+
+public = _declare(PUBLIC)        # anyone, signed in or not (sign-in pages, errors)
+reader = _declare(READER)        # the plan itself: public when the deployment allows it
+signed_in = _declare(SIGNED_IN)  # any signed-in account; object checks may narrow it
+admin = _declare(ADMIN)          # the community safety team
+
+
+def access_level(endpoint: str | None) -> str | None:
+    if endpoint is None:
+        return None
+    if endpoint == "static":
+        return PUBLIC
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, ACCESS, None)
+
+
+def check_request() -> Any:
+    """Before every request: deny by default, then apply the view's declared level."""
+    if request.endpoint is None:
+        return None  # no route matched: the 404 (or 405) handler answers
+    level = access_level(request.endpoint)
+    if level is None:
+        abort(403)
+    if level == PUBLIC:
+        return None
+    if level == READER and current_app.config["PUBLIC_READ"]:
+        return None
+    if not current_user.is_authenticated:
+        from tracker.views.forms_support import hold_submission
+
+        held = hold_submission()
+        if held is not None:
+            return held
+        if g.get("session_ended") in ("idle timeout", "session too old"):
+            flash("You were signed out because you had not used the tracker for a while. "
+                  "Sign in again to carry on.", "info")
+        else:
+            flash("Sign in to see this page.", "info")
+        return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+    if level == ADMIN and not is_admin(current_user):
+        abort(403)
+    return None
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(check_request)
+
+
+# -- predicates --------------------------------------------------------------------------
+
+
+def is_admin(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.role == "admin"
+
+
+def led_group_ids(user: Any) -> frozenset[int]:
+    """The groups ``user`` leads: as the group's lead, or as a member with role lead."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cache = g.setdefault("led_group_ids", {})
+    if user.id not in cache:
+        db = get_session()
+        ids = set(db.scalars(select(Group.id).where(Group.lead_id == user.id)))
+        if user.role == "lead":
+            ids |= set(db.scalars(select(group_members.c.group_id)
+                                  .where(group_members.c.user_id == user.id)))
+        cache[user.id] = frozenset(ids)
+    led: frozenset[int] = cache[user.id]
+    return led
+
+
+def leads_action(user: Any, action: Action) -> bool:
+    return action.group_id is not None and action.group_id in led_group_ids(user)
+
+
+def can_update(user: Any, action: Action) -> bool:
+    """The owner of the action, or a lead of its group; never a retired action."""
+    if not getattr(user, "is_authenticated", False) or action.is_retired:
+        return False
+    return action.owner_id == user.id or leads_action(user, action)
+
+
+def can_approve(user: Any, action: Action) -> bool:
+    return getattr(user, "is_authenticated", False) and leads_action(user, action)
+
+
+def can_manage(user: Any) -> bool:
+    """Admins manage the plan, accounts, the calendar and KPIs."""
+    return is_admin(user)
+
+
+def require(allowed: bool) -> None:
+    if not allowed:
+        abort(403)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A ``next=`` target only if it is a path on this site, never another site."""
+    if not target:
+        return default
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def current_user_or_none() -> User | None:
+    return current_user if getattr(current_user, "is_authenticated", False) else None  # type: ignore[return-value]

@@ -1,0 +1,178 @@
+"""Signing in: sessions kept in the database, throttling, and single-use account links.
+
+The browser's cookie holds only a random token. The session it stands for is a row of
+``user_sessions``, so signing out, disabling an account or a timeout ends it on the server,
+whatever the cookie says. Failed sign-ins are counted in the database, so every web worker
+shares the same count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from flask import Flask, current_app, g, request, session
+from flask_login import LoginManager, login_user, logout_user
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, joinedload
+
+from tracker.db import get_session
+from tracker.models import AccountToken, LoginAttempt, User, UserSession, utcnow
+
+login_manager = LoginManager()
+
+ACCOUNT_FAILURES = 5          # failed attempts for one account ...
+ADDRESS_FAILURES = 30         # ... or from one address ...
+THROTTLE_WINDOW = timedelta(minutes=15)   # ... within this window lock sign-in for a while
+LAST_SEEN_EVERY = timedelta(seconds=60)
+INVITE_LIFETIME = timedelta(days=7)
+RESET_LIFETIME = timedelta(hours=24)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = None  # tracker.access says why sign-in is needed
+    login_manager.session_protection = None  # the database session is the protection
+    login_manager.user_loader(load_user)
+
+
+def load_user(token: str) -> User | None:
+    """Flask-Login's loader: the token in the cookie, checked against the database."""
+    db = get_session()
+    row = db.scalars(select(UserSession).where(UserSession.token_hash == token_hash(token))
+                     .options(joinedload(UserSession.user))).first()
+    if row is None or row.ended_at is not None:
+        return None
+    now = utcnow()
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    absolute = timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"])
+    reason = None
+    if not row.user.is_active:
+        reason = "account disabled"
+    elif now - row.last_seen_at > idle:
+        reason = "idle timeout"
+    elif now - row.created_at > absolute:
+        reason = "session too old"
+    if reason is not None:
+        row.ended_at, row.ended_reason = now, reason
+        db.commit()
+        g.session_ended = reason
+        return None
+    if now - row.last_seen_at > LAST_SEEN_EVERY:
+        row.last_seen_at = now
+        db.commit()
+    user = row.user
+    user.session_token = token
+    g.user_session_id = row.id
+    return user
+
+
+def _client_ip() -> str:
+    return (request.remote_addr or "unknown")[:64]
+
+
+def sign_in(db: Session, user: User) -> None:
+    """Start a new session for ``user`` (flushes; the view commits)."""
+    held = session.get("held_submission")
+    session.clear()  # a new session at sign-in: nothing from before carries over ...
+    if held:
+        session["held_submission"] = held  # ... except text kept safe while signed out
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.add(UserSession(token_hash=token_hash(token), user_id=user.id, created_at=now,
+                       last_seen_at=now, ip=_client_ip(),
+                       user_agent=(request.user_agent.string or "")[:300]))
+    user.last_signed_in_at = now
+    user.session_token = token
+    login_user(user)
+    session.permanent = False
+
+
+def sign_out(db: Session) -> None:
+    session_id = g.get("user_session_id")
+    if session_id is not None:
+        row = db.get(UserSession, session_id)
+        if row is not None and row.ended_at is None:
+            row.ended_at, row.ended_reason = utcnow(), "signed out"
+    logout_user()
+    session.clear()
+
+
+def end_sessions(db: Session, user: User, reason: str, keep: int | None = None) -> int:
+    """End every open session of ``user`` (but ``keep``); returns how many were ended."""
+    query = (update(UserSession)
+             .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+             .values(ended_at=utcnow(), ended_reason=reason))
+    if keep is not None:
+        query = query.where(UserSession.id != keep)
+    return db.execute(query).rowcount or 0  # type: ignore[attr-defined]
+
+
+# -- throttling ---------------------------------------------------------------------------
+
+
+def throttled(db: Session, email: str) -> str | None:
+    """Why sign-in is refused for now for this account or address, or None."""
+    since = utcnow() - THROTTLE_WINDOW
+    failed = (select(func.count()).select_from(LoginAttempt)
+              .where(LoginAttempt.attempted_at >= since, LoginAttempt.is_success.is_(False)))
+    minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
+    if (db.scalar(failed.where(LoginAttempt.email == email.lower())) or 0) >= ACCOUNT_FAILURES:
+        return (f"There have been too many failed attempts to sign in to this account. Wait "
+                f"{minutes} minutes and try again, or ask an administrator to reset your "
+                "password.")
+    if (db.scalar(failed.where(LoginAttempt.ip == _client_ip())) or 0) >= ADDRESS_FAILURES:
+        return (f"There have been too many failed attempts to sign in from this network. "
+                f"Wait {minutes} minutes and try again.")
+    return None
+
+
+def record_attempt(db: Session, email: str, is_success: bool) -> None:
+    db.add(LoginAttempt(email=email.lower()[:320], ip=_client_ip(), is_success=is_success))
+
+
+def authenticate(db: Session, email: str, password: str) -> User | None:
+    from tracker.passwords import verify_password
+
+    user = db.scalars(select(User).where(func.lower(User.email) == email.lower())).first()
+    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+        return None
+    return user
+
+
+# -- invitation and reset links -----------------------------------------------------------
+
+
+def issue_link(db: Session, user: User, purpose: str) -> str:
+    """A single-use, expiring link to set a password; earlier unused links stop working."""
+    now = utcnow()
+    db.execute(update(AccountToken)
+               .where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None))
+               .values(used_at=now))
+    token = secrets.token_urlsafe(32)
+    lifetime = INVITE_LIFETIME if purpose == "invite" else RESET_LIFETIME
+    db.add(AccountToken(user_id=user.id, purpose=purpose, token_hash=token_hash(token),
+                        created_at=now, expires_at=now + lifetime))
+    db.flush()
+    return f"{current_app.config['BASE_URL']}/account/set-password/{token}"
+
+
+def find_link(db: Session, token: str) -> AccountToken | None:
+    """The account link for ``token`` if it is unused, unexpired and its account active."""
+    row = db.scalars(select(AccountToken).where(AccountToken.token_hash == token_hash(token))
+                     .options(joinedload(AccountToken.user))).first()
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+        return None
+    if not row.user.is_active:
+        return None
+    return row
+
+
+def link_expiry(row: AccountToken) -> datetime:
+    return row.expires_at

@@ -1,0 +1,155 @@
+"""``tracker users ...``: accounts from the command line (the first admin is made here)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from tracker import auth
+from tracker.db import transaction
+from tracker.models import Group, User
+from tracker.models.people import ROLES
+from tracker.services import audit
+
+users_cli = click.Group("users", help="Accounts: add, invite, reset, disable, list.")
+
+
+def _find(db: object, email: str) -> User:
+    user = db.scalars(select(User).where(func.lower(User.email) == email.strip().lower())).first()  # type: ignore[attr-defined]
+    if user is None:
+        click.echo(f"There is no account for {email}. Add it with: tracker users add {email} "
+                   "--name 'Full Name' --role member", err=True)
+        sys.exit(1)
+    return user  # type: ignore[no-any-return]
+
+
+@users_cli.command("add")
+@click.argument("email")
+@click.option("--name", required=True, help="The person's full name.")
+@click.option("--role", type=click.Choice(ROLES), default="member", show_default=True)
+@click.option("--group", "groups", multiple=True, help="A group id they belong to (repeatable).")
+@with_appcontext
+def add(email: str, name: str, role: str, groups: tuple[str, ...]) -> None:
+    """Add an account and print its invitation link."""
+    email = email.strip().lower()
+    if "@" not in email or " " in email:
+        click.echo(f"'{email}' is not an email address.", err=True)
+        sys.exit(1)
+    with transaction() as db:
+        if db.scalars(select(User).where(func.lower(User.email) == email)).first():
+            click.echo(f"There is already an account for {email}: use 'tracker users invite "
+                       f"{email}' to send it a new link.", err=True)
+            sys.exit(1)
+        found = list(db.scalars(select(Group).where(Group.ref.in_(groups)))) if groups else []
+        unknown = set(groups) - {g.ref for g in found}
+        if unknown:
+            click.echo(f"No such group: {', '.join(sorted(unknown))}.", err=True)
+            sys.exit(1)
+        user = User(email=email, name=name.strip(), role=role, groups=found)
+        db.add(user)
+        db.flush()
+        link = auth.issue_link(db, user, "invite")
+        audit.record(db, audit.COMMAND_LINE, "account.created", "account", email,
+                     f"{name} added as {role}", new={"name": name, "role": role,
+                                                     "groups": list(groups)})
+    click.echo(f"Added {name} <{email}> as {role}.")
+    click.echo(f"Invitation link (works once, for 7 days): {link}")
+
+
+@users_cli.command("invite")
+@click.argument("email", required=False)
+@click.option("--all-without-password", "everyone", is_flag=True,
+              help="Invite every active account that has no password yet.")
+@with_appcontext
+def invite(email: str | None, everyone: bool) -> None:
+    """Print a new invitation link (the earlier one stops working)."""
+    if not email and not everyone:
+        click.echo("Give an email address, or --all-without-password.", err=True)
+        sys.exit(1)
+    with transaction() as db:
+        if everyone:
+            users = list(db.scalars(select(User).where(User.password_hash.is_(None),
+                                                       User.is_active).order_by(User.email)))
+        else:
+            users = [_find(db, email or "")]
+        for user in users:
+            link = auth.issue_link(db, user, "invite")
+            audit.record(db, audit.COMMAND_LINE, "account.invited", "account", user.email)
+            click.echo(f"{user.email}: {link}")
+    if everyone:
+        click.echo(f"{len(users)} invitation link{'s' if len(users) != 1 else ''} (each works "
+                   "once, for 7 days).")
+
+
+@users_cli.command("reset")
+@click.argument("email")
+@with_appcontext
+def reset(email: str) -> None:
+    """Print a password reset link (works once, for 24 hours)."""
+    with transaction() as db:
+        user = _find(db, email)
+        link = auth.issue_link(db, user, "reset")
+        audit.record(db, audit.COMMAND_LINE, "account.reset_link", "account", user.email)
+    click.echo(f"Reset link for {user.email} (works once, for 24 hours): {link}")
+
+
+@users_cli.command("disable")
+@click.argument("email")
+@with_appcontext
+def disable(email: str) -> None:
+    """Disable an account: it cannot sign in, and its sessions end now."""
+    with transaction() as db:
+        user = _find(db, email)
+        was = user.is_active
+        user.is_active = False
+        ended = auth.end_sessions(db, user, "account disabled")
+        audit.record(db, audit.COMMAND_LINE, "account.disabled", "account", user.email,
+                     old={"is_active": was}, new={"is_active": False})
+    click.echo(f"Disabled {user.email}; {ended} session{'s' if ended != 1 else ''} ended.")
+
+
+@users_cli.command("enable")
+@click.argument("email")
+@with_appcontext
+def enable(email: str) -> None:
+    """Enable a disabled account again."""
+    with transaction() as db:
+        user = _find(db, email)
+        was = user.is_active
+        user.is_active = True
+        audit.record(db, audit.COMMAND_LINE, "account.enabled", "account", user.email,
+                     old={"is_active": was}, new={"is_active": True})
+    click.echo(f"Enabled {user.email}.")
+
+
+@users_cli.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(ROLES))
+@with_appcontext
+def set_role(email: str, role: str) -> None:
+    """Change an account's role."""
+    with transaction() as db:
+        user = _find(db, email)
+        old = user.role
+        user.role = role
+        audit.record(db, audit.COMMAND_LINE, "account.role_changed", "account", user.email,
+                     old={"role": old}, new={"role": role})
+    click.echo(f"{user.email} is now {role} (was {old}).")
+
+
+@users_cli.command("list")
+@click.option("--role", type=click.Choice(ROLES), default=None)
+@with_appcontext
+def list_users(role: str | None) -> None:
+    """List accounts: email, role, whether they can sign in."""
+    with transaction() as db:
+        query = select(User).order_by(User.role, User.email)
+        if role:
+            query = query.where(User.role == role)
+        for user in db.scalars(query):
+            state = ("disabled" if not user.is_active else
+                     "active" if user.has_password else "no password yet")
+            click.echo(f"{user.email:<40} {user.role:<7} {state:<16} {user.name}")

@@ -1,0 +1,119 @@
+"""Signing in and out, setting a password from an invitation or reset link, the account page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from tracker import access, auth
+from tracker.db import get_session, transaction
+from tracker.forms import ChangePasswordForm, ConfirmForm, SetPasswordForm, SignInForm
+from tracker.models import User, utcnow
+from tracker.passwords import hash_password, problem_with, verify_password
+from tracker.services import audit
+from tracker.views.forms_support import EXPIRED_MESSAGE, csrf_expired, keeps_text
+
+bp = Blueprint("auth", __name__)
+
+WRONG = "Enter a correct email address and password"
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@access.public
+@keeps_text
+def sign_in() -> str | Response:
+    target = access.safe_next(request.args.get("next"), url_for("plan.overview"))
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(target)
+    if csrf_expired():
+        form = SignInForm(meta={"csrf": False})
+        form.password.data = ""
+        return render_template("auth/sign_in.html", form=form, problem=EXPIRED_MESSAGE), 400  # type: ignore[return-value]
+    form = SignInForm()
+    problem = None
+    if form.validate_on_submit():
+        email = (form.email.data or "").strip()
+        db = get_session()
+        problem = auth.throttled(db, email)
+        if problem is None:
+            user = auth.authenticate(db, email, form.password.data or "")
+            auth.record_attempt(db, email, user is not None)
+            if user is not None:
+                auth.sign_in(db, user)
+                audit.record(db, user, "account.signed_in", "account", user.email)
+                db.commit()
+                return redirect(target)
+            problem = WRONG
+            form.email.errors = [WRONG]
+        db.commit()
+    form.password.data = ""
+    status = 200 if problem is None and not form.errors else 400
+    return render_template("auth/sign_in.html", form=form, problem=problem), status  # type: ignore[return-value]
+
+
+@bp.post("/sign-out")
+@access.signed_in
+def sign_out() -> Response:
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        with transaction() as db:
+            audit.record(db, current_user, "account.signed_out", "account", current_user.email)
+            auth.sign_out(db)
+        flash("You have signed out.", "success")
+    return redirect(url_for("auth.sign_in"))
+
+
+@bp.route("/account/set-password/<token>", methods=["GET", "POST"])
+@access.public
+def set_password(token: str) -> str | Response:
+    db = get_session()
+    link = auth.find_link(db, token)
+    if link is None:
+        return render_template("auth/link_expired.html"), 404  # type: ignore[return-value]
+    user = link.user
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        problem = problem_with(form.password.data or "", user.email, user.name)
+        if problem:
+            form.password.errors = [problem]
+        else:
+            user.password_hash = hash_password(form.password.data or "")
+            user.password_changed_at = utcnow()
+            link.used_at = utcnow()
+            auth.end_sessions(db, user, "password changed")
+            how = "an invitation" if link.purpose == "invite" else "a reset link"
+            audit.record(db, user, "account.password_set", "account", user.email,
+                         f"password set from {how}")
+            auth.sign_in(db, user)
+            db.commit()
+            flash("Your password is set and you are signed in.", "success")
+            return redirect(url_for("plan.overview"))
+    return render_template("auth/set_password.html", form=form, user=user,  # type: ignore[return-value]
+                           purpose=link.purpose), (400 if form.errors else 200)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@access.signed_in
+def account() -> str | Response:
+    user: User = current_user  # type: ignore[assignment]
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        db = get_session()
+        if not verify_password(user.password_hash, form.current.data or ""):
+            form.current.errors = ["Your current password is not right"]
+        elif problem := problem_with(form.password.data or "", user.email, user.name):
+            form.password.errors = [problem]
+        else:
+            user.password_hash = hash_password(form.password.data or "")
+            user.password_changed_at = utcnow()
+            from flask import g
+
+            auth.end_sessions(db, user, "password changed", keep=g.get("user_session_id"))
+            audit.record(db, user, "account.password_changed", "account", user.email)
+            db.commit()
+            flash("Your password has been changed. You have been signed out everywhere else.",
+                  "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form, user=user,  # type: ignore[return-value]
+                           led=access.led_group_ids(user)), (400 if form.errors else 200)
