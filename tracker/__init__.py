@@ -70,10 +70,11 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from tracker.views import auth, plan
+    from tracker.views import auth, plan, updates
 
     app.register_blueprint(plan.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(updates.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -2,10 +2,40 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
-from wtforms import PasswordField, StringField, SubmitField
-from wtforms.validators import EqualTo, InputRequired, Length, Regexp
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCharacterCount,
+    GovCheckboxesInput,
+    GovCheckboxInput,
+    GovPasswordInput,
+    GovRadioInput,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
                message="Enter an email address in the correct format, like name@example.org")
@@ -42,4 +72,86 @@ class ChangePasswordForm(SetPasswordForm):
 class ConfirmForm(FlaskForm):
     """A button that changes something (sign out, lock a quarter): CSRF and nothing else."""
 
+    submit = SubmitField("Confirm", widget=GovSubmitInput())
+
+
+RAG_CHOICES = [
+    SelectChoice("green", "Green: on track"),
+    SelectChoice("amber", "Amber: some problems, recoverable"),
+    SelectChoice("red", "Red: serious problems, off track"),
+    SelectChoice("blue", "Complete: the action is finished"),
+]
+URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+
+
+class UpdateForm(FlaskForm):
+    """An owner's quarterly update. Text fields are generous: nothing typed is cut off."""
+
+    rag = RadioField("How is the action going?", choices=RAG_CHOICES,
+                     widget=GovRadioInput(),
+                     validators=[InputRequired("Select how the action is going")])
+    percent_complete = IntegerField(
+        "How much of the action is complete?", widget=GovTextInput(),
+        description="A percentage from 0 to 100", default=None,
+        validators=[InputRequired("Enter how much of the action is complete, from 0 to 100"),
+                    NumberRange(0, 100, "Enter a percentage from 0 to 100")])
+    narrative = TextAreaField(
+        "Progress this quarter", widget=GovCharacterCount(),
+        description="What was done, and what difference it made",
+        validators=[InputRequired("Describe the progress this quarter"),
+                    Length(max=5000, message="Progress must be 5,000 characters or fewer")])
+    next_steps = TextAreaField("Next steps", widget=GovTextArea(),
+                               validators=[Optional(), Length(max=5000)])
+    risks = TextAreaField("Risks and issues", widget=GovTextArea(),
+                          validators=[Optional(), Length(max=5000)])
+    corrective_action = TextAreaField(
+        "Corrective action", widget=GovTextArea(),
+        description="Required when the action is Amber or Red: what is being done to recover",
+        validators=[Length(max=5000)])
+    is_concern = BooleanField("Escalate this as an area of concern to the board",
+                              widget=GovCheckboxInput())
+    concern_reason = TextAreaField("Why is this an area of concern?", widget=GovTextArea(),
+                                   validators=[Length(max=5000)])
+    evidence = TextAreaField("Evidence links", widget=GovTextArea(),
+                             description="Optional. One web link per line, starting https://",
+                             validators=[Length(max=5000)])
+    milestones = SelectMultipleField("Milestones completed", widget=GovCheckboxesInput(),
+                                     coerce=int, validators=[Optional()], validate_choice=False)
+    base_version = HiddenField()
+    submit = SubmitField("Submit update", widget=GovSubmitInput())
+
+    def validate_corrective_action(self, field: TextAreaField) -> None:
+        if self.rag.data in ("amber", "red") and not (field.data or "").strip():
+            colour = "Amber" if self.rag.data == "amber" else "Red"
+            raise ValidationError(f"Enter the corrective action: it is required when the "
+                                  f"action is {colour}")
+
+    def validate_concern_reason(self, field: TextAreaField) -> None:
+        if self.is_concern.data and not (field.data or "").strip():
+            raise ValidationError("Enter why this is an area of concern")
+
+    def validate_evidence(self, field: TextAreaField) -> None:
+        for line in self.evidence_links():
+            if not URL.match(line):
+                raise ValidationError(f"'{line[:60]}' is not a web link: each line must start "
+                                      "with https:// or http://")
+
+    def evidence_links(self) -> list[str]:
+        return [line.strip() for line in (self.evidence.data or "").splitlines()
+                if line.strip()]
+
+
+class ReviewForm(FlaskForm):
+    decision = RadioField(
+        "Your decision", choices=[SelectChoice("approve", "Approve: the board can see it"),
+                                  SelectChoice("return", "Send it back to the owner")],
+        widget=GovRadioInput(), validators=[InputRequired("Select approve or send back")])
+    comment = TextAreaField("Comment", widget=GovTextArea(),
+                            description="Required when you send the update back",
+                            validators=[Length(max=5000)])
+    submit = SubmitField("Save decision", widget=GovSubmitInput())
+
+
+class LockForm(FlaskForm):
+    note = TextAreaField("Note", widget=GovTextArea(), validators=[Optional(), Length(max=2000)])
     submit = SubmitField("Confirm", widget=GovSubmitInput())

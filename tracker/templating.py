@@ -19,6 +19,8 @@ NAVIGATION = (
                                "plan.action"), None),
     ("Themes", "plan.themes", ("plan.themes", "plan.theme"), None),
     ("Who's who", "plan.whos_who", ("plan.whos_who",), None),
+    ("My actions", "updates.my_actions", ("updates.my_actions", "updates.update"), "signed_in"),
+    ("Quarters", "updates.quarters", ("updates.quarters",), "admin"),
     ("Your account", "auth.account", ("auth.account",), "signed_in"),
 )
 

@@ -7,6 +7,7 @@ Each page loads what it shows in a fixed number of queries.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 
 from flask import Blueprint, abort, render_template
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from tracker.db import get_session
 from tracker.models import (
     KPI,
     Action,
+    ActionStatus,
     ActionUpdate,
     Authority,
     Commitment,
@@ -59,6 +61,25 @@ def _by_ref(model: type, ref: str, *options: object):  # type: ignore[no-untyped
     if item is None:
         abort(404)
     return item
+
+
+def _statuses_for(item_type: str, item_id: int, action_ids: list[int]) -> dict[str, object]:
+    """The open quarter's roll-up for an item and its actions' statuses (two queries)."""
+    from tracker.models import RollupStatus
+    from tracker.services.calendar import reporting
+    from tracker.services.plan_load import current_plan
+
+    db = get_session()
+    plan = current_plan(db)
+    if plan is None:
+        return {"quarter": None, "rollup": None, "action_statuses": {}}
+    quarter = reporting(plan, date.today()).quarter.label
+    rollup = db.scalars(select(RollupStatus).where(
+        RollupStatus.item_type == item_type, RollupStatus.item_id == item_id,
+        RollupStatus.quarter == quarter)).first()
+    statuses = {row.action_id: row for row in db.scalars(select(ActionStatus).where(
+        ActionStatus.action_id.in_(action_ids), ActionStatus.quarter == quarter))}
+    return {"quarter": quarter, "rollup": rollup, "action_statuses": statuses}
 
 
 @bp.get("/")
@@ -107,12 +128,19 @@ def commitment(ref: str) -> str:
         .options(joinedload(Action.owner), joinedload(Action.lead),
                  joinedload(Action.commitment))
     ))
-    return render_template("plan/commitment.html", commitment=item, actions=actions)
+    return render_template("plan/commitment.html", commitment=item, actions=actions,
+                           **_statuses_for("commitment", item.id, [a.id for a in actions]))
 
 
 @bp.get("/actions/<ref>")
 @access.reader
 def action(ref: str) -> str:
+    from flask_login import current_user
+
+    from tracker.forms import ReviewForm
+    from tracker.services.calendar import locked_quarters, reporting
+    from tracker.services.plan_load import current_plan
+
     item = _by_ref(
         Action, ref,
         joinedload(Action.commitment).joinedload(Commitment.priority),
@@ -120,16 +148,25 @@ def action(ref: str) -> str:
         joinedload(Action.prevention), selectinload(Action.themes), selectinload(Action.kpis),
         selectinload(Action.milestones),
     )
-    updates = list(get_session().scalars(
+    db = get_session()
+    updates = list(db.scalars(
         select(ActionUpdate).where(ActionUpdate.action_id == item.id)
         .order_by(ActionUpdate.quarter.desc(), ActionUpdate.version.desc())
-        .options(joinedload(ActionUpdate.author))
+        .options(joinedload(ActionUpdate.author), joinedload(ActionUpdate.reviewed_by))
     ))
-    latest: dict[str, ActionUpdate] = {}
+    versions: dict[str, list[ActionUpdate]] = defaultdict(list)
     for update in updates:
-        latest.setdefault(update.quarter, update)
-    return render_template("plan/action.html", action=item, updates=updates,
-                           latest=list(latest.values()))
+        versions[update.quarter].append(update)
+    statuses = list(db.scalars(select(ActionStatus).where(ActionStatus.action_id == item.id)
+                               .order_by(ActionStatus.quarter.desc())))
+    plan = current_plan(db)
+    period = reporting(plan, date.today()) if plan else None
+    return render_template(
+        "plan/action.html", action=item, versions=versions, statuses=statuses,
+        period=period, locked=locked_quarters(db),
+        can_update=access.can_update(current_user, item),
+        can_approve=access.can_approve(current_user, item), review_form=ReviewForm(),
+    )
 
 
 @bp.get("/themes")
