@@ -184,6 +184,29 @@ def demo(today: object, seed: int) -> None:
         click.echo(line)
 
 
+@click.command("recompute")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Work out statuses as on this date (YYYY-MM-DD).")
+@with_appcontext
+def recompute_statuses(today: object) -> None:
+    """Recompute every action's status and every roll-up from the plan's rules."""
+    from tracker.services.plan_load import current_plan
+    from tracker.services.statuses import recompute
+
+    day = today.date() if today is not None else date.today()  # type: ignore[attr-defined]
+    with transaction() as session:
+        plan = current_plan(session)
+        if plan is None:
+            click.echo("No plan is loaded yet: run 'tracker plan load plans.yaml' first.",
+                       err=True)
+            sys.exit(1)
+        result = recompute(session, plan, day, actor="command line")
+    click.echo(f"Statuses recomputed for {result.actions} actions: {result.added} new, "
+               f"{len(result.changed)} changed.")
+    for ref, quarter, old, new in result.changed:
+        click.echo(f"  {ref} {quarter}: {old} -> {new}")
+
+
 @click.command("serve")
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -209,4 +232,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(plan_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(demo)
+    statuses_cli = click.Group("statuses", help="The RAG statuses the plan's rules derive.")
+    statuses_cli.add_command(recompute_statuses)
+    app.cli.add_command(statuses_cli)
     app.cli.add_command(serve)

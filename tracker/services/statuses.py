@@ -188,3 +188,21 @@ def recompute_rollups(session: Session, plan: Plan, quarters: list[Quarter]) -> 
 
 def _current_ids(session: Session, model: type[Priority] | type[Theme]) -> list[int]:
     return list(session.scalars(select(model.id).where(model.retired_at.is_(None))))
+
+
+def ensure_current(session: Session, plan: Plan, today: date) -> bool:
+    """Compute statuses for the open quarter if none exist yet (a new quarter has opened).
+
+    Returns whether it computed anything. The caller commits.
+    """
+    from tracker.services.calendar import reporting
+
+    quarter = reporting(plan, today).quarter.label
+    exists = session.scalars(select(ActionStatus.id).where(ActionStatus.quarter == quarter)
+                             .limit(1)).first()
+    has_actions = session.scalars(select(Action.id).where(Action.retired_at.is_(None))
+                                  .limit(1)).first()
+    if exists is not None or has_actions is None:
+        return False
+    recompute(session, plan, today, actor="system")
+    return True

@@ -73,6 +73,10 @@ def _statuses_for(item_type: str, item_id: int, action_ids: list[int]) -> dict[s
     plan = current_plan(db)
     if plan is None:
         return {"quarter": None, "rollup": None, "action_statuses": {}}
+    from tracker.services.statuses import ensure_current
+
+    if ensure_current(db, plan, date.today()):
+        db.commit()
     quarter = reporting(plan, date.today()).quarter.label
     rollup = db.scalars(select(RollupStatus).where(
         RollupStatus.item_type == item_type, RollupStatus.item_id == item_id,

@@ -23,6 +23,7 @@ from tracker.services.calendar import (
     window,
 )
 from tracker.services.plan_load import current_plan
+from tracker.services.statuses import ensure_current
 from tracker.views.forms_support import EXPIRED_MESSAGE, csrf_expired, keeps_text, take_held
 
 bp = Blueprint("updates", __name__)
@@ -64,6 +65,8 @@ def my_actions() -> str:
     plan = _plan()
     period = reporting(plan, today())
     db = get_session()
+    if ensure_current(db, plan, today()):
+        db.commit()
     led = access.led_group_ids(user)
     query = (select(Action).where(Action.retired_at.is_(None))
              .where((Action.owner_id == user.id) | Action.group_id.in_(led))
