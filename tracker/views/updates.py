@@ -99,6 +99,7 @@ def my_actions() -> str:
 @access.signed_in
 def update_open_quarter(ref: str) -> Response:
     plan = _plan()
+    access.require(access.can_update(current_user, _action(ref)))
     return redirect(url_for("updates.update", ref=ref,
                             quarter=reporting(plan, today()).quarter.slug))
 
