@@ -63,9 +63,9 @@ def check_request() -> Any:
     if level == READER and current_app.config["PUBLIC_READ"]:
         return None
     if not current_user.is_authenticated:
-        from tracker.views.forms_support import hold_submission
-
-        held = hold_submission()
+        # a form that keeps text (tracker.views.forms_support) holds what was typed first
+        hold = current_app.extensions.get("tracker.hold_submission")
+        held = hold() if hold is not None else None
         if held is not None:
             return held
         if g.get("session_ended") in ("idle timeout", "session too old"):

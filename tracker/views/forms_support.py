@@ -90,3 +90,4 @@ def _csrf_error(error: CSRFError) -> Any:
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
+    app.extensions["tracker.hold_submission"] = hold_submission
