@@ -37,7 +37,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy plans
+	$(BIN)/mypy plans kpis
 
 pytest: install
 	$(BIN)/python -m pytest

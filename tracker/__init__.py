@@ -70,11 +70,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from tracker.views import auth, plan, updates
+    from tracker.views import admin, auth, plan, updates
 
     app.register_blueprint(plan.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(updates.bp)
+    app.register_blueprint(admin.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from flask import Flask, current_app, g, request, session
 from flask_login import LoginManager, login_user, logout_user
@@ -137,11 +138,26 @@ def record_attempt(db: Session, email: str, is_success: bool) -> None:
     db.add(LoginAttempt(email=email.lower()[:320], ip=_client_ip(), is_success=is_success))
 
 
+@lru_cache(maxsize=1)
+def _stand_in_hash() -> str:
+    from tracker.passwords import hash_password
+
+    return hash_password(secrets.token_urlsafe(32))
+
+
 def authenticate(db: Session, email: str, password: str) -> User | None:
+    """The active account with this email and password, or None.
+
+    A password hash is checked on every attempt, against a stand-in when there is no such
+    account (or it has no password, or is disabled), so that the time taken does not tell
+    whether an account exists.
+    """
     from tracker.passwords import verify_password
 
     user = db.scalars(select(User).where(func.lower(User.email) == email.lower())).first()
-    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+    usable = user is not None and user.is_active and user.password_hash is not None
+    stored = user.password_hash if usable and user is not None else _stand_in_hash()
+    if not verify_password(stored, password) or not usable:
         return None
     return user
 

@@ -96,19 +96,36 @@ def reset(email: str) -> None:
     click.echo(f"Reset link for {user.email} (works once, for 24 hours): {link}")
 
 
+def _change(change: str, email: str, role: str | None = None) -> None:
+    from tracker.services import accounts
+
+    with transaction() as db:
+        user = _find(db, email)
+        old_role = user.role
+        try:
+            if change == "disable":
+                ended = accounts.disable(db, audit.COMMAND_LINE, user)
+            elif change == "enable":
+                accounts.enable(db, audit.COMMAND_LINE, user)
+            else:
+                accounts.change_role(db, audit.COMMAND_LINE, user, role or "")
+        except accounts.AccountRefused as refused:
+            click.echo(f"Nothing was changed: {refused}.", err=True)
+            sys.exit(1)
+    if change == "disable":
+        click.echo(f"Disabled {user.email}; {ended} session{'s' if ended != 1 else ''} ended.")
+    elif change == "enable":
+        click.echo(f"Enabled {user.email}.")
+    else:
+        click.echo(f"{user.email} is now {role} (was {old_role}).")
+
+
 @users_cli.command("disable")
 @click.argument("email")
 @with_appcontext
 def disable(email: str) -> None:
     """Disable an account: it cannot sign in, and its sessions end now."""
-    with transaction() as db:
-        user = _find(db, email)
-        was = user.is_active
-        user.is_active = False
-        ended = auth.end_sessions(db, user, "account disabled")
-        audit.record(db, audit.COMMAND_LINE, "account.disabled", "account", user.email,
-                     old={"is_active": was}, new={"is_active": False})
-    click.echo(f"Disabled {user.email}; {ended} session{'s' if ended != 1 else ''} ended.")
+    _change("disable", email)
 
 
 @users_cli.command("enable")
@@ -116,13 +133,7 @@ def disable(email: str) -> None:
 @with_appcontext
 def enable(email: str) -> None:
     """Enable a disabled account again."""
-    with transaction() as db:
-        user = _find(db, email)
-        was = user.is_active
-        user.is_active = True
-        audit.record(db, audit.COMMAND_LINE, "account.enabled", "account", user.email,
-                     old={"is_active": was}, new={"is_active": True})
-    click.echo(f"Enabled {user.email}.")
+    _change("enable", email)
 
 
 @users_cli.command("set-role")
@@ -131,13 +142,7 @@ def enable(email: str) -> None:
 @with_appcontext
 def set_role(email: str, role: str) -> None:
     """Change an account's role."""
-    with transaction() as db:
-        user = _find(db, email)
-        old = user.role
-        user.role = role
-        audit.record(db, audit.COMMAND_LINE, "account.role_changed", "account", user.email,
-                     old={"role": old}, new={"role": role})
-    click.echo(f"{user.email} is now {role} (was {old}).")
+    _change("role", email, role)
 
 
 @users_cli.command("list")

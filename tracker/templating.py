@@ -4,7 +4,7 @@ and the filters pages share (dates, periods)."""
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request, url_for
@@ -21,6 +21,8 @@ NAVIGATION = (
     ("Who's who", "plan.whos_who", ("plan.whos_who",), None),
     ("My actions", "updates.my_actions", ("updates.my_actions", "updates.update"), "signed_in"),
     ("Quarters", "updates.quarters", ("updates.quarters",), "admin"),
+    ("Accounts", "admin.users", ("admin.users", "admin.user"), "admin"),
+    ("Audit trail", "admin.audit", ("admin.audit",), "admin"),
     ("Your account", "auth.account", ("auth.account",), "signed_in"),
 )
 
@@ -69,6 +71,15 @@ def long_date(value: date | datetime | None) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
+def long_datetime(value: datetime | None) -> str:
+    """``25 November 2026 14:03 UTC``: a moment, always in UTC and saying so."""
+    if value is None:
+        return ""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return f"{value.day} {value:%B %Y %H:%M} UTC"
+
+
 def _security_headers(response: Response) -> Response:
     nonce = g.get("csp_nonce")
     script = f"'self' 'nonce-{nonce}'" if nonce else "'self'"
@@ -95,4 +106,5 @@ def _security_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     app.context_processor(_context)
     app.jinja_env.filters["long_date"] = long_date
+    app.jinja_env.filters["long_datetime"] = long_datetime
     app.after_request(_security_headers)

@@ -27,7 +27,7 @@ def sign_in() -> str | Response:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(target)
     if csrf_expired():
-        form = SignInForm(meta={"csrf": False})
+        form = SignInForm()  # not validated: it only gives the page a fresh token
         form.password.data = ""
         return render_template("auth/sign_in.html", form=form, problem=EXPIRED_MESSAGE), 400  # type: ignore[return-value]
     form = SignInForm()

@@ -1,0 +1,114 @@
+"""Accounts as an admin manages them: links, disabling, enabling and roles.
+
+Each change is recorded in the audit trail in the caller's transaction (services flush, the
+boundary commits). An admin cannot lock themselves out: they cannot disable their own account
+or take away their own admin role, so there is always at least one admin who can sign in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from tracker import auth
+from tracker.models import AccountToken, User
+from tracker.models.people import ROLES
+from tracker.services import audit
+
+ROLE_NAMES = {
+    "admin": "Administrator (community safety team)",
+    "board": "Board member",
+    "lead": "Group lead",
+    "member": "Action owner",
+}
+ACTIVE, NO_PASSWORD, DISABLED = "active", "no password yet", "disabled"
+
+
+class AccountRefused(Exception):
+    """The change is not allowed; the message says why, for the admin who asked."""
+
+
+@dataclass(frozen=True)
+class NewLink:
+    url: str
+    purpose: str  # invite or reset
+    expires_at: datetime
+
+
+def state(user: User) -> str:
+    if not user.is_active:
+        return DISABLED
+    return ACTIVE if user.has_password else NO_PASSWORD
+
+
+def accounts(session: Session, role: str | None = None) -> list[User]:
+    """Every account (or those with ``role``), with their groups, in two queries."""
+    query = (select(User).options(selectinload(User.groups))
+             .order_by(User.name, User.email))
+    if role:
+        query = query.where(User.role == role)
+    return list(session.scalars(query))
+
+
+def new_link(session: Session, admin: User, user: User) -> NewLink:
+    """An invitation (no password yet) or reset link; earlier links stop working."""
+    if not user.is_active:
+        raise AccountRefused(f"{user.name}'s account is disabled: enable it before sending "
+                             "a link")
+    purpose = "reset" if user.has_password else "invite"
+    url = auth.issue_link(session, user, purpose)
+    if purpose == "invite":
+        audit.record(session, admin, "account.invited", "account", user.email,
+                     "new invitation link")
+    else:
+        audit.record(session, admin, "account.reset_link", "account", user.email,
+                     "new password reset link")
+    session.flush()
+    expires_at = session.scalars(select(AccountToken.expires_at)
+                                 .where(AccountToken.user_id == user.id)
+                                 .order_by(AccountToken.id.desc()).limit(1)).one()
+    return NewLink(url=url, purpose=purpose, expires_at=expires_at)
+
+
+def disable(session: Session, admin: User | str, user: User) -> int:
+    """Disable ``user``: they cannot sign in and their sessions end now. Returns how many."""
+    if isinstance(admin, User) and user.id == admin.id:
+        raise AccountRefused("You cannot disable your own account: ask another administrator "
+                             "to do it")
+    if not user.is_active:
+        raise AccountRefused(f"{user.name}'s account is already disabled")
+    user.is_active = False
+    ended = auth.end_sessions(session, user, "account disabled")
+    audit.record(session, admin, "account.disabled", "account", user.email,
+                 f"{ended} session{'s' if ended != 1 else ''} ended",
+                 old={"is_active": True}, new={"is_active": False})
+    session.flush()
+    return ended
+
+
+def enable(session: Session, admin: User | str, user: User) -> None:
+    if user.is_active:
+        raise AccountRefused(f"{user.name}'s account is already active")
+    user.is_active = True
+    audit.record(session, admin, "account.enabled", "account", user.email,
+                 old={"is_active": False}, new={"is_active": True})
+    session.flush()
+
+
+def change_role(session: Session, admin: User | str, user: User, role: str) -> None:
+    if role not in ROLES:
+        raise AccountRefused("Select a role")
+    if isinstance(admin, User) and user.id == admin.id and role != "admin":
+        raise AccountRefused("You cannot remove your own administrator role: ask another "
+                             "administrator to do it")
+    if user.role == role:
+        raise AccountRefused(f"{user.name}'s role is already {ROLE_NAMES[role].lower()}")
+    old = user.role
+    user.role = role
+    audit.record(session, admin, "account.role_changed", "account", user.email,
+                 f"{ROLE_NAMES[old]} to {ROLE_NAMES[role]}",
+                 old={"role": old}, new={"role": role})
+    session.flush()

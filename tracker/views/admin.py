@@ -1,0 +1,188 @@
+"""Admin pages: the audit trail (read-only) and accounts.
+
+Every route is for admins alone. The audit trail has no POST route at all: nothing in the app
+edits or deletes it. Account changes go through ``tracker.services.accounts``, which records
+each one in the audit trail in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from tracker import access
+from tracker.db import get_session
+from tracker.forms import ConfirmForm
+from tracker.forms_admin import AuditFilterForm, RoleForm, UsersFilterForm
+from tracker.models import User
+from tracker.services import accounts, audit_trail
+from tracker.services.accounts import AccountRefused
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+FILTER_ARGS = ("actor", "action", "object_type", "object_ref", "date_from", "date_to")
+
+
+# -- the audit trail ----------------------------------------------------------------------
+
+
+@bp.get("/audit")
+@access.admin
+def audit() -> tuple[str, int]:
+    db = get_session()
+    form = AuditFilterForm(request.args)
+    actions, object_types = audit_trail.choices(db)
+    form.set_choices(actions, object_types)
+    is_valid = form.validate()
+    filters = audit_trail.AuditFilters(
+        actor=(form.actor.data or "").strip() if not form.actor.errors else "",
+        action=form.action.data or "",
+        object_type=form.object_type.data or "",
+        object_ref=(form.object_ref.data or "").strip() if not form.object_ref.errors else "",
+        date_from=form.date_from.date,
+        date_to=form.date_to.date if not form.date_to.errors else None,
+    )
+    page = audit_trail.find(db, filters, request.args.get("page", 1, type=int))
+    kept = {name: request.args[name] for name in FILTER_ARGS if request.args.get(name)}
+    return render_template(
+        "admin/audit.html", form=form, page=page, pagination=_pagination(page, kept),
+        is_filtered=bool(kept), changes=audit_trail.changes, as_json=audit_trail.as_json,
+    ), (200 if is_valid else 400)
+
+
+def _pagination(page: audit_trail.AuditPage, kept: dict[str, str]) -> dict[str, Any] | None:
+    """Parameters for GOV.UK's pagination: first, last, and the pages around this one."""
+    if page.pages <= 1:
+        return None
+
+    def href(number: int) -> str:
+        values: dict[str, Any] = dict(kept)
+        if number > 1:
+            values["page"] = number
+        return url_for("admin.audit", **values)
+
+    numbers = sorted({1, page.pages, *range(max(1, page.page - 1),
+                                             min(page.pages, page.page + 1) + 1)})
+    items: list[dict[str, Any]] = []
+    for before, number in zip([0, *numbers], numbers, strict=False):
+        if number - before > 1:
+            items.append({"ellipsis": True})
+        items.append({"number": number, "href": href(number), "current": number == page.page})
+    params: dict[str, Any] = {"items": items, "landmarkLabel": "Pages of the audit trail"}
+    if page.page > 1:
+        params["previous"] = {"href": href(page.page - 1)}
+    if page.page < page.pages:
+        params["next"] = {"href": href(page.page + 1)}
+    return params
+
+
+# -- accounts -------------------------------------------------------------------------------
+
+
+@bp.get("/users")
+@access.admin
+def users() -> str:
+    form = UsersFilterForm(request.args)
+    people = accounts.accounts(get_session(), form.chosen_role)
+    return render_template("admin/users.html", form=form, people=people,
+                           role=form.chosen_role, state=accounts.state,
+                           role_names=accounts.ROLE_NAMES)
+
+
+def _account(user_id: int) -> User:
+    user = get_session().get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _show(user: User, *, role_form: RoleForm | None = None, problem: str | None = None,
+          link: accounts.NewLink | None = None, status: int = 200) -> tuple[str, int]:
+    me: User = current_user
+    if role_form is None:
+        role_form = RoleForm(formdata=None, data={"role": user.role})
+    return render_template(
+        "admin/user.html", user=user, me=me, state=accounts.state(user),
+        role_names=accounts.ROLE_NAMES, role_form=role_form,
+        problem=problem, link=link, led=access.led_group_ids(user),
+    ), status
+
+
+@bp.get("/users/<int:user_id>")
+@access.admin
+def user(user_id: int) -> tuple[str, int]:
+    return _show(_account(user_id))
+
+
+def _change(user_id: int, change: Callable[[Session, User, User], object],
+            done: str) -> tuple[str, int] | Response:
+    """Run ``change(db, admin, user)`` on a confirmed POST; commit, or show why not."""
+    user = _account(user_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    db = get_session()
+    try:
+        change(db, current_user, user)
+    except AccountRefused as refused:
+        db.rollback()
+        return _show(user, problem=str(refused), status=400)
+    db.commit()
+    flash(done.format(name=user.name), "success")
+    return redirect(url_for("admin.user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/disable")
+@access.admin
+def disable(user_id: int) -> tuple[str, int] | Response:
+    return _change(user_id, accounts.disable,
+                   "{name}'s account is disabled: they cannot sign in, and their sessions "
+                   "have ended.")
+
+
+@bp.post("/users/<int:user_id>/enable")
+@access.admin
+def enable(user_id: int) -> tuple[str, int] | Response:
+    return _change(user_id, accounts.enable, "{name}'s account is enabled again.")
+
+
+@bp.post("/users/<int:user_id>/link")
+@access.admin
+def link(user_id: int) -> tuple[str, int]:
+    """A new invitation or reset link, shown on this page once (it is stored only hashed)."""
+    user = _account(user_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    db = get_session()
+    try:
+        new = accounts.new_link(db, current_user, user)
+    except AccountRefused as refused:
+        db.rollback()
+        return _show(user, problem=str(refused), status=400)
+    db.commit()
+    return _show(user, link=new)
+
+
+@bp.post("/users/<int:user_id>/role")
+@access.admin
+def role(user_id: int) -> tuple[str, int] | Response:
+    user = _account(user_id)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        return _show(user, role_form=form, status=400)
+    db = get_session()
+    try:
+        accounts.change_role(db, current_user, user, form.role.data or "")
+    except AccountRefused as refused:
+        db.rollback()
+        form.role.errors = [str(refused)]
+        return _show(user, role_form=form, status=400)
+    db.commit()
+    flash(f"{user.name} is now: {accounts.ROLE_NAMES[user.role]}.", "success")
+    return redirect(url_for("admin.user", user_id=user.id))
