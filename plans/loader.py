@@ -160,6 +160,13 @@ def _warn(state: State, plan: Plan) -> None:
     for person in plan.people:
         if person.role == "lead" and person.email not in leads:
             ctx.warn(person.line, f"person {person.email}: has role lead but leads no group")
+    board_people = {p.email for p in plan.people if p.role == "board"}
+    groups_with_actions = {a.group for a in plan.actions().values()}
+    for group in plan.groups:
+        if group.lead in board_people and group.id in groups_with_actions:
+            ctx.warn(group.line, f"group {group.id}: its lead {group.lead} has role board, and "
+                     "board members edit nothing, so they cannot update or approve the "
+                     "group's actions; give them role lead if they should")
     for action in plan.actions().values():
         if action.due > plan.partnership.plan.ends:
             ctx.warn(action.line, f"delivery {action.year} action {action.id}: due "

@@ -111,14 +111,22 @@ def leads_action(user: Any, action: Action) -> bool:
 
 
 def can_update(user: Any, action: Action) -> bool:
-    """The owner of the action, or a lead of its group; never a retired action."""
+    """The owner of the action, or a lead of its group; never a retired action.
+
+    Board members read everything and edit nothing, even where the plan names one as a
+    group's lead (the plan check warns about that).
+    """
     if not getattr(user, "is_authenticated", False) or action.is_retired:
+        return False
+    if user.role == "board":
         return False
     return action.owner_id == user.id or leads_action(user, action)
 
 
 def can_approve(user: Any, action: Action) -> bool:
-    return getattr(user, "is_authenticated", False) and leads_action(user, action)
+    if not getattr(user, "is_authenticated", False) or user.role == "board":
+        return False
+    return leads_action(user, action)
 
 
 def can_manage(user: Any) -> bool:

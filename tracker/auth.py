@@ -48,7 +48,10 @@ def load_user(token: str) -> User | None:
     db = get_session()
     row = db.scalars(select(UserSession).where(UserSession.token_hash == token_hash(token))
                      .options(joinedload(UserSession.user))).first()
-    if row is None or row.ended_at is not None:
+    if row is None:
+        return None
+    g.ended_user_id = row.user_id  # whose session this was, should it turn out to have ended
+    if row.ended_at is not None:
         return None
     now = utcnow()
     idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
@@ -68,6 +71,7 @@ def load_user(token: str) -> User | None:
     if now - row.last_seen_at > LAST_SEEN_EVERY:
         row.last_seen_at = now
         db.commit()
+    g.pop("ended_user_id", None)
     user = row.user
     user.session_token = token
     g.user_session_id = row.id

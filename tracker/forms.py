@@ -28,6 +28,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
+    DataRequired,
     EqualTo,
     InputRequired,
     Length,
@@ -84,13 +85,31 @@ RAG_CHOICES = [
 URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 
+class PercentField(IntegerField):
+    """A whole-number percentage; '40%' and ' 40 ' are read as 40."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist:
+            return
+        raw = valuelist[0].strip().rstrip("%").strip()
+        if not raw:
+            self.data = None
+            return
+        try:
+            self.data = int(raw)
+        except ValueError:
+            self.data = None
+            raise ValueError("Enter how much of the action is complete as a whole number "
+                             "from 0 to 100, like 40") from None
+
+
 class UpdateForm(FlaskForm):
     """An owner's quarterly update. Text fields are generous: nothing typed is cut off."""
 
     rag = RadioField("How is the action going?", choices=RAG_CHOICES,
                      widget=GovRadioInput(),
                      validators=[InputRequired("Select how the action is going")])
-    percent_complete = IntegerField(
+    percent_complete = PercentField(
         "How much of the action is complete?", widget=GovTextInput(),
         description="A percentage from 0 to 100", default=None,
         validators=[InputRequired("Enter how much of the action is complete, from 0 to 100"),
@@ -98,7 +117,7 @@ class UpdateForm(FlaskForm):
     narrative = TextAreaField(
         "Progress this quarter", widget=GovCharacterCount(),
         description="What was done, and what difference it made",
-        validators=[InputRequired("Describe the progress this quarter"),
+        validators=[DataRequired("Describe the progress this quarter"),
                     Length(max=5000, message="Progress must be 5,000 characters or fewer")])
     next_steps = TextAreaField("Next steps", widget=GovTextArea(),
                                validators=[Optional(), Length(max=5000)])

@@ -46,11 +46,15 @@ def hold_submission() -> Response | None:
     """For a signed-out POST to a text-keeping form: hold the text, then ask to sign in."""
     if request.method != "POST" or not _keeps_text(request.endpoint):
         return None
+    typist = g.get("ended_user_id")
+    if typist is None:
+        return None  # nobody was signed in on this browser: there is nobody to keep it for
     data = {k: v for k, v in request.form.to_dict(flat=False).items() if k != "csrf_token"}
     token = secrets.token_urlsafe(24)
     db = get_session()
     now = utcnow()
-    db.add(HeldSubmission(token_hash=token_hash(token), path=request.path, form=data,
+    db.add(HeldSubmission(token_hash=token_hash(token), user_id=typist, path=request.path,
+                          form=data,
                           created_at=now, expires_at=now + HOLD_FOR))
     db.commit()
     session[HELD_KEY] = token
@@ -59,8 +63,8 @@ def hold_submission() -> Response | None:
     return redirect(url_for("auth.sign_in", next=request.path))
 
 
-def take_held(path: str) -> MultiDict[str, str] | None:
-    """The text held for this form in this browser, once."""
+def take_held(path: str, user_id: int) -> MultiDict[str, str] | None:
+    """The text held for this form in this browser, once, for the person who typed it."""
     token = session.get(HELD_KEY)
     if not token:
         return None
@@ -69,6 +73,8 @@ def take_held(path: str) -> MultiDict[str, str] | None:
                      .where(HeldSubmission.token_hash == token_hash(token))).first()
     if row is None or row.used_at is not None or row.expires_at <= utcnow() or row.path != path:
         return None
+    if row.user_id != user_id:
+        return None  # someone else signed in on this browser: the text is not theirs
     row.used_at = utcnow()
     db.commit()
     session.pop(HELD_KEY, None)

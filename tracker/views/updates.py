@@ -128,7 +128,7 @@ def update(ref: str, quarter: str) -> str | Response | tuple[str, int]:
         form.validate()
         problem = EXPIRED_MESSAGE
     elif request.method == "GET":
-        held = take_held(request.path)
+        held = take_held(request.path, user.id)
         form = UpdateForm(formdata=held) if held is not None else UpdateForm(
             formdata=None, data=_prefill(latest, milestones))
         _choices(form, milestones)

@@ -1,0 +1,365 @@
+"""Helpers for the update, permission and status tests: a browser's view of the tracker.
+
+Sign in the way a browser does (fetch the form, send its CSRF token back), pin the date the
+views use, read what a page shows (its visible text, the fields of its forms), and find the
+Kingston people and actions a test needs by their role and ownership in the database.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from html.parser import HTMLParser
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from jinja2.bccache import Bucket, BytecodeCache
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+from werkzeug.test import TestResponse
+
+from tracker.db import get_engine
+from tracker.models import Action, ActionStatus, Group, User
+from tracker.passwords import hash_password, verify_password
+
+PASSWORD = "copper-heron-ledger-autumn"
+TODAY = date(2026, 11, 25)   # the open quarter is 2026/27 Q2, whose update was due 15 October
+QUARTER = "2026/27 Q2"
+SLUG = "2026-27-Q2"
+
+
+# -- the clock ------------------------------------------------------------------------------
+
+
+def pin_today(monkeypatch: pytest.MonkeyPatch, day: date = TODAY) -> None:
+    """Make every view see ``day`` as today (the update views and the plan pages)."""
+    import tracker.views.plan as plan_views
+    import tracker.views.updates as update_views
+
+    class PinnedDate(date):
+        @classmethod
+        def today(cls) -> PinnedDate:
+            return cls(day.year, day.month, day.day)
+
+    monkeypatch.setattr(update_views, "today", lambda: day)
+    monkeypatch.setattr(plan_views, "date", PinnedDate)
+
+
+# -- the database ---------------------------------------------------------------------------
+
+
+@contextmanager
+def db(app: Flask) -> Iterator[Session]:
+    """A session on the app's database, separate from any request's."""
+    with Session(get_engine(app), expire_on_commit=False) as session:
+        yield session
+
+
+@lru_cache(maxsize=1)
+def _password_hash() -> str:
+    """A real scrypt hash of PASSWORD, made at a low cost so that the many sign-ins of these
+    tests stay quick (the cost is stored in the hash, and verifying follows it)."""
+    cheap = generate_password_hash(PASSWORD, method="scrypt:1024:8:1")
+    assert verify_password(cheap, PASSWORD) and hash_password(PASSWORD) != cheap
+    return cheap
+
+
+def set_password(app: Flask, email: str) -> None:
+    with db(app) as s:
+        done = s.execute(update(User).where(func.lower(User.email) == email.lower())
+                         .values(password_hash=_password_hash()))
+        assert done.rowcount == 1, email  # type: ignore[attr-defined]
+        s.commit()
+
+
+# -- signing in -----------------------------------------------------------------------------
+
+
+def csrf_token(html: str) -> str:
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def sign_in(client: FlaskClient, email: str, next_path: str | None = None) -> TestResponse:
+    """Sign in through the form (the account's password must be set)."""
+    query = f"?next={next_path}" if next_path else ""
+    token = csrf_token(client.get("/sign-in" + query).get_data(as_text=True))
+    return client.post("/sign-in" + query,
+                       data={"csrf_token": token, "email": email, "password": PASSWORD})
+
+
+class _SharedBytecode(BytecodeCache):
+    """Compiled templates kept across the many short-lived apps of a test run."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_BYTECODE = _SharedBytecode()
+
+
+def browser(app: Flask, email: str | None = None) -> FlaskClient:
+    """A new browser, signed in as ``email`` (anonymous without one)."""
+    if app.jinja_env.bytecode_cache is None:  # speed only: each test builds a new app
+        app.jinja_env.bytecode_cache = _BYTECODE
+    client = app.test_client()
+    if email is not None:
+        set_password(app, email)
+        response = sign_in(client, email)
+        assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def token_for(client: FlaskClient, path: str = "/") -> str:
+    """A valid CSRF token for this browser, from any page that has a form."""
+    return csrf_token(client.get(path).get_data(as_text=True))
+
+
+# -- reading pages --------------------------------------------------------------------------
+
+
+def visible(html: str) -> str:
+    """The text of the page's main content as a reader sees it: no tags, single spaces."""
+    main = re.search(r"<main.*?</main>", html, re.S)
+    body = main.group(0) if main else html
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
+    text = html_lib.unescape(re.sub(r"<[^>]+>", " ", body))
+    text = re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"\s+(?=[,.;:)])|(?<=\()\s+", "", text)
+
+
+def banners(html: str) -> list[str]:
+    """The flashed notification banners, each as "kind: text" (success, error or info)."""
+    found = re.findall(r'<div class="govuk-notification-banner([^"]*)".*?'
+                       r'<p class="govuk-notification-banner__heading">(.*?)</p>', html, re.S)
+    return [f"{_kind(classes)}: {visible(f'<main>{text}</main>')}" for classes, text in found]
+
+
+def _kind(classes: str) -> str:
+    if "--success" in classes:
+        return "success"
+    return "error" if "--error" in classes else "info"
+
+
+def field_error(html: str, field: str) -> str | None:
+    """The error message shown beside a field, or None."""
+    found = re.search(rf'<p id="{re.escape(field)}-error" class="govuk-error-message">(.*?)</p>',
+                      html, re.S)
+    if found is None:
+        return None
+    return visible(f"<main>{found.group(1)}</main>").removeprefix("Error:").strip()
+
+
+def status_rows(html: str) -> dict[str, str]:
+    """The action page's "Status by quarter" table: quarter -> the row's text."""
+    table = html.split('id="statuses"', 1)[1].split("</table>", 1)[0]
+    rows = {}
+    for row in re.findall(r'<tr class="govuk-table__row">(.*?)</tr>', table, re.S):
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        if cells:
+            rows[visible(f"<main>{cells[0]}</main>")] = visible(f"<main>{row}</main>")
+    return rows
+
+
+def error_summary(html: str) -> list[str]:
+    """The entries of the error summary at the top of the page."""
+    found = re.search(r'<div class="govuk-error-summary".*?</ul>', html, re.S)
+    if found is None:
+        return []
+    items = re.findall(r"<li>(.*?)</li>", found.group(0), re.S)
+    return [visible(f"<main>{item}</main>") for item in items]
+
+
+@dataclass
+class Form:
+    action: str | None
+    fields: list[tuple[str, str]]
+
+    def get(self, name: str) -> str | None:
+        values = self.getlist(name)
+        return values[0] if values else None
+
+    def getlist(self, name: str) -> list[str]:
+        return [v for k, v in self.fields if k == name]
+
+    def as_data(self) -> dict[str, list[str]]:
+        """What a browser sends when this form is submitted as it is."""
+        data: dict[str, list[str]] = {}
+        for name, value in self.fields:
+            data.setdefault(name, []).append(value)
+        return data
+
+
+class _FormParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[Form] = []
+        self._form: Form | None = None
+        self._textarea: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "form":
+            self._form = Form(a.get("action"), [])
+            self.forms.append(self._form)
+        elif self._form is None:
+            return
+        elif tag == "input" and a.get("name"):
+            kind = (a.get("type") or "text").lower()
+            if kind in ("checkbox", "radio") and "checked" not in a:
+                return
+            if kind in ("submit", "button"):
+                return
+            self._form.fields.append((a["name"] or "", a.get("value") or ""))
+        elif tag == "textarea" and a.get("name"):
+            self._textarea, self._text = a["name"], []
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea" and self._textarea is not None and self._form is not None:
+            text = "".join(self._text)
+            self._form.fields.append((self._textarea, text.removeprefix("\n")))
+            self._textarea = None
+        elif tag == "form":
+            self._form = None
+
+
+def forms(html: str) -> list[Form]:
+    parser = _FormParser()
+    parser.feed(html)
+    return parser.forms
+
+
+def update_form(html: str) -> Form:
+    """The update form on a page (the one that posts back to the page itself)."""
+    found = [f for f in forms(html) if "narrative" in dict(f.fields)]
+    assert len(found) == 1, "no update form on the page"
+    return found[0]
+
+
+# -- the quarterly update -------------------------------------------------------------------
+
+
+def update_url(ref: str, slug: str = SLUG) -> str:
+    return f"/actions/{ref}/update/{slug}"
+
+
+def typed(**overrides: object) -> dict[str, object]:
+    """A valid update, as typed into the form; ``None`` drops a field."""
+    data: dict[str, object] = {
+        "rag": "green", "percent_complete": "40",
+        "narrative": "Partners met twice; the hotspot review is half done.",
+        "next_steps": "Finish the review.", "risks": "", "corrective_action": "",
+        "concern_reason": "", "evidence": "",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def submit_update(client: FlaskClient, ref: str, slug: str = SLUG, /,
+                  **fields: object) -> TestResponse:
+    """Open the update form, as a browser would, and submit it with ``fields``."""
+    page = client.get(update_url(ref, slug))
+    assert page.status_code == 200, page.status_code
+    html = page.get_data(as_text=True)
+    form = update_form(html)
+    data = typed(**fields)
+    data.setdefault("base_version", form.get("base_version") or "0")
+    data["csrf_token"] = form.get("csrf_token") or csrf_token(html)
+    return client.post(update_url(ref, slug), data=data)
+
+
+# -- the people and actions a test needs ----------------------------------------------------
+
+
+@dataclass
+class Cast:
+    """Kingston people by role, around one action owned by a member in a led group."""
+
+    action: str          # ref of the action the scene is about (open in the open quarter)
+    owner: str           # its owner, a member
+    lead: str            # the lead of its group (not its owner)
+    other_member: str    # a member who owns another action of the same group
+    other_action: str    # that member's action
+    other_lead: str      # the lead of another group, who owns nothing in the action's group
+    other_group_action: str  # an action of the other lead's group
+    board: str           # a board member who leads no group with actions
+    admin: str
+
+
+def _open(action: Action, quarter_end: date) -> bool:
+    return action.retired_at is None and action.due > quarter_end and "2026/27" in action.years
+
+
+def cast(app: Flask) -> Cast:
+    with db(app) as s:
+        actions = list(s.scalars(select(Action).order_by(Action.position)))
+        groups = {g.id: g for g in s.scalars(select(Group))}
+        users = {u.id: u for u in s.scalars(select(User))}
+        q2_end = date(2026, 9, 30)
+        chosen = next(
+            a for a in actions
+            if _open(a, q2_end) and a.group_id is not None and users[a.owner_id].role == "member"
+            and len(a.milestones) >= 2
+            and groups[a.group_id].lead_id not in (None, a.owner_id)
+            and users[groups[a.group_id].lead_id].role == "lead"  # type: ignore[index]
+        )
+        group = groups[chosen.group_id]  # type: ignore[index]
+        other = next(a for a in actions if _open(a, q2_end) and a.group_id == group.id
+                     and a.owner_id not in (chosen.owner_id, group.lead_id)
+                     and users[a.owner_id].role == "member")
+        in_group = {a.owner_id for a in actions if a.group_id == group.id}
+        other_group = next(
+            g for g in groups.values() if g.id != group.id and g.lead_id is not None
+            and users[g.lead_id].role == "lead" and g.lead_id not in in_group
+            and any(_open(a, q2_end) and a.group_id == g.id and a.owner_id != g.lead_id
+                    for a in actions))
+        other_group_action = next(a for a in actions if _open(a, q2_end)
+                                  and a.group_id == other_group.id
+                                  and a.owner_id != other_group.lead_id)
+        with_actions = {a.group_id for a in actions}
+        board = next(u for u in users.values() if u.role == "board" and not any(
+            g.lead_id == u.id and g.id in with_actions for g in groups.values()))
+        admin = next(u for u in users.values() if u.role == "admin")
+        return Cast(
+            action=chosen.ref, owner=users[chosen.owner_id].email,
+            lead=users[group.lead_id].email,  # type: ignore[index]
+            other_member=users[other.owner_id].email, other_action=other.ref,
+            other_lead=users[other_group.lead_id].email,  # type: ignore[index]
+            other_group_action=other_group_action.ref,
+            board=board.email, admin=admin.email,
+        )
+
+
+def action_id(app: Flask, ref: str) -> int:
+    with db(app) as s:
+        found = s.scalar(select(Action.id).where(Action.ref == ref))
+        assert found is not None, ref
+        return found
+
+
+def status_of(app: Flask, ref: str, quarter: str = QUARTER) -> tuple[str, str, str]:
+    """The stored status of an action for a quarter: colour, rule and reason."""
+    with db(app) as s:
+        row = s.scalars(select(ActionStatus).join(Action, Action.id == ActionStatus.action_id)
+                        .where(Action.ref == ref, ActionStatus.quarter == quarter)).one()
+        return row.colour, row.rule, row.reason
