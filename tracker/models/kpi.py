@@ -75,6 +75,7 @@ class KPIValue(Base):
     value: Mapped[float]
     note: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(String(20), default="entered")  # plan, entered, import
+    data_source: Mapped[str] = mapped_column(Text, default="")  # where the figure comes from
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -62,7 +62,8 @@ def counting_updates(session: Session, action_ids: Collection[int] | None
     return result
 
 
-def facts_for(plan: Plan, action: Action, updates: dict[str, ActionUpdate]) -> ActionFacts:
+def facts_for(plan: Plan, action: Action, updates: dict[str, ActionUpdate],
+              kpis: dict[Quarter, dict[str, str]] | None = None) -> ActionFacts:
     calendar = plan.partnership.calendar
     return ActionFacts(
         ref=action.ref,
@@ -74,7 +75,49 @@ def facts_for(plan: Plan, action: Action, updates: dict[str, ActionUpdate]) -> A
                 is_concern=update.is_concern)
             for label, update in updates.items()
         },
+        kpis=kpis or {},  # type: ignore[arg-type]
     )
+
+
+def kpi_facts(session: Session, plan: Plan, actions: list[Action], quarters: list[Quarter]
+              ) -> dict[int, dict[Quarter, dict[str, str]]]:
+    """Per action and quarter, the status of each KPI linked to it (directly, or through its
+    commitment or the commitment a part belongs to)."""
+    from tracker.models import KPI
+    from tracker.models.delivery import action_kpis
+    from tracker.models.kpi import kpi_commitments
+    from tracker.services.kpi_values import kpi_statuses
+
+    statuses = kpi_statuses(session, plan)
+    if not any(statuses.values()):
+        return {}
+    refs = {kpi_id: ref for kpi_id, ref in session.execute(select(KPI.id, KPI.ref))}
+    by_action: dict[int, set[int]] = defaultdict(set)
+    for action_id, kpi_id in session.execute(select(action_kpis.c.action_id,
+                                                    action_kpis.c.kpi_id)):
+        by_action[action_id].add(kpi_id)
+    by_commitment: dict[int, set[int]] = defaultdict(set)
+    for kpi_id, commitment_id in session.execute(select(kpi_commitments.c.kpi_id,
+                                                        kpi_commitments.c.commitment_id)):
+        by_commitment[commitment_id].add(kpi_id)
+    parents = {c_id: parent for c_id, parent in session.execute(
+        select(Commitment.id, Commitment.parent_id))}
+    result: dict[int, dict[Quarter, dict[str, str]]] = {}
+    for action in actions:
+        linked = set(by_action.get(action.id, ()))
+        linked |= by_commitment.get(action.commitment_id, set())
+        parent = parents.get(action.commitment_id)
+        if parent is not None:
+            linked |= by_commitment.get(parent, set())
+        per_quarter: dict[Quarter, dict[str, str]] = {}
+        for quarter in quarters:
+            found = {refs[k]: statuses[k][quarter.start] for k in linked
+                     if quarter.start in statuses.get(k, {})}
+            if found:
+                per_quarter[quarter] = found
+        if per_quarter:
+            result[action.id] = per_quarter
+    return result
 
 
 def recompute(session: Session, plan: Plan, today: date,
@@ -91,10 +134,11 @@ def recompute(session: Session, plan: Plan, today: date,
     actions = list(session.scalars(query))
     updates = counting_updates(session, [a.id for a in actions] if ids is not None else None)
     stored = _stored(session, [a.id for a in actions] if ids is not None else None)
+    kpis = kpi_facts(session, plan, actions, quarters)
     now = utcnow()
     for action in actions:
-        statuses = evaluate(plan.rules, facts_for(plan, action, updates.get(action.id, {})),
-                            quarters)
+        statuses = evaluate(plan.rules, facts_for(plan, action, updates.get(action.id, {}),
+                                                  kpis.get(action.id)), quarters)
         result.actions += 1
         for status in statuses:
             row = stored.get((action.id, status.quarter.label))

@@ -1,0 +1,164 @@
+"""KPI values in the tracker: entering and correcting them, and what the ``kpis`` package
+makes of them (measures, charts, statuses that feed the rules).
+
+Values are append-only: a correction is a new row, the latest row for a period counts, and
+every earlier one stays in the history. Periods are stored as the plan writes them: a
+quarter (``2025/26 Q1``) for quarterly KPIs, a year (``2025/26``) for annual ones and an
+ISO month (``2025-04``) for monthly ones.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kpis import KpiDefinition
+from plans import Calendar, Plan
+from tracker.models import KPI, Action, KPIValue, User
+from tracker.services import audit
+
+
+class ValueRefused(ValueError):
+    """A value cannot be recorded; the message says why and how to fix it."""
+
+
+def period_examples(kpi: KPI, calendar: Calendar) -> str:
+    if kpi.frequency == "monthly":
+        return "a month such as 2025-04"
+    if kpi.frequency == "annual":
+        return f"a year such as {calendar.example_year}"
+    return f"a quarter such as {calendar.example_year} Q1"
+
+
+def normalise_period(kpi: KPI, text: str, calendar: Calendar) -> str:
+    """The period as the tracker stores it, or :class:`ValueRefused` saying how to write it."""
+    raw = str(text).strip()
+    try:
+        if kpi.frequency == "monthly":
+            return calendar.parse_month(raw).isoformat()[:7]
+        if kpi.frequency == "annual":
+            return calendar.parse_year(raw).label
+        return calendar.parse_quarter(raw).label
+    except ValueError:
+        raise ValueRefused(f"'{raw}' is not {period_examples(kpi, calendar)}") from None
+
+
+def period_start(kpi: KPI, label: str, calendar: Calendar) -> date:
+    if kpi.frequency == "monthly":
+        return calendar.parse_month(label)
+    if kpi.frequency == "annual":
+        return calendar.parse_year(label).start
+    return calendar.parse_quarter(label).start
+
+
+def check_in_plan(kpi: KPI, label: str, plan: Plan, today: date) -> None:
+    """Refuse a period after today or outside the plan (the baseline year is allowed)."""
+    calendar = plan.partnership.calendar
+    start = period_start(kpi, label, calendar)
+    first = calendar.year_of(plan.partnership.plan.starts).start
+    baseline_year = calendar.year_of(first.replace(year=first.year - 1)).start
+    if start < baseline_year or start > plan.partnership.plan.ends:
+        raise ValueRefused(f"{label} is outside the plan ({plan.partnership.plan.title}, "
+                           f"{plan.partnership.plan.starts:%-d %B %Y} to "
+                           f"{plan.partnership.plan.ends:%-d %B %Y})")
+    if start > today:
+        raise ValueRefused(f"{label} has not started yet")
+
+
+def record_value(session: Session, plan: Plan, actor: User | str, kpi: KPI, period: str,
+                 value: float, note: str = "", data_source: str = "", origin: str = "entered",
+                 today: date | None = None) -> KPIValue:
+    """Record (or correct) the value of a KPI for a period. Flushes; the caller commits."""
+    day = today or date.today()
+    calendar = plan.partnership.calendar
+    label = normalise_period(kpi, period, calendar)
+    check_in_plan(kpi, label, plan, day)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueRefused("the value is not a number")
+    if kpi.unit == "percent" and not 0 <= value <= 100:
+        raise ValueRefused(f"{value:g} is not a percentage from 0 to 100")
+    previous = latest_value(session, kpi, label)
+    row = KPIValue(kpi_id=kpi.id, period=label, value=float(value), note=note.strip(),
+                   data_source=data_source.strip(), source=origin,
+                   recorded_by_id=actor.id if isinstance(actor, User) else None)
+    session.add(row)
+    verb = "corrected" if previous is not None else "recorded"
+    audit.record(session, actor, f"kpi_value.{verb}", "kpi", kpi.ref,
+                 f"{label}: {value:g}" + (f" (was {previous.value:g})" if previous else ""),
+                 old={"period": label, "value": previous.value} if previous else None,
+                 new={"period": label, "value": float(value), "note": note.strip(),
+                      "source": data_source.strip()})
+    session.flush()
+    return row
+
+
+def latest_value(session: Session, kpi: KPI, label: str) -> KPIValue | None:
+    return session.scalars(select(KPIValue).where(KPIValue.kpi_id == kpi.id,
+                                                  KPIValue.period == label)
+                           .order_by(KPIValue.recorded_at.desc(), KPIValue.id.desc())
+                           .limit(1)).first()
+
+
+def definition(kpi: KPI, calendar: Calendar) -> KpiDefinition:
+    """The ``kpis`` package's view of a KPI row."""
+    baseline = None
+    if kpi.baseline_period and kpi.baseline_value is not None:
+        try:
+            start = calendar.parse_quarter(kpi.baseline_period).start
+        except ValueError:
+            start = calendar.parse_year(kpi.baseline_period).start
+        baseline = (start, kpi.baseline_value)
+    return KpiDefinition(
+        ref=kpi.ref, name=kpi.name, unit=kpi.unit, better=kpi.better,
+        frequency=kpi.frequency, tolerance=kpi.tolerance, year_start_month=calendar.month,
+        baseline=baseline,
+        targets={calendar.parse_year(year).start: value for year, value in kpi.targets.items()},
+        target=kpi.target,
+    )
+
+
+def current_values(session: Session, kpi_ids: Iterable[int] | None = None
+                   ) -> dict[int, dict[str, KPIValue]]:
+    """The value that counts for each KPI and period (the latest row), in one query."""
+    query = select(KPIValue).order_by(KPIValue.recorded_at, KPIValue.id)
+    if kpi_ids is not None:
+        query = query.where(KPIValue.kpi_id.in_(list(kpi_ids)))
+    result: dict[int, dict[str, KPIValue]] = defaultdict(dict)
+    for row in session.scalars(query):
+        result[row.kpi_id][row.period] = row
+    return result
+
+
+def values_by_start(kpi: KPI, rows: dict[str, KPIValue], calendar: Calendar
+                    ) -> dict[date, float]:
+    return {period_start(kpi, label, calendar): row.value for label, row in rows.items()}
+
+
+def kpi_statuses(session: Session, plan: Plan, kpi_ids: Iterable[int] | None = None
+                 ) -> dict[int, dict[date, str]]:
+    """Each KPI's status per quarter (by the quarter's first day), for the rules engine."""
+    from kpis import statuses_by_quarter
+
+    calendar = plan.partnership.calendar
+    query = select(KPI)
+    if kpi_ids is not None:
+        query = query.where(KPI.id.in_(list(kpi_ids)))
+    kpis = list(session.scalars(query))
+    values = current_values(session, [k.id for k in kpis])
+    return {
+        kpi.id: statuses_by_quarter(definition(kpi, calendar),
+                                    values_by_start(kpi, values.get(kpi.id, {}), calendar))
+        for kpi in kpis
+    }
+
+
+def affected_actions(session: Session, kpi: KPI) -> list[int]:
+    """The actions whose status a KPI can change: linked directly, or through a commitment."""
+    direct = {a.id for a in kpi.actions}
+    commitment_ids = [c.id for c in kpi.commitments]
+    via = set(session.scalars(select(Action.id).where(Action.commitment_id.in_(commitment_ids))))
+    return sorted(direct | via)
