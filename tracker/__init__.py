@@ -75,6 +75,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(plan.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(updates.bp)
+    from tracker.views import kpis
+
+    app.register_blueprint(kpis.bp)
     app.register_blueprint(admin.bp)
 
 

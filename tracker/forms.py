@@ -174,3 +174,25 @@ class ReviewForm(FlaskForm):
 class LockForm(FlaskForm):
     note = TextAreaField("Note", widget=GovTextArea(), validators=[Optional(), Length(max=2000)])
     submit = SubmitField("Confirm", widget=GovSubmitInput())
+
+
+class KpiValueForm(FlaskForm):
+    period = StringField("Period", widget=GovTextInput(),
+                         validators=[InputRequired("Enter the period the value is for")])
+    value = StringField("Value", widget=GovTextInput(),
+                        validators=[InputRequired("Enter the value")])
+    note = TextAreaField("Note", widget=GovTextArea(),
+                         description="Optional. Say why, if this corrects an earlier value",
+                         validators=[Length(max=2000)])
+    data_source = StringField("Source", widget=GovTextInput(),
+                              description="Where the figure comes from, e.g. the MPS crime "
+                              "dashboard, extracted 3 October 2026",
+                              validators=[Length(max=500)])
+    submit = SubmitField("Save value", widget=GovSubmitInput())
+
+    def number(self) -> float | None:
+        raw = (self.value.data or "").strip().replace(",", "").rstrip("%").strip()
+        try:
+            return float(raw)
+        except ValueError:
+            return None

@@ -19,6 +19,7 @@ NAVIGATION = (
                                "plan.action"), None),
     ("Themes", "plan.themes", ("plan.themes", "plan.theme"), None),
     ("Who's who", "plan.whos_who", ("plan.whos_who",), None),
+    ("KPIs", "kpis.index", ("kpis.index", "kpis.detail", "kpis.enter_value"), None),
     ("My actions", "updates.my_actions", ("updates.my_actions", "updates.update"), "signed_in"),
     ("Quarters", "updates.quarters", ("updates.quarters",), "admin"),
     ("Accounts", "admin.users", ("admin.users", "admin.user"), "admin"),

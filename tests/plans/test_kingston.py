@@ -103,8 +103,17 @@ def test_exactly_one_board(kingston: Plan) -> None:
     assert boards[0].reports_to is None
 
 
-def test_rules_are_the_documented_defaults(kingston: Plan) -> None:
-    assert kingston.rules == DEFAULT_RULES
+def test_rules_are_the_defaults_plus_a_kpi_rule(kingston: Plan) -> None:
+    """Every rule is written out; the partnership adds one RAG rule that uses KPIs."""
+    import dataclasses
+
+    from plans.rules import AllOf, KpiIs, RagRule, SelfIs
+
+    kpi_rule = RagRule("Rated Green but a linked KPI is Red",
+                       AllOf((SelfIs("green"), KpiIs("red"))), "amber")
+    defaults = DEFAULT_RULES.rag
+    assert kingston.rules == dataclasses.replace(
+        DEFAULT_RULES, rag=(*defaults[:3], kpi_rule, defaults[3]))
 
 
 def test_summary(kingston: Plan) -> None:

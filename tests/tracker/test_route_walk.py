@@ -60,6 +60,10 @@ TABLE: dict[str, Callable[[str], str]] = {
     "updates.review": only("lead"),
     "updates.quarters": only("admin"),
     "updates.lock": only("admin"),
+    "kpis.index": everyone,
+    "kpis.detail": everyone,
+    "kpis.chart": everyone,
+    "kpis.enter_value": only("admin"),  # and the KPI's owner, who is none of these people
     "admin.audit": only("admin"),
     "admin.users": only("admin"),
     "admin.user": only("admin"),

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from plans import Calendar, Quarter
+from plans import Calendar, Plan, Quarter
 from tracker.models import Action, ActionUpdate, Partnership, User
 from tracker.services.calendar import open_quarter, quarters_between
 from tracker.services.plan_load import current_plan
@@ -74,6 +74,7 @@ def make_demo(session: Session, today: date, seed: int = 2024) -> list[str]:
     else:
         lines.extend(_history(session, plan.partnership.plan.starts, calendar, current, today,
                               rules.update_due_days, seed))
+        lines.extend(_kpi_history(session, plan, today, seed))
         recompute(session, plan, today, actor="demo")
     lines.extend(_people(session))
     return lines
@@ -164,6 +165,65 @@ def _update(action: Action, quarter: Quarter, rag: str, percent: int, rng: rando
         else "",
         author_id=action.owner_id, created_at=when,
     )
+
+
+def _kpi_history(session: Session, plan: Plan, today: date, seed: int) -> list[str]:
+    """Values from the baseline year up to the last finished period, for every KPI.
+
+    Most KPIs move from their baseline towards their targets, with noise; the three KPIs
+    that inform the most actions drift the wrong way, so that the demo shows Red KPIs and
+    the rule that turns a Green action Amber when a linked KPI is Red.
+    """
+    from tracker.models import KPI, KPIValue
+
+    calendar = plan.partnership.calendar
+    kpis = list(session.scalars(select(KPI).where(KPI.retired_at.is_(None))
+                                .order_by(KPI.position).options(selectinload(KPI.actions),
+                                                                selectinload(KPI.commitments))))
+    if not kpis or session.scalar(select(func.count()).select_from(KPIValue)
+                                  .where(KPIValue.source != "plan")):
+        return []
+    reach = {k.id: len(k.actions) + sum(len(c.actions) for c in k.commitments) for k in kpis}
+    slipping = {k.id for k in sorted(kpis, key=lambda k: (-reach[k.id], k.position))[:3]}
+    first_year = calendar.year_of(plan.partnership.plan.starts)
+    baseline_year = calendar.year(first_year.start.year - 1)
+    added = 0
+    for kpi in kpis:
+        rng = random.Random(seed * 7919 + zlib.crc32(kpi.ref.encode()))
+        base = kpi.baseline_value if kpi.baseline_value is not None else 100.0
+        periods: list[tuple[str, date, date]] = []
+        year = baseline_year
+        while year.end < today and year.start <= plan.partnership.plan.ends:
+            if kpi.frequency == "annual":
+                periods.append((year.label, year.start, year.end))
+            else:
+                periods.extend((q.label, q.start, q.end) for q in year.quarters())
+            year = year.next()
+        if kpi.frequency != "annual":
+            year_now = calendar.year_of(today)
+            periods.extend((q.label, q.start, q.end) for q in year_now.quarters()
+                           if q.end < today)
+        for step, (label, start, end) in enumerate(periods):
+            target = kpi.targets.get(calendar.year_of(start).label, kpi.target)
+            goal = base if target is None else target
+            progress = min(step / max(len(periods) - 1, 1), 1.0)
+            value = base + (goal - base) * progress
+            if kpi.id in slipping:  # the wrong way, beyond the tolerance
+                worse = 1 + (0.06 + 0.10 * progress) * (1 if kpi.better == "lower" else -1)
+                value = value * worse
+            value *= 1 + rng.uniform(-0.03, 0.03)
+            if kpi.unit == "percent":
+                value = max(0.0, min(100.0, round(value, 1)))
+            elif kpi.unit == "count":
+                value = float(max(0, round(value)))
+            else:
+                value = round(value, 1)
+            session.add(KPIValue(kpi_id=kpi.id, period=label, value=value, source="demo",
+                                 note="", data_source=kpi.source or "",
+                                 recorded_at=_at(min(end + timedelta(days=20), today), 8)))
+            added += 1
+    session.flush()
+    return [f"Demo KPI values added: {added} values for {len(kpis)} KPIs."]
 
 
 DEMO_PASSWORD = "demo-orange-river-lamp"

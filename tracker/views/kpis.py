@@ -1,0 +1,201 @@
+"""KPI pages: the list at a glance, each KPI's chart and numbers, and entering values."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+import kpis as measures
+from kpis.formatting import value_text
+from plans import Plan
+from tracker import access
+from tracker.db import get_session
+from tracker.forms import KpiValueForm
+from tracker.models import KPI, Action, Commitment, Group, KPIValue, Priority, Theme, User
+from tracker.services import kpi_values
+from tracker.services.plan_load import current_plan
+from tracker.services.statuses import recompute
+
+bp = Blueprint("kpis", __name__)
+
+ARROWS = {"improving": "↑", "worsening": "↓", "stable": "→", "no data": "–"}
+
+
+def today() -> date:
+    return date.today()
+
+
+def _plan() -> Plan:
+    plan = current_plan(get_session())
+    if plan is None:
+        abort(404)
+    return plan
+
+
+def can_enter(user: object, kpi: KPI) -> bool:
+    """A KPI's owner, or an admin, enters its values."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return access.is_admin(user) or kpi.owner_id == getattr(user, "id", None)
+
+
+def _groups_of(kpi: KPI, priorities: dict[int, Priority]) -> set[int]:
+    groups = {a.group_id for a in kpi.actions if a.group_id is not None}
+    for c in kpi.commitments:
+        priority = priorities.get(c.priority_id)
+        if priority is not None and priority.group_id is not None:
+            groups.add(priority.group_id)
+    return groups
+
+
+@bp.get("/kpis")
+@access.reader
+def index() -> str:
+    plan = _plan()
+    db = get_session()
+    calendar = plan.partnership.calendar
+    all_kpis = list(db.scalars(
+        select(KPI).where(KPI.retired_at.is_(None)).order_by(KPI.position)
+        .options(selectinload(KPI.commitments), selectinload(KPI.themes),
+                 selectinload(KPI.actions))))
+    priorities = {p.id: p for p in db.scalars(select(Priority).where(
+        Priority.retired_at.is_(None)).order_by(Priority.position))}
+    themes = list(db.scalars(select(Theme).where(Theme.retired_at.is_(None))
+                             .order_by(Theme.position)))
+    groups = {g.id: g for g in db.scalars(select(Group).where(Group.retired_at.is_(None))
+                                          .order_by(Group.position))}
+    chosen = {k: request.args.get(k, "") for k in ("priority", "theme", "group")}
+    shown = []
+    for kpi in all_kpis:
+        if chosen["priority"] and chosen["priority"] not in {
+                priorities[c.priority_id].ref for c in kpi.commitments
+                if c.priority_id in priorities}:
+            continue
+        if chosen["theme"] and chosen["theme"] not in {t.ref for t in kpi.themes}:
+            continue
+        if chosen["group"] and chosen["group"] not in {
+                groups[g].ref for g in _groups_of(kpi, priorities) if g in groups}:
+            continue
+        shown.append(kpi)
+    values = kpi_values.current_values(db, [k.id for k in shown])
+    rows = []
+    for kpi in shown:
+        defn = kpi_values.definition(kpi, calendar)
+        current = values.get(kpi.id, {})
+        measure = measures.measure(defn, kpi_values.values_by_start(kpi, current, calendar),
+                                   today())
+        updated = max((v.recorded_at for v in current.values()), default=None)
+        rows.append({"kpi": kpi, "measure": measure, "updated": updated,
+                     "value": value_text(defn, measure.value) if measure.value is not None
+                     else "No data",
+                     "target": value_text(defn, measure.target) if measure.target is not None
+                     else "No target",
+                     "arrow": ARROWS.get(measure.direction, "")})
+    return render_template(
+        "kpis/list.html", rows=rows, priorities=list(priorities.values()), themes=themes,
+        groups=[g for g in groups.values() if g.kind != "board"], chosen=chosen,
+        total=len(all_kpis))
+
+
+def _kpi(ref: str) -> KPI:
+    kpi = get_session().scalars(
+        select(KPI).where(KPI.ref == ref)
+        .options(selectinload(KPI.commitments).joinedload(Commitment.priority),
+                 selectinload(KPI.actions), selectinload(KPI.themes), joinedload(KPI.owner))
+    ).first()
+    if kpi is None:
+        abort(404)
+    return kpi
+
+
+def _series(kpi: KPI, plan: Plan) -> tuple[measures.KpiDefinition, dict[date, float]]:
+    calendar = plan.partnership.calendar
+    current = kpi_values.current_values(get_session(), [kpi.id]).get(kpi.id, {})
+    return (kpi_values.definition(kpi, calendar),
+            kpi_values.values_by_start(kpi, current, calendar))
+
+
+@bp.get("/kpis/<ref>")
+@access.reader
+def detail(ref: str) -> str:
+    return _render(_plan(), _kpi(ref), KpiValueForm())
+
+
+@bp.post("/kpis/<ref>/values")
+@access.signed_in
+def enter_value(ref: str) -> str | Response | tuple[str, int]:
+    """A KPI's owner or an admin records a value (or corrects one) for a period."""
+    plan = _plan()
+    kpi = _kpi(ref)
+    access.require(can_enter(current_user, kpi))
+    db = get_session()
+    form = KpiValueForm()
+    if form.validate_on_submit():
+        number = form.number()
+        if number is None:
+            form.value.errors = ["Enter the value as a number, like 1420 or 71.5"]
+        else:
+            user: User = current_user  # type: ignore[assignment]
+            try:
+                row = kpi_values.record_value(
+                    db, plan, user, kpi, form.period.data or "", number,
+                    note=form.note.data or "", data_source=form.data_source.data or "",
+                    today=today())
+                recompute(db, plan, today(), kpi_values.affected_actions(db, kpi), actor=user)
+                db.commit()
+            except kpi_values.ValueRefused as refused:
+                db.rollback()
+                message = str(refused)
+                form.period.errors = [message[0].upper() + message[1:]]
+            else:
+                flash(f"The value for {row.period} has been saved.", "success")
+                return redirect(url_for("kpis.detail", ref=kpi.ref))
+    return _render(plan, kpi, form), 400
+
+
+def _render(plan: Plan, kpi: KPI, form: KpiValueForm) -> str:
+    db = get_session()
+    defn, values = _series(kpi, plan)
+    measure = measures.measure(defn, values, today())
+    history = list(db.scalars(
+        select(KPIValue).where(KPIValue.kpi_id == kpi.id)
+        .order_by(KPIValue.period.desc(), KPIValue.recorded_at.desc(), KPIValue.id.desc())
+        .options(joinedload(KPIValue.recorded_by))))
+    counted: set[str] = set()
+    superseded: set[int] = set()
+    for row in history:
+        if row.period in counted:
+            superseded.add(row.id)
+        counted.add(row.period)
+    via_commitments = list(db.scalars(
+        select(Action).where(Action.retired_at.is_(None), Action.commitment_id.in_(
+            [c.id for c in kpi.commitments])).order_by(Action.position)))
+    direct = [a for a in kpi.actions if not a.is_retired]
+    return render_template(
+        "kpis/detail.html", kpi=kpi, defn=defn, measure=measure,
+        description=measures.describe(defn, values, today(), measure),
+        table=list(reversed(measures.table(defn, values, today()))),
+        history=history, superseded=superseded,
+        actions=direct + [a for a in via_commitments if a not in direct],
+        can_enter=can_enter(current_user, kpi), form=form,
+        example=kpi_values.period_examples(kpi, plan.partnership.calendar),
+        value_text=lambda v: value_text(defn, v), arrow=ARROWS.get(measure.direction, ""),
+    )
+
+
+@bp.get("/kpis/<ref>/chart.svg")
+@access.reader
+def chart(ref: str) -> Response:
+    plan = _plan()
+    kpi = _kpi(ref)
+    defn, values = _series(kpi, plan)
+    svg = measures.chart_svg(defn, values, today(), title=kpi.name)
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
