@@ -67,6 +67,7 @@ TABLE: dict[str, Callable[[str], str]] = {
     "admin.audit": only("admin"),
     "admin.users": only("admin"),
     "admin.user": only("admin"),
+    "kpi_import.upload": only("admin"),
 }
 # admin POST endpoints are the admin's alone
 ADMIN_PREFIX = "admin."
@@ -126,6 +127,8 @@ def _url(app: Flask, rule, action: Action, update: ActionUpdate,  # type: ignore
         samples["ref"] = "1.a"
     elif rule.endpoint == "plan.theme":
         samples["ref"] = "vulnerability"
+    elif rule.endpoint.startswith("kpis."):
+        samples["ref"] = "asb-incidents"
     with app.test_request_context():
         from flask import url_for
 
