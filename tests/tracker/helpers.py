@@ -39,17 +39,10 @@ SLUG = "2026-27-Q2"
 
 
 def pin_today(monkeypatch: pytest.MonkeyPatch, day: date = TODAY) -> None:
-    """Make every view see ``day`` as today (the update views and the plan pages)."""
-    import tracker.views.plan as plan_views
-    import tracker.views.updates as update_views
+    """Make every page see ``day`` as today."""
+    import tracker.clock
 
-    class PinnedDate(date):
-        @classmethod
-        def today(cls) -> PinnedDate:
-            return cls(day.year, day.month, day.day)
-
-    monkeypatch.setattr(update_views, "today", lambda: day)
-    monkeypatch.setattr(plan_views, "date", PinnedDate)
+    monkeypatch.setattr(tracker.clock, "today", lambda: day)
 
 
 # -- the database ---------------------------------------------------------------------------

@@ -319,8 +319,8 @@ def test_every_post_a_board_member_tries_is_refused(kingston_app: Flask) -> None
             args["ref"] = "asb-incidents"  # a KPI, not an action
         with kingston_app.test_request_context():
             path = url_for(rule.endpoint, **args)
-        data = {**typed(), "base_version": "1", "period": "2025/26 Q1", "value": "1", "decision": "approve", "note": "x",
-                "role": "admin", "csrf_token": token}
+        data = {**typed(), "base_version": "1", "period": "2025/26 Q1", "value": "1",
+                "decision": "approve", "note": "x", "role": "admin", "csrf_token": token}
         answers[path] = client.post(path, data=data).status_code
 
     assert answers == dict.fromkeys(answers, 403)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 import kpis as measures
 from kpis.formatting import value_text
 from plans import Plan
-from tracker import access
+from tracker import access, clock
 from tracker.db import get_session
 from tracker.forms import KpiValueForm
 from tracker.models import KPI, Action, Commitment, Group, KPIValue, Priority, Theme, User
@@ -26,7 +26,7 @@ ARROWS = {"improving": "↑", "worsening": "↓", "stable": "→", "no data": "�
 
 
 def today() -> date:
-    return date.today()
+    return clock.today()
 
 
 def _plan() -> Plan:

@@ -7,13 +7,12 @@ Each page loads what it shows in a fixed number of queries.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
 
 from flask import Blueprint, abort, render_template
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from tracker import access
+from tracker import access, clock
 from tracker.db import get_session
 from tracker.models import (
     KPI,
@@ -75,9 +74,9 @@ def _statuses_for(item_type: str, item_id: int, action_ids: list[int]) -> dict[s
         return {"quarter": None, "rollup": None, "action_statuses": {}}
     from tracker.services.statuses import ensure_current
 
-    if ensure_current(db, plan, date.today()):
+    if ensure_current(db, plan, clock.today()):
         db.commit()
-    quarter = reporting(plan, date.today()).quarter.label
+    quarter = reporting(plan, clock.today()).quarter.label
     rollup = db.scalars(select(RollupStatus).where(
         RollupStatus.item_type == item_type, RollupStatus.item_id == item_id,
         RollupStatus.quarter == quarter)).first()
@@ -164,7 +163,7 @@ def action(ref: str) -> str:
     statuses = list(db.scalars(select(ActionStatus).where(ActionStatus.action_id == item.id)
                                .order_by(ActionStatus.quarter.desc())))
     plan = current_plan(db)
-    period = reporting(plan, date.today()) if plan else None
+    period = reporting(plan, clock.today()) if plan else None
     return render_template(
         "plan/action.html", action=item, versions=versions, statuses=statuses,
         period=period, locked=locked_quarters(db),

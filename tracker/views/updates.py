@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 
 from plans import Plan, Quarter
-from tracker import access
+from tracker import access, clock
 from tracker.db import get_session
 from tracker.forms import LockForm, ReviewForm, UpdateForm
 from tracker.models import Action, ActionStatus, ActionUpdate, Commitment, User
@@ -30,7 +30,7 @@ bp = Blueprint("updates", __name__)
 
 
 def today() -> date:
-    return date.today()
+    return clock.today()
 
 
 def _plan() -> Plan:
