@@ -17,23 +17,15 @@ from tracker.db import get_session
 from tracker.forms import KpiValueForm
 from tracker.models import KPI, Action, Commitment, Group, KPIValue, Priority, Theme, User
 from tracker.services import kpi_values
-from tracker.services.plan_load import current_plan
 from tracker.services.statuses import recompute
+from tracker.views import plan_or_404
 
 bp = Blueprint("kpis", __name__)
 
 ARROWS = {"improving": "↑", "worsening": "↓", "stable": "→", "no data": "–"}
 
 
-def today() -> date:
-    return clock.today()
-
-
-def _plan() -> Plan:
-    plan = current_plan(get_session())
-    if plan is None:
-        abort(404)
-    return plan
+_plan = plan_or_404
 
 
 def can_enter(user: object, kpi: KPI) -> bool:
@@ -87,7 +79,7 @@ def index() -> str:
         defn = kpi_values.definition(kpi, calendar)
         current = values.get(kpi.id, {})
         measure = measures.measure(defn, kpi_values.values_by_start(kpi, current, calendar),
-                                   today())
+                                   clock.today())
         updated = max((v.recorded_at for v in current.values()), default=None)
         rows.append({"kpi": kpi, "measure": measure, "updated": updated,
                      "value": value_text(defn, measure.value) if measure.value is not None
@@ -144,8 +136,8 @@ def enter_value(ref: str) -> str | Response | tuple[str, int]:
                 row = kpi_values.record_value(
                     db, plan, user, kpi, form.period.data or "", number,
                     note=form.note.data or "", data_source=form.data_source.data or "",
-                    today=today())
-                recompute(db, plan, today(), kpi_values.affected_actions(db, kpi), actor=user)
+                    today=clock.today())
+                recompute(db, plan, clock.today(), kpi_values.affected_actions(db, kpi), actor=user)
                 db.commit()
             except kpi_values.ValueRefused as refused:
                 db.rollback()
@@ -160,7 +152,7 @@ def enter_value(ref: str) -> str | Response | tuple[str, int]:
 def _render(plan: Plan, kpi: KPI, form: KpiValueForm) -> str:
     db = get_session()
     defn, values = _series(kpi, plan)
-    measure = measures.measure(defn, values, today())
+    measure = measures.measure(defn, values, clock.today())
     history = list(db.scalars(
         select(KPIValue).where(KPIValue.kpi_id == kpi.id)
         .order_by(KPIValue.period.desc(), KPIValue.recorded_at.desc(), KPIValue.id.desc())
@@ -177,8 +169,8 @@ def _render(plan: Plan, kpi: KPI, form: KpiValueForm) -> str:
     direct = [a for a in kpi.actions if not a.is_retired]
     return render_template(
         "kpis/detail.html", kpi=kpi, defn=defn, measure=measure,
-        description=measures.describe(defn, values, today(), measure),
-        table=list(reversed(measures.table(defn, values, today()))),
+        description=measures.describe(defn, values, clock.today(), measure),
+        table=list(reversed(measures.table(defn, values, clock.today()))),
         history=history, superseded=superseded,
         actions=direct + [a for a in via_commitments if a not in direct],
         can_enter=can_enter(current_user, kpi), form=form,
@@ -193,7 +185,7 @@ def chart(ref: str) -> Response:
     plan = _plan()
     kpi = _kpi(ref)
     defn, values = _series(kpi, plan)
-    svg = measures.chart_svg(defn, values, today(), title=kpi.name)
+    svg = measures.chart_svg(defn, values, clock.today(), title=kpi.name)
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "no-cache"
     return response

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -22,22 +20,14 @@ from tracker.services.calendar import (
     reporting,
     window,
 )
-from tracker.services.plan_load import current_plan
 from tracker.services.statuses import ensure_current
+from tracker.views import plan_or_404
 from tracker.views.forms_support import EXPIRED_MESSAGE, csrf_expired, keeps_text, take_held
 
 bp = Blueprint("updates", __name__)
 
 
-def today() -> date:
-    return clock.today()
-
-
-def _plan() -> Plan:
-    plan = current_plan(get_session())
-    if plan is None:
-        abort(404)
-    return plan
+_plan = plan_or_404
 
 
 def _quarter(plan: Plan, slug: str) -> Quarter:
@@ -63,9 +53,9 @@ def _action(ref: str) -> Action:
 def my_actions() -> str:
     user: User = current_user  # type: ignore[assignment]
     plan = _plan()
-    period = reporting(plan, today())
+    period = reporting(plan, clock.today())
     db = get_session()
-    if ensure_current(db, plan, today()):
+    if ensure_current(db, plan, clock.today()):
         db.commit()
     led = access.led_group_ids(user)
     query = (select(Action).where(Action.retired_at.is_(None))
@@ -87,7 +77,7 @@ def my_actions() -> str:
                or statuses[a.id].rule not in ("Not started", "Complete")
                or a.id in latest]
     return render_template(
-        "updates/my_actions.html", period=period, today=today(), actions=due_now,
+        "updates/my_actions.html", period=period, today=clock.today(), actions=due_now,
         owned=[a for a in due_now if a.owner_id == user.id],
         led=[a for a in due_now if a.owner_id != user.id],
         statuses=statuses, latest=latest, pending=service.pending_for(db, user),
@@ -101,7 +91,7 @@ def update_open_quarter(ref: str) -> Response:
     plan = _plan()
     access.require(access.can_update(current_user, _action(ref)))
     return redirect(url_for("updates.update", ref=ref,
-                            quarter=reporting(plan, today()).quarter.slug))
+                            quarter=reporting(plan, clock.today()).quarter.slug))
 
 
 @bp.route("/actions/<ref>/update/<quarter>", methods=["GET", "POST"])
@@ -115,7 +105,7 @@ def update(ref: str, quarter: str) -> str | Response | tuple[str, int]:
     access.require(access.can_update(user, action))
     db = get_session()
     try:
-        service.check_can_edit(db, plan, user, action, period.quarter, today())
+        service.check_can_edit(db, plan, user, action, period.quarter, clock.today())
     except service.UpdateRefused as refused:
         return render_template("updates/closed.html", action=action, period=period,
                                reason=str(refused)), 409
@@ -142,7 +132,7 @@ def update(ref: str, quarter: str) -> str | Response | tuple[str, int]:
             base = _int(form.base_version.data)
             try:
                 service.record_update(db, plan, user, action, period.quarter,
-                                      _data(form), base, today())
+                                      _data(form), base, clock.today())
                 db.commit()
             except service.StaleEdit as stale:
                 db.rollback()
@@ -162,7 +152,7 @@ def update(ref: str, quarter: str) -> str | Response | tuple[str, int]:
                 return redirect(url_for("plan.action", ref=action.ref))
     status = 400 if problem or form.errors else 200
     return render_template("updates/form.html", action=action, period=period, form=form,
-                           latest=latest, problem=problem, today=today(),
+                           latest=latest, problem=problem, today=clock.today(),
                            approval=plan.rules.approval), status
 
 
@@ -221,7 +211,7 @@ def review(ref: str, update_id: int) -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             service.review(db, plan, user, update, form.decision.data == "approve",
-                           form.comment.data or "", today())
+                           form.comment.data or "", clock.today())
             db.commit()
         except service.UpdateRefused as refused:
             db.rollback()
@@ -240,9 +230,9 @@ def quarters() -> str:
     plan = _plan()
     db = get_session()
     return render_template("updates/quarters.html",
-                           quarters=list(reversed(plan_quarters(plan, today()))),
+                           quarters=list(reversed(plan_quarters(plan, clock.today()))),
                            locked=locked_quarters(db), form=LockForm(),
-                           open_quarter=reporting(plan, today()).quarter)
+                           open_quarter=reporting(plan, clock.today()).quarter)
 
 
 @bp.post("/quarters/<quarter>/<any(lock, unlock):change>")
