@@ -71,6 +71,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from tracker.views import admin, auth, plan, updates
+    from tracker.views.kpi_import import bp as kpi_import_bp
 
     app.register_blueprint(plan.bp)
     app.register_blueprint(auth.bp)
@@ -79,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(kpis.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(kpi_import_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

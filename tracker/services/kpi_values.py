@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from kpis import KpiDefinition
 from plans import Calendar, Plan
-from tracker.models import KPI, Action, KPIValue, User
+from tracker.models import KPI, Action, Commitment, KPIValue, User
 from tracker.services import audit
 
 
@@ -157,8 +157,12 @@ def kpi_statuses(session: Session, plan: Plan, kpi_ids: Iterable[int] | None = N
 
 
 def affected_actions(session: Session, kpi: KPI) -> list[int]:
-    """The actions whose status a KPI can change: linked directly, or through a commitment."""
+    """The actions whose status a KPI can change: linked directly, or through a commitment
+    (an action of a part counts for the commitment the part belongs to, as in
+    :func:`tracker.services.statuses.kpi_facts`)."""
     direct = {a.id for a in kpi.actions}
     commitment_ids = [c.id for c in kpi.commitments]
-    via = set(session.scalars(select(Action.id).where(Action.commitment_id.in_(commitment_ids))))
+    parts = select(Commitment.id).where(Commitment.parent_id.in_(commitment_ids))
+    via = set(session.scalars(select(Action.id).where(
+        Action.commitment_id.in_(commitment_ids) | Action.commitment_id.in_(parts))))
     return sorted(direct | via)

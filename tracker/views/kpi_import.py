@@ -1,0 +1,124 @@
+"""Importing KPI values from a CSV or XLSX file (admins): check it, then import or not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovFileInput, GovSubmitInput
+from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms import BooleanField, SubmitField
+
+from plans import Plan
+from tracker import access, clock
+from tracker.db import get_session
+from tracker.models import KPI
+from tracker.services.calendar import reporting
+from tracker.services.kpi_import import (
+    MAX_NOTE,
+    MAX_ROWS,
+    ImportRefused,
+    Problem,
+    import_values,
+    read_limited,
+)
+from tracker.services.kpi_values import ValueRefused
+from tracker.services.plan_load import current_plan
+
+bp = Blueprint("kpi_import", __name__)
+
+
+class KpiImportForm(FlaskForm):
+    file = FileField("Upload a file", widget=GovFileInput(),
+                     description="A CSV or XLSX file, up to 5 MB",
+                     validators=[FileRequired("Select a CSV or XLSX file to import")])
+    dry_run = BooleanField("Check the file only (nothing is saved)", widget=GovCheckboxInput())
+    submit = SubmitField("Import values", widget=GovSubmitInput())
+
+
+def _plan() -> Plan:
+    plan = current_plan(get_session())
+    if plan is None:
+        abort(404)
+    return plan
+
+
+@bp.route("/kpis/import", methods=["GET", "POST"])
+@access.admin
+def upload() -> tuple[str, int]:
+    plan = _plan()
+    form = KpiImportForm()
+    refused: ImportRefused | None = None
+    report = None
+    status = 200
+    if form.validate_on_submit():
+        upload_file = form.file.data
+        data = read_limited(upload_file.stream)
+        db = get_session()
+        try:
+            report = import_values(db, plan, current_user, data, upload_file.filename or "",
+                                   dry_run=bool(form.dry_run.data), today=clock.today())
+            db.commit()
+        except ImportRefused as error:
+            db.rollback()
+            refused = error
+        except ValueRefused as error:  # the checks should have caught it: refuse all the same
+            db.rollback()
+            refused = ImportRefused([Problem(None, str(error))])
+        if refused is not None:
+            status = 400
+            form.file.errors = [_field_error(refused)]
+    elif form.is_submitted():
+        status = 400
+    return _page(plan, form, refused=refused, report=report), status
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
+    """A file over the request limit never reaches the view: say so on the page itself."""
+    plan = _plan()
+    form = KpiImportForm(formdata=None)
+    form.file.errors = ["The file is larger than 5 MB: split it into smaller files"]
+    return _page(plan, form), 413
+
+
+def _field_error(refused: ImportRefused) -> str:
+    headline = refused.headline
+    if refused.rows:
+        return (f"The file was refused: {headline} (listed below). Nothing was saved: "
+                "correct the file and upload it again")
+    return f"The file was refused: {headline}. Nothing was saved"
+
+
+def _page(plan: Plan, form: KpiImportForm, *, refused: ImportRefused | None = None,
+          report: Any = None) -> str:
+    calendar = plan.partnership.calendar
+    day = clock.today()
+    quarter = reporting(plan, day).quarter
+    year = calendar.year_of(quarter.start)
+    previous_year = calendar.year(year.start.year - 1).label
+    kpis = list(get_session().scalars(select(KPI).where(KPI.retired_at.is_(None))
+                                      .order_by(KPI.position)))
+    quarterly = next((k for k in kpis if k.frequency == "quarterly" and k.unit != "percent"),
+                     None)
+    percent = next((k for k in kpis if k.frequency == "quarterly" and k.unit == "percent"),
+                   None)
+    annual = next((k for k in kpis if k.frequency == "annual"), None)
+    example_rows = [row for row in (
+        (quarterly.ref, quarter.label, "1,234", "") if quarterly else None,
+        (percent.ref, quarter.label, "32.5%", "Corrected figure from the data return")
+        if percent else None,
+        (annual.ref, previous_year, "72", "") if annual else None,
+    ) if row is not None]
+    return render_template(
+        "kpis/import.html", form=form, refused=refused, report=report, kpis=kpis,
+        example_rows=example_rows, quarter_example=quarter.label, year_example=year.label,
+        month_example=f"{quarter.start:%Y-%m}",
+        max_rows=MAX_ROWS, max_note=MAX_NOTE,
+        kpis_url=url_for("kpis.index") if "kpis.index" in current_app.view_functions
+        else None,
+    )
