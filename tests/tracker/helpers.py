@@ -13,23 +13,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from html.parser import HTMLParser
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from jinja2.bccache import Bucket, BytecodeCache
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse
 
+from tests.tracker import signing
 from tracker.db import get_engine
 from tracker.models import Action, ActionStatus, Group, User
-from tracker.passwords import hash_password, verify_password
 
-PASSWORD = "copper-heron-ledger-autumn"
+PASSWORD = signing.PASSWORD
 TODAY = date(2026, 11, 25)   # the open quarter is 2026/27 Q2, whose update was due 15 October
 QUARTER = "2026/27 Q2"
 SLUG = "2026-27-Q2"
@@ -55,38 +53,16 @@ def db(app: Flask) -> Iterator[Session]:
         yield session
 
 
-@lru_cache(maxsize=1)
-def _password_hash() -> str:
-    """A real scrypt hash of PASSWORD, made at a low cost so that the many sign-ins of these
-    tests stay quick (the cost is stored in the hash, and verifying follows it)."""
-    cheap = generate_password_hash(PASSWORD, method="scrypt:1024:8:1")
-    assert verify_password(cheap, PASSWORD) and hash_password(PASSWORD) != cheap
-    return cheap
-
-
 def set_password(app: Flask, email: str) -> None:
-    with db(app) as s:
-        done = s.execute(update(User).where(func.lower(User.email) == email.lower())
-                         .values(password_hash=_password_hash()))
-        assert done.rowcount == 1, email  # type: ignore[attr-defined]
-        s.commit()
+    signing.set_password(app, email)
 
 
-# -- signing in -----------------------------------------------------------------------------
-
-
-def csrf_token(html: str) -> str:
-    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
+csrf_token = signing.csrf
 
 
 def sign_in(client: FlaskClient, email: str, next_path: str | None = None) -> TestResponse:
     """Sign in through the form (the account's password must be set)."""
-    query = f"?next={next_path}" if next_path else ""
-    token = csrf_token(client.get("/sign-in" + query).get_data(as_text=True))
-    return client.post("/sign-in" + query,
-                       data={"csrf_token": token, "email": email, "password": PASSWORD})
+    return signing.sign_in(client, email, query=f"?next={next_path}" if next_path else "")
 
 
 class _SharedBytecode(BytecodeCache):
