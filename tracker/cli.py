@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.orm import Session
 
-from plans import PlanError
+from plans import Plan, PlanError
 from tracker.db import get_engine, get_session, transaction
 from tracker.services.plan_load import compare_plan_file, load_plan_file, read_plan_file
 from tracker.services.plan_sync import PartnershipMismatch, PlanDiff
@@ -22,7 +23,24 @@ def _create_app() -> Flask:
     return create_app()
 
 
-main = FlaskGroup(
+class TrackerGroup(FlaskGroup):
+    """The ``tracker`` command: a database that is missing or behind says what to run."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from sqlalchemy.exc import OperationalError, ProgrammingError
+
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, ProgrammingError) as error:
+            text = str(error.orig).lower()
+            if "no such table" in text or "does not exist" in text or "no such column" in text:
+                click.echo("The database has not been created yet, or is older than this "
+                           "version of the tracker: run 'tracker db upgrade' first.", err=True)
+                sys.exit(1)
+            raise
+
+
+main = TrackerGroup(
     name="tracker",
     create_app=_create_app,
     load_dotenv=False,
@@ -31,6 +49,27 @@ main = FlaskGroup(
 
 plan_cli = click.Group("plan", help="Check, compare and load a plan file (plans.yaml).")
 db_cli = click.Group("db", help="The database: create it or bring it up to date.")
+
+
+NO_PLAN = "No plan is loaded yet: run 'tracker plan load plans.yaml' first."
+
+
+def loaded_plan(session: Session) -> Plan:
+    """The plan as last loaded, or exit 1 saying how to load one."""
+    from tracker.services.plan_load import current_plan
+
+    plan = current_plan(session)
+    if plan is None:
+        click.echo(NO_PLAN, err=True)
+        sys.exit(1)
+    return plan
+
+
+def day_option(today: object) -> date:
+    """``--today`` if given, else the one clock's today."""
+    from tracker import clock
+
+    return today.date() if today is not None else clock.today()  # type: ignore[attr-defined]
 
 
 def _report_refusal(error: PlanError, *, loading: bool = False) -> None:
@@ -173,7 +212,7 @@ def demo(today: object, seed: int) -> None:
     """Add demo accounts and quarterly history up to the current quarter."""
     from tracker.services.demo import make_demo
 
-    day = today.date() if today is not None else date.today()  # type: ignore[attr-defined]
+    day = day_option(today)
     try:
         with transaction() as session:
             report = make_demo(session, day, seed=seed)
@@ -190,17 +229,10 @@ def demo(today: object, seed: int) -> None:
 @with_appcontext
 def recompute_statuses(today: object) -> None:
     """Recompute every action's status and every roll-up from the plan's rules."""
-    from tracker.services.plan_load import current_plan
     from tracker.services.statuses import recompute
 
-    day = today.date() if today is not None else date.today()  # type: ignore[attr-defined]
     with transaction() as session:
-        plan = current_plan(session)
-        if plan is None:
-            click.echo("No plan is loaded yet: run 'tracker plan load plans.yaml' first.",
-                       err=True)
-            sys.exit(1)
-        result = recompute(session, plan, day, actor="command line")
+        result = recompute(session, loaded_plan(session), day_option(today), actor="command line")
     click.echo(f"Statuses recomputed for {result.actions} actions: {result.added} new, "
                f"{len(result.changed)} changed.")
     for ref, quarter, old, new in result.changed:

@@ -8,11 +8,10 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from tracker import clock
+from tracker.cli import day_option, loaded_plan
 from tracker.db import transaction
 from tracker.services import audit
 from tracker.services.kpi_import import ImportRefused, import_values, read_limited
-from tracker.services.plan_load import current_plan
 
 kpi_cli = click.Group("kpi", help="KPI values: import them from a CSV or XLSX file.")
 
@@ -37,7 +36,7 @@ def import_file(file: Path, dry_run: bool, by: str | None, today: object) -> Non
 
     Every row is checked first: a file with any problem changes nothing.
     """
-    day = today.date() if today is not None else clock.today()  # type: ignore[attr-defined]
+    day = day_option(today)
     try:
         with file.open("rb") as stream:
             data = read_limited(stream)  # never more than one byte past the limit
@@ -47,13 +46,8 @@ def import_file(file: Path, dry_run: bool, by: str | None, today: object) -> Non
         sys.exit(1)
     try:
         with transaction() as session:
-            plan = current_plan(session)
-            if plan is None:
-                click.echo("No plan is loaded yet: run 'tracker plan load plans.yaml' first.",
-                           err=True)
-                sys.exit(1)
-            report = import_values(session, plan, by or audit.COMMAND_LINE, data, file.name,
-                                   dry_run=dry_run, today=day)
+            report = import_values(session, loaded_plan(session), by or audit.COMMAND_LINE,
+                                   data, file.name, dry_run=dry_run, today=day)
     except ImportRefused as error:
         _refused(error)
         sys.exit(1)

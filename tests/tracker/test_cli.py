@@ -77,3 +77,14 @@ def test_app_factory_has_no_global_app() -> None:
     import tracker
 
     assert not isinstance(getattr(tracker, "app", None), Flask)
+
+
+def test_a_database_not_yet_created_says_to_run_db_upgrade(tmp_path: Path) -> None:
+    tracker = Path(sys.executable).with_name("tracker")
+    env = {"TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}", "PATH": "/usr/bin:/bin"}
+    for args in (["plan", "load", "plans.yaml"], ["statuses", "recompute"], ["demo"]):
+        done = subprocess.run([str(tracker), *args], env=env, capture_output=True, text=True,
+                              cwd=ROOT, check=False)
+        assert done.returncode == 1, args
+        assert "Traceback" not in done.stderr
+        assert "run 'tracker db upgrade' first" in done.stderr, args
