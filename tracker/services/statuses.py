@@ -88,10 +88,6 @@ def kpi_facts(session: Session, plan: Plan, actions: list[Action], quarters: lis
     from tracker.models.kpi import kpi_commitments
     from tracker.services.kpi_values import kpi_statuses
 
-    statuses = kpi_statuses(session, plan)
-    if not any(statuses.values()):
-        return {}
-    refs = {kpi_id: ref for kpi_id, ref in session.execute(select(KPI.id, KPI.ref))}
     by_action: dict[int, set[int]] = defaultdict(set)
     for action_id, kpi_id in session.execute(select(action_kpis.c.action_id,
                                                     action_kpis.c.kpi_id)):
@@ -102,13 +98,24 @@ def kpi_facts(session: Session, plan: Plan, actions: list[Action], quarters: lis
         by_commitment[commitment_id].add(kpi_id)
     parents = {c_id: parent for c_id, parent in session.execute(
         select(Commitment.id, Commitment.parent_id))}
-    result: dict[int, dict[Quarter, dict[str, str]]] = {}
+    links: dict[int, set[int]] = {}
     for action in actions:
         linked = set(by_action.get(action.id, ()))
         linked |= by_commitment.get(action.commitment_id, set())
         parent = parents.get(action.commitment_id)
         if parent is not None:
             linked |= by_commitment.get(parent, set())
+        if linked:
+            links[action.id] = linked
+    # only the KPIs these actions are linked to are measured (one update: a few KPIs)
+    needed = set().union(*links.values()) if links else set()
+    if not needed:
+        return {}
+    statuses = kpi_statuses(session, plan, needed)
+    refs = {kpi_id: ref for kpi_id, ref in session.execute(
+        select(KPI.id, KPI.ref).where(KPI.id.in_(needed)))}
+    result: dict[int, dict[Quarter, dict[str, str]]] = {}
+    for action_id, linked in links.items():
         per_quarter: dict[Quarter, dict[str, str]] = {}
         for quarter in quarters:
             found = {refs[k]: statuses[k][quarter.start] for k in linked
@@ -116,7 +123,7 @@ def kpi_facts(session: Session, plan: Plan, actions: list[Action], quarters: lis
             if found:
                 per_quarter[quarter] = found
         if per_quarter:
-            result[action.id] = per_quarter
+            result[action_id] = per_quarter
     return result
 
 
