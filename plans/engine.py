@@ -460,3 +460,34 @@ def escalations(rules: Rules, facts: ActionFacts,
         if detail is not None:
             result.append((rule, _reason(rule.name, [detail])))
     return result
+
+
+def escalations_by_quarter(rules: Rules, facts: ActionFacts, statuses: Sequence[Status]
+                           ) -> dict[Quarter, list[tuple[EscalationRule, str]]]:
+    """The escalation rules that match in each quarter of ``statuses`` (what ``evaluate``
+    returned), with reasons; quarters where none match are absent.
+
+    The same as calling :func:`escalations` with ``statuses`` cut at each quarter, with the
+    action's history worked out once instead of once per quarter.
+    """
+    if not statuses or not rules.escalate:
+        return {}
+    history: dict[Quarter, Colour] = {
+        q: s.colour for q, s in _run(rules, facts, statuses[0].quarter,
+                                     statuses[-1].quarter).items()
+    }
+    history.update((s.quarter, s.colour) for s in statuses)
+    result: dict[Quarter, list[tuple[EscalationRule, str]]] = {}
+    for status in statuses:
+        quarter = status.quarter
+        if not _started(facts, quarter) or _carried(facts, quarter) is not None:
+            continue
+        now = _Moment(facts, quarter, history, include_current=True)
+        found = []
+        for rule in rules.escalate:
+            detail = _match(rule.condition, now)
+            if detail is not None:
+                found.append((rule, _reason(rule.name, [detail])))
+        if found:
+            result[quarter] = found
+    return result

@@ -81,6 +81,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(kpis.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(kpi_import_bp)
+    from tracker.views import board
+
+    app.register_blueprint(board.bp)
+    board.register(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -259,10 +259,12 @@ def serve(host: str, port: int, threads: int) -> None:
 
 def init_app(app: Flask) -> None:
     from tracker.cli_kpis import kpi_cli
+    from tracker.cli_reports import report_cli
     from tracker.cli_users import users_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(kpi_cli)
+    app.cli.add_command(report_cli)
     app.cli.add_command(plan_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(demo)

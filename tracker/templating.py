@@ -17,6 +17,8 @@ from tracker.models import Partnership
 NAVIGATION = (
     ("Plan", "plan.overview", ("plan.overview", "plan.priority", "plan.commitment",
                                "plan.action"), None),
+    ("Board", "board.dashboard", ("board.dashboard", "board.priority", "board.commitment",
+                                  "board.exceptions", "board.trend"), "signed_in"),
     ("Themes", "plan.themes", ("plan.themes", "plan.theme"), None),
     ("Who's who", "plan.whos_who", ("plan.whos_who",), None),
     ("KPIs", "kpis.index", ("kpis.index", "kpis.detail", "kpis.enter_value",

@@ -8,7 +8,13 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from plans.engine import ActionFacts, UpdateFacts, escalations, evaluate
+from plans.engine import (
+    ActionFacts,
+    UpdateFacts,
+    escalations,
+    escalations_by_quarter,
+    evaluate,
+)
 from plans.periods import Calendar, Quarter
 from plans.rollup import rollup, severity
 from plans.rules import (
@@ -129,6 +135,19 @@ def test_evaluate_is_deterministic_and_gives_one_status_per_quarter_in_order(
     # where the caller starts makes no difference to a quarter's status
     cut = data.draw(st.integers(0, len(quarters) - 1))
     assert evaluate(rules, facts, quarters[cut:]) == statuses[cut:]
+
+
+@FAST
+@given(st.data())
+def test_escalations_by_quarter_match_escalations_cut_at_each_quarter(
+        data: st.DataObject) -> None:
+    quarters = data.draw(windows())
+    facts = data.draw(facts_for(quarters))
+    rules = data.draw(rule_sets())
+    statuses = evaluate(rules, facts, quarters)
+    by_quarter = escalations_by_quarter(rules, facts, statuses)
+    for n, status in enumerate(statuses):
+        assert by_quarter.get(status.quarter, []) == escalations(rules, facts, statuses[: n + 1])
 
 
 @FAST

@@ -145,6 +145,18 @@ def status_rows(html: str) -> dict[str, str]:
     return rows
 
 
+def table(html: str, caption: str) -> list[list[str]]:
+    """The rows of the table whose caption starts with ``caption``: each row's header and
+    data cells as a reader sees them (the head row included)."""
+    for found in re.findall(r"<table\b.*?</table>", html, re.S):
+        title = re.search(r"<caption[^>]*>(.*?)</caption>", found, re.S)
+        if title and visible(f"<main>{title.group(1)}</main>").startswith(caption):
+            return [[visible(f"<main>{cell}</main>")
+                     for cell in re.findall(r"<t[hd]\b[^>]*>(.*?)</t[hd]>", row, re.S)]
+                    for row in re.findall(r"<tr\b[^>]*>(.*?)</tr>", found, re.S)]
+    raise AssertionError(f"no table captioned {caption!r} on the page")
+
+
 def error_summary(html: str) -> list[str]:
     """The entries of the error summary at the top of the page."""
     found = re.search(r'<div class="govuk-error-summary".*?</ul>', html, re.S)

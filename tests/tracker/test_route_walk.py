@@ -68,6 +68,13 @@ TABLE: dict[str, Callable[[str], str]] = {
     "admin.users": only("admin"),
     "admin.user": only("admin"),
     "kpi_import.upload": only("admin"),
+    "board.dashboard": signed_in,
+    "board.priority": signed_in,
+    "board.commitment": signed_in,
+    "board.exceptions": signed_in,
+    "board.trend": signed_in,
+    "board.trend_chart": signed_in,
+    "board.pack": signed_in,
 }
 # admin POST endpoints are the admin's alone
 ADMIN_PREFIX = "admin."
@@ -120,10 +127,11 @@ def _client(app: Flask, role: str, people: dict[str, User]) -> tuple[FlaskClient
 def _url(app: Flask, rule, action: Action, update: ActionUpdate,  # type: ignore[no-untyped-def]
          people: dict[str, User]) -> str:
     samples = {"ref": action.ref, "quarter": "2024-25-Q1", "update_id": update.id,
-               "token": "not-a-real-token", "change": "lock", "user_id": people["owner"].id}
-    if rule.endpoint == "plan.priority":
+               "token": "not-a-real-token", "change": "lock", "user_id": people["owner"].id,
+               "fmt": "csv"}
+    if rule.endpoint in ("plan.priority", "board.priority"):
         samples["ref"] = "1"
-    elif rule.endpoint == "plan.commitment":
+    elif rule.endpoint in ("plan.commitment", "board.commitment"):
         samples["ref"] = "1.a"
     elif rule.endpoint == "plan.theme":
         samples["ref"] = "vulnerability"

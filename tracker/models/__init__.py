@@ -17,7 +17,13 @@ from tracker.models.plan import (
     Priority,
     Theme,
 )
-from tracker.models.tracking import ActionStatus, HeldSubmission, QuarterLock, RollupStatus
+from tracker.models.tracking import (
+    ActionStatus,
+    Escalation,
+    HeldSubmission,
+    QuarterLock,
+    RollupStatus,
+)
 
 __all__ = [
     "KPI",
@@ -26,6 +32,7 @@ __all__ = [
     "ActionStatus",
     "ActionUpdate",
     "AuditEvent",
+    "Escalation",
     "HeldSubmission",
     "LoginAttempt",
     "QuarterLock",

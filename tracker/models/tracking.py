@@ -88,3 +88,37 @@ class HeldSubmission(Base):
 
     def __repr__(self) -> str:
         return f"<HeldSubmission {self.id} {self.path}>"
+
+
+class Escalation(Base):
+    """An area of concern raised to the board or a group lead by an escalation rule.
+
+    One row per episode: raised in the first quarter the rule matched, kept open (with the
+    latest quarter it still matched) until someone resolves it. If the rule stops matching
+    and later matches again, that is a new episode and a new escalation.
+    """
+
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("action_id", "rule", "quarter"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(200))
+    to: Mapped[list[str]] = mapped_column(JSON, default=list)  # board, group_lead, ...
+    quarter: Mapped[str] = mapped_column(String(20), index=True)  # raised in
+    last_quarter: Mapped[str] = mapped_column(String(20))  # the latest quarter it matched
+    reason: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    resolution: Mapped[str] = mapped_column(Text, default="")
+
+    action: Mapped[Action] = relationship()
+    resolved_by: Mapped[User | None] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+    def __repr__(self) -> str:
+        return f"<Escalation {self.action_id} {self.rule!r} {self.quarter}>"

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from plans import Plan, Quarter
-from plans.engine import ActionFacts, Status, UpdateFacts, evaluate
+from plans.engine import ActionFacts, Status, UpdateFacts, escalations_by_quarter, evaluate
 from plans.rollup import rollup
 from tracker.models import (
     Action,
@@ -30,6 +30,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.services import audit
+from tracker.services import escalations as escalation_service
 from tracker.services.calendar import plan_quarters
 
 
@@ -38,6 +39,7 @@ class Recomputed:
     actions: int = 0
     changed: list[tuple[str, str, str, str]] = field(default_factory=list)  # ref, quarter, old, new
     added: int = 0
+    raised: int = 0
 
 
 def action_start(plan: Plan, action: Action) -> date:
@@ -142,11 +144,17 @@ def recompute(session: Session, plan: Plan, today: date,
     updates = counting_updates(session, [a.id for a in actions] if ids is not None else None)
     stored = _stored(session, [a.id for a in actions] if ids is not None else None)
     kpis = kpi_facts(session, plan, actions, quarters)
+    raised = escalation_service.stored(session, [a.id for a in actions] if ids is not None
+                                       else None)
     now = utcnow()
     for action in actions:
-        statuses = evaluate(plan.rules, facts_for(plan, action, updates.get(action.id, {}),
-                                                  kpis.get(action.id)), quarters)
+        facts = facts_for(plan, action, updates.get(action.id, {}), kpis.get(action.id))
+        statuses = evaluate(plan.rules, facts, quarters)
         result.actions += 1
+        result.raised += escalation_service.sync(
+            session, action, escalation_service.episodes(
+                escalations_by_quarter(plan.rules, facts, statuses)), quarters[-1],
+            raised.setdefault(action.id, {}), now, actor)
         for status in statuses:
             row = stored.get((action.id, status.quarter.label))
             if row is None:

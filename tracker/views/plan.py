@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -164,8 +164,15 @@ def action(ref: str) -> str:
                                .order_by(ActionStatus.quarter.desc())))
     plan = current_plan(db)
     period = reporting(plan, clock.today()) if plan else None
+    board_quarter = None
+    if plan is not None and request.args.get("quarter") and current_user.is_authenticated:
+        try:  # reached from the board's pages: the way back keeps the chosen quarter
+            board_quarter = plan.partnership.calendar.parse_quarter(request.args["quarter"])
+        except ValueError:
+            board_quarter = None
     return render_template(
         "plan/action.html", action=item, versions=versions, statuses=statuses,
+        board_quarter=board_quarter,
         period=period, locked=locked_quarters(db),
         can_update=access.can_update(current_user, item),
         can_approve=access.can_approve(current_user, item), review_form=ReviewForm(),

@@ -1,0 +1,1 @@
+"""Benchmarks: a synthetic partnership plan of any size, and timings of the board pages."""

@@ -1,0 +1,236 @@
+"""Time the board's pages on a large synthetic plan, and count their SQL queries.
+
+    python -m bench.board [--actions 10000] [--kpis 200] [--quarters 20] [--seed 1]
+                          [--runs 10] [--db PATH] [--reuse] [--pages "dashboard,..."]
+
+Builds the database with :func:`bench.scale.build` (or, with ``--reuse``, opens the one
+already at ``--db``), signs in as a board member with the Flask test client, requests each
+page of :data:`PAGES` once to warm up (the first request of a process also parses the plan)
+and then ``--runs`` times, and prints the median and 95th percentile times and the SQL
+queries each request made. A page that answers 404 (not built yet) or fails is skipped with
+a note. Today is pinned to :data:`bench.scale.TODAY`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from bench.scale import TODAY, build, figures_file, open_app
+
+PAGES = {
+    "trivial page": "/sign-in",
+    "dashboard": "/board",
+    "exception report": "/board/exceptions",
+    "board pack (HTML)": "/board/pack.html",
+    "board pack (XLSX)": "/board/pack.xlsx",
+    "board pack (PDF)": "/board/pack.pdf",
+}
+PASSWORD = "bench-board-member-password"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _arguments(argv)
+    from tracker import clock
+
+    clock.today = lambda: TODAY
+    db = Path(args.db or Path(tempfile.gettempdir()) / (
+        f"tracker-bench-{args.actions}a-{args.kpis}k-{args.quarters}q-s{args.seed}.db"))
+    started = time.perf_counter()
+    if args.reuse and db.exists():
+        print(f"Reusing {db}")
+        app = open_app(db)
+    else:
+        for stale in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), figures_file(db)):
+            stale.unlink(missing_ok=True)
+        print(f"Building {db}: {args.actions} actions, {args.kpis} KPIs, "
+              f"{args.quarters} quarters, seed {args.seed} ...", flush=True)
+        app = build(db, args.actions, args.kpis, args.quarters, args.seed)
+    print(f"Ready in {time.perf_counter() - started:.1f} s.\n")
+    _print_figures(app.extensions["bench.scale"])
+    email, client = signed_in_board_member(app)
+    print(f"\nSigned in as {email} (board); today is {TODAY:%-d %B %Y}; {args.runs} runs "
+          "per page after one warm-up request.\n")
+    rows = [time_page(app, client, name, PAGES[name], args.runs) for name in args.pages]
+    _print_table(rows)
+    return 0
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.board", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--actions", type=int, default=10_000)
+    parser.add_argument("--kpis", type=int, default=200)
+    parser.add_argument("--quarters", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--db", help="the database file (default: one per size in the "
+                        "temporary folder)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="use the database at --db as it is, if it exists")
+    parser.add_argument("--pages", type=_page_names, default=list(PAGES),
+                        help="the pages to time, by name, comma-separated (default: all): "
+                        + ", ".join(PAGES))
+    return parser.parse_args(argv)
+
+
+def _page_names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in PAGES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown page {', '.join(unknown)}; known: "
+                                         + ", ".join(PAGES))
+    return names
+
+
+def signed_in_board_member(app: Flask) -> tuple[str, FlaskClient]:
+    """A test client signed in, through the sign-in form, as a board member (one is made if
+    the plan has none), whose password is set here."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from tracker.db import get_engine
+    from tracker.models import User
+    from tracker.passwords import hash_password
+
+    with Session(get_engine(app)) as session:
+        user = session.scalars(select(User).where(User.role == "board", User.is_active)
+                               .order_by(User.id).limit(1)).first()
+        if user is None:
+            user = User(email="board.member@riverford.example", name="Board Member",
+                        role="board")
+            session.add(user)
+        user.password_hash = hash_password(PASSWORD)
+        email = user.email
+        session.commit()
+    client = app.test_client()
+    page = client.get("/sign-in").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    if token is None:
+        raise RuntimeError("no CSRF token on the sign-in page")
+    response = client.post("/sign-in", data={"csrf_token": token.group(1), "email": email,
+                                             "password": PASSWORD})
+    if response.status_code != 302:
+        raise RuntimeError(f"signing in as {email} failed ({response.status_code})")
+    return email, client
+
+
+class QueryCounter:
+    """Counts the SQL statements the app's engine sends (``before_cursor_execute``)."""
+
+    def __init__(self, app: Flask) -> None:
+        from sqlalchemy import event
+
+        from tracker.db import get_engine
+
+        self.count = 0
+        event.listen(get_engine(app), "before_cursor_execute", self._seen)
+
+    def _seen(self, *_args: Any) -> None:
+        self.count += 1
+
+
+_counters: dict[int, QueryCounter] = {}
+
+
+def time_page(app: Flask, client: FlaskClient, name: str, url: str, runs: int
+              ) -> dict[str, Any]:
+    """One warm-up request, then ``runs`` timed ones: times in ms, queries per request."""
+    counter = _counters.setdefault(id(app), QueryCounter(app))
+    row: dict[str, Any] = {"page": name, "url": url}
+    counter.count = 0
+    started = time.perf_counter()
+    response = client.get(url)
+    row.update(first_ms=(time.perf_counter() - started) * 1000, first_queries=counter.count,
+               status=response.status_code, bytes=len(response.get_data()))
+    if response.status_code == 404:
+        row["note"] = "404: not built yet, skipped"
+        return row
+    if response.status_code >= 500:
+        row["note"] = f"{response.status_code}: the page failed (error logged above), skipped"
+        return row
+    times, queries = [], []
+    for _ in range(runs):
+        counter.count = 0
+        started = time.perf_counter()
+        response = client.get(url)
+        response.get_data()
+        times.append((time.perf_counter() - started) * 1000)
+        queries.append(counter.count)
+    times.sort()
+    row.update(runs=runs, median_ms=statistics.median(times),
+               p95_ms=times[max(0, math.ceil(0.95 * runs) - 1)],
+               queries=sorted(set(queries)), status=response.status_code)
+    return row
+
+
+def _print_figures(figures: dict[str, Any]) -> None:
+    def seconds(key: str) -> str:
+        return f"{figures[key]:.1f} s" if key in figures else "-"
+
+    lines = [
+        ("plan", f"{figures.get('actions', '?')} actions, {figures.get('kpis', '?')} KPIs, "
+                 f"{figures.get('plan_bytes', 0) / 1e6:.1f} MB of YAML"
+                 if "plan_bytes" in figures else "(built earlier; no figures saved)"),
+        ("quarters", f"{figures.get('quarters', '?')} ({figures.get('first_quarter', '?')} to "
+                     f"{figures.get('open_quarter', '?')}, the open one)"),
+        ("generate plan text", seconds("generate_s")),
+        ("database migrations", seconds("migrate_s")),
+        ("plan load", seconds("load_s")),
+        ("plan parse (per process)", seconds("plan_parse_s")),
+        ("populate (bulk inserts)", seconds("history_s")),
+        ("recompute statuses", seconds("recompute_s")),
+        ("database size", f"{figures['db_bytes'] / 1e6:.1f} MB"),
+    ]
+    for key in ("rows_actions", "rows_users", "rows_action_updates", "rows_action_statuses",
+                "rows_rollup_statuses", "rows_escalations", "rows_kpi_values",
+                "rows_audit_events"):
+        if key in figures:
+            lines.append((key.removeprefix("rows_").replace("_", " "), f"{figures[key]:,}"))
+    for key in ("open_quarter_updates", "open_quarter_missing", "completions", "concerns",
+                "second_versions"):
+        if key in figures:
+            lines.append((key.replace("_", " "), f"{figures[key]:,}"))
+    print("Build")
+    for label, value in lines:
+        print(f"  {label + ':':<26} {value}")
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    head = ("page", "url", "status", "runs", "first ms", "median ms", "p95 ms",
+            "queries/request", "bytes")
+    table = [head]
+    notes = []
+    for row in rows:
+        if "note" in row:
+            notes.append(f"  {row['page']} ({row['url']}): {row['note']}")
+            continue
+        queries = row["queries"]
+        shown = str(queries[0]) if len(queries) == 1 else f"{queries[0]}-{queries[-1]}"
+        table.append((row["page"], row["url"], str(row["status"]), str(row["runs"]),
+                      f"{row['first_ms']:.0f}", f"{row['median_ms']:.1f}",
+                      f"{row['p95_ms']:.1f}", shown, f"{row['bytes']:,}"))
+    widths = [max(len(r[i]) for r in table) for i in range(len(head))]
+    for index, line in enumerate(table):
+        print("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
+                        for i, (cell, w) in enumerate(zip(line, widths, strict=True))))
+        if index == 0:
+            print("  ".join("-" * w for w in widths))
+    if notes:
+        print("\nSkipped:")
+        print("\n".join(notes))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""A board member prepares for the meeting in a real browser: the dashboard, an earlier
+quarter, drill-down to an action without losing the quarter, and the board pack."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from .browser import BOARD, LiveServer, sign_in
+
+
+def test_a_board_member_reads_the_dashboard_drills_down_and_downloads_the_pack(
+        page: Page, live_server: LiveServer) -> None:
+    sign_in(page, live_server.url, BOARD)
+    page.get_by_role("link", name="Board", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Board dashboard: 2026/27 Q2")
+
+    # an earlier quarter, chosen with the form: the address keeps it, to be shared
+    page.get_by_label("Quarter", exact=True).select_option(label="2025/26 Q2")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Board dashboard: 2025/26 Q2")
+    assert "quarter=2025-26-Q2" in page.url
+    priorities = page.get_by_role("table", name=re.compile("Actions by status in each priority"))
+    expect(priorities).to_contain_text("All priorities")
+
+    # drill down: priority, commitment, action; the quarter stays chosen all the way
+    page.get_by_role("link", name="2. Serious violence and exploitation").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Priority 2:")
+    expect(page.locator(".govuk-caption-l")).to_contain_text("2025/26 Q2")
+    page.get_by_role("link", name="Commitment 2.c", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Commitment 2.c, 2025/26 Q2")
+    actions = page.get_by_role("table", name="Actions, 2025/26 Q2")
+    first = actions.get_by_role("link").first
+    ref = first.inner_text()
+    first.click()
+    expect(page.locator(".govuk-caption-l")).to_have_text(f"Action {ref}")
+    back = page.get_by_role("link", name="Board dashboard, 2025/26 Q2")
+    expect(back).to_have_attribute("href", re.compile(r"quarter=2025-26-Q2"))
+    back.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Board dashboard: 2025/26 Q2")
+
+    # the board pack for the chosen quarter
+    with page.expect_download() as waiting:
+        page.get_by_role("link", name="PDF board pack").click()
+    download = waiting.value
+    assert download.suggested_filename.endswith("board-pack-2025-26-Q2.pdf")
+    with open(download.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"

@@ -1,0 +1,112 @@
+"""The board's pages run the same number of SQL queries whatever the size of the plan.
+
+Two generated plans, one ten times the other (actions, KPIs, commitments, people), each with
+quarters of history; every board page is fetched from both and its queries counted. A page
+whose queries grew with the plan (a query per priority, per action, per KPI) would show it
+here long before a partnership noticed it in production. Timings are in ``bench/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, select
+
+from bench.scale import build
+from tests.tracker import signing
+from tests.tracker.helpers import db
+from tracker.db import get_engine
+from tracker.models import Commitment, Priority, Theme, User
+
+TODAY = date(2026, 11, 25)
+SMALL, LARGE = (30, 3), (300, 30)  # (actions, KPIs)
+QUARTERS = 8
+BOARD = "board.member@example.org"
+
+
+@pytest.fixture(autouse=True)
+def _today(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tracker.clock
+
+    monkeypatch.setattr(tracker.clock, "today", lambda: TODAY)
+
+
+def _build(folder: Path, size: tuple[int, int]) -> Flask:
+    app = build(folder / f"plan-{size[0]}.db", actions=size[0], kpis=size[1],
+                quarters=QUARTERS, today=TODAY)
+    app.config["TESTING"] = True
+    with db(app) as s:
+        s.add(User(email=BOARD, name="Board Member", role="board",
+                   password_hash=signing.password_hash()))
+        s.commit()
+    return app
+
+
+@pytest.fixture(scope="module")
+def plans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Flask]]:
+    folder = tmp_path_factory.mktemp("scale")
+    apps = {"small": _build(folder, SMALL), "large": _build(folder, LARGE)}
+    yield apps
+    for app in apps.values():
+        get_engine(app).dispose()
+
+
+def _pages(app: Flask) -> dict[str, str]:
+    with db(app) as s:
+        priority = s.scalars(select(Priority.ref).order_by(Priority.position)).first()
+        commitment = s.scalars(select(Commitment.ref).order_by(Commitment.position)).first()
+        theme = s.scalars(select(Theme.ref).order_by(Theme.position)).first()
+    return {
+        "dashboard": "/board",
+        "earlier quarter, filtered": f"/board?quarter=2025-26-Q2&status=amber&theme={theme}",
+        "priority": f"/board/priorities/{priority}",
+        "commitment": f"/board/commitments/{commitment}",
+        "exception report": "/board/exceptions",
+        "trend": "/board/trend",
+        "pack (CSV)": "/board/pack.csv",
+        "pack (XLSX)": "/board/pack.xlsx",
+        "pack (HTML)": "/board/pack.html",
+    }
+
+
+def _queries(app: Flask, client: FlaskClient, url: str) -> int:
+    seen: list[str] = []
+
+    def count(*_args: Any) -> None:
+        seen.append("q")
+
+    engine = get_engine(app)
+    client.get(url)  # once first: a first visit may compute what later ones find stored
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200, (url, response.status_code)
+    return len(seen)
+
+
+def test_the_larger_plan_really_is_ten_times_larger(plans: dict[str, Flask]) -> None:
+    small = plans["small"].extensions["bench.scale"]
+    large = plans["large"].extensions["bench.scale"]
+    assert large["rows_actions"] >= 9 * small["rows_actions"]
+    assert large["rows_action_updates"] >= 9 * small["rows_action_updates"]
+    assert large["rows_kpi_values"] >= 9 * small["rows_kpi_values"]
+
+
+def test_board_pages_run_the_same_queries_for_a_plan_ten_times_larger(
+        plans: dict[str, Flask]) -> None:
+    counts: dict[str, dict[str, int]] = {}
+    for name, app in plans.items():
+        client = app.test_client()
+        assert signing.sign_in(client, BOARD).status_code == 302
+        counts[name] = {page: _queries(app, client, url) for page, url in _pages(app).items()}
+    assert counts["small"] == counts["large"]
+    # and few of them: a page reads what it needs in a handful of queries
+    assert max(counts["large"].values()) <= 45, counts["large"]

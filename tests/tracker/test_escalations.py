@@ -1,0 +1,114 @@
+"""Escalations: raised once per episode, kept open until resolved, withdrawn if corrected.
+
+Kingston's rules escalate an update flagged as an area of concern to the board. An owner
+flags one; the board sees it; statuses recomputed any number of times do not raise it twice;
+a corrected update withdraws it; a resolved one is not raised again for the same episode.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from plans.periods import Calendar
+from plans.rules import EscalationRule, NoUpdate
+from tests.tracker.helpers import QUARTER, action_id, browser, cast, db, pin_today, submit_update
+from tracker.models import AuditEvent, Escalation
+from tracker.services.escalations import episodes
+from tracker.services.plan_load import current_plan
+from tracker.services.statuses import recompute
+
+CONCERN = "Flagged as an area of concern"
+
+
+@pytest.fixture(autouse=True)
+def _today(monkeypatch: pytest.MonkeyPatch) -> None:
+    pin_today(monkeypatch)
+
+
+def _escalations(app: Flask, ref: str, rule: str = CONCERN) -> list[Escalation]:
+    with db(app) as s:
+        return list(s.scalars(select(Escalation).where(
+            Escalation.action_id == action_id(app, ref), Escalation.rule == rule)))
+
+
+def _audit(app: Flask, kind: str, ref: str) -> list[str]:
+    with db(app) as s:
+        return list(s.scalars(select(AuditEvent.summary).where(
+            AuditEvent.action == kind, AuditEvent.object_ref == ref)))
+
+
+def _recompute(app: Flask) -> None:
+    with db(app) as s:
+        plan = current_plan(s)
+        assert plan is not None
+        recompute(s, plan, date(2026, 11, 25), actor="test")
+        s.commit()
+
+
+def test_a_flagged_concern_is_raised_to_the_board_once(kingston_app: Flask) -> None:
+    people = cast(kingston_app)
+    owner = browser(kingston_app, people.owner)
+    response = submit_update(owner, people.action, rag="amber", is_concern="y",
+                             concern_reason="The lease on the youth hub ends in December.",
+                             corrective_action="Looking for a new venue.")
+    assert response.status_code == 302
+    raised = _escalations(kingston_app, people.action)
+    assert [(e.quarter, e.to, e.is_open) for e in raised] == [(QUARTER, ["board"], True)]
+    assert raised[0].reason == (f"{CONCERN}: the update for {QUARTER} flags an area of "
+                                f"concern")
+    _recompute(kingston_app)
+    _recompute(kingston_app)
+    assert len(_escalations(kingston_app, people.action)) == 1
+    raised_audit = [s for s in _audit(kingston_app, "escalation.raised", people.action)
+                    if CONCERN in s]
+    assert raised_audit == [f"{QUARTER}: {raised[0].reason}"]
+    board = browser(kingston_app, people.board)
+    page = board.get("/board").get_data(as_text=True)
+    assert people.action in page.split("Open escalations", 1)[1].split("KPIs")[0]
+
+
+def test_a_corrected_update_withdraws_the_escalation(kingston_app: Flask) -> None:
+    people = cast(kingston_app)
+    owner = browser(kingston_app, people.owner)
+    submit_update(owner, people.action, rag="amber", is_concern="y",
+                  concern_reason="The lease ends in December.", corrective_action="New venue.")
+    assert len(_escalations(kingston_app, people.action)) == 1
+    response = submit_update(owner, people.action, rag="green",
+                             narrative="The lease was extended; no concern now.")
+    assert response.status_code == 302
+    assert _escalations(kingston_app, people.action) == []
+    withdrawn = _audit(kingston_app, "escalation.withdrawn", people.action)
+    assert withdrawn == [f"{QUARTER}: {CONCERN} no longer applies"]
+
+
+def test_a_resolved_escalation_is_not_raised_again_for_the_same_episode(
+        kingston_app: Flask) -> None:
+    people = cast(kingston_app)
+    owner = browser(kingston_app, people.owner)
+    submit_update(owner, people.action, rag="amber", is_concern="y",
+                  concern_reason="The lease ends in December.", corrective_action="New venue.")
+    with db(kingston_app) as s:
+        row = s.scalars(select(Escalation).where(Escalation.rule == CONCERN)).one()
+        row.resolved_at, row.resolution = datetime(2026, 11, 20, tzinfo=UTC), "Lease extended"
+        s.commit()
+    _recompute(kingston_app)
+    rows = _escalations(kingston_app, people.action)
+    assert [(e.is_open, e.resolution) for e in rows] == [(False, "Lease extended")]
+
+
+def test_episodes_are_runs_of_quarters_in_a_row() -> None:
+    calendar = Calendar(4)
+    q = [calendar.parse_quarter(f"2025/26 Q{n}") for n in (1, 2, 3, 4)]
+    rule = EscalationRule("No update", NoUpdate(), ("owner",))
+    other = EscalationRule("Other", NoUpdate(), ("board",))
+    found = episodes({q[0]: [(rule, "a")], q[1]: [(rule, "b"), (other, "x")],
+                      q[3]: [(rule, "d")]})
+    assert [(e.rule.name, e.first.label, e.last.label, e.reason) for e in found] == [
+        ("No update", "2025/26 Q1", "2025/26 Q2", "b"),
+        ("Other", "2025/26 Q2", "2025/26 Q2", "x"),
+        ("No update", "2025/26 Q4", "2025/26 Q4", "d"),
+    ]

@@ -1,0 +1,630 @@
+"""The board's view of a quarter: counts by status, changes, exceptions, escalations, KPIs.
+
+Everything the dashboard, the drill-down pages, the exception report and the board pack show
+comes from one :class:`Dashboard`, built from stored statuses (never re-running the rules) in
+a fixed number of queries, whatever the size of the plan. Filters (group, lead agency,
+theme, status) narrow the actions; commitments and priorities are then rolled up from the
+actions that are left, by the plan's own roll-up rule, so a filtered view is consistent with
+itself.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+import kpis as measures
+from kpis.formatting import value_text
+from plans import Plan, Quarter
+from plans.engine import NOT_STARTED
+from plans.rollup import rollup, severity
+from tracker.models import (
+    KPI,
+    Action,
+    ActionStatus,
+    ActionUpdate,
+    Authority,
+    Commitment,
+    Escalation,
+    Group,
+    Priority,
+    Theme,
+)
+from tracker.services import kpi_values
+from tracker.services.calendar import plan_quarters, reporting
+
+COLOURS = ("red", "amber", "green", "blue", "grey")
+WORDS = {"red": "Red", "amber": "Amber", "green": "Green", "blue": "Complete",
+         "grey": "No update"}
+"""How a status is written on the board's pages (a status is never colour alone)."""
+CHANGES = {
+    "newly_red": "Newly Red",
+    "worsened": "Worsened",
+    "improved": "Improved",
+    "completed": "Completed",
+}
+"""The kinds of change since the previous quarter, in the order the board reads them."""
+
+
+class QuarterUnknown(ValueError):
+    """A quarter was asked for that the plan has no statuses for."""
+
+
+# -- filters ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the board narrowed the view to; each is a ref (or a colour), empty for all."""
+
+    group: str = ""
+    lead: str = ""
+    theme: str = ""
+    status: str = ""
+
+    NAMES = ("group", "lead", "theme", "status")
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> Filters:
+        return cls(**{name: (args.get(name) or "").strip() for name in cls.NAMES})
+
+    def args(self) -> dict[str, str]:
+        """The filters as URL query arguments (empty ones left out)."""
+        return {name: getattr(self, name) for name in self.NAMES if getattr(self, name)}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.args())
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    text: str
+
+
+# -- what the board sees --------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    """How many items have each status."""
+
+    by_colour: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COLOURS, 0))
+
+    def add(self, colour: str, count: int = 1) -> None:
+        self.by_colour[colour] = self.by_colour.get(colour, 0) + count
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_colour.values())
+
+    def items(self) -> list[tuple[str, str, int]]:
+        """(colour, word, count) for every colour, worst first."""
+        return [(c, WORDS[c], self.by_colour.get(c, 0)) for c in COLOURS]
+
+    def __getitem__(self, colour: str) -> int:
+        return self.by_colour.get(colour, 0)
+
+    def sentence(self) -> str:
+        """``3 Red, 5 Amber, 10 Green, 1 Complete, 2 No update`` (zeros left out)."""
+        parts = [f"{n} {word}" for _, word, n in self.items() if n]
+        return ", ".join(parts) if parts else "none"
+
+
+@dataclass
+class UpdateView:
+    """The update that counts for the quarter, as the board reads it."""
+
+    rag: str
+    percent_complete: int
+    narrative: str
+    next_steps: str
+    risks: str
+    corrective_action: str
+    is_concern: bool
+    concern_reason: str
+    author: str
+    submitted: date
+
+
+@dataclass
+class ActionRow:
+    id: int
+    ref: str
+    title: str
+    commitment_ref: str
+    priority_ref: str
+    owner: str
+    owner_email: str
+    lead: str
+    lead_ref: str
+    group: str
+    group_ref: str
+    theme_refs: frozenset[str]
+    due: date
+    colour: str
+    rule: str
+    reason: str
+    has_update: bool
+    previous: str | None
+    """The colour in the previous quarter; None when there is no previous quarter or the
+    action had not started."""
+    update: UpdateView | None
+    change: str | None = None
+    """One of :data:`CHANGES`' keys, or None."""
+
+    @property
+    def word(self) -> str:
+        return WORDS.get(self.colour, self.colour)
+
+    @property
+    def previous_word(self) -> str:
+        return WORDS.get(self.previous, "") if self.previous else "Not started"
+
+    @property
+    def is_concern(self) -> bool:
+        return self.update is not None and self.update.is_concern
+
+    @property
+    def is_exception(self) -> bool:
+        """What the board reads first: Red or Amber, or flagged as an area of concern."""
+        return self.colour in ("red", "amber") or self.is_concern
+
+
+@dataclass
+class CommitmentRow:
+    id: int
+    ref: str
+    text: str
+    priority_ref: str
+    parent_ref: str | None
+    theme_refs: frozenset[str]
+    colour: str = "grey"
+    reason: str = "No actions"
+    counts: Counts = field(default_factory=Counts)
+    actions: list[ActionRow] = field(default_factory=list)
+
+    @property
+    def word(self) -> str:
+        return WORDS[self.colour]
+
+
+@dataclass
+class PriorityRow:
+    id: int
+    ref: str
+    title: str
+    colour: str = "grey"
+    reason: str = "No actions"
+    action_counts: Counts = field(default_factory=Counts)
+    commitment_counts: Counts = field(default_factory=Counts)
+    commitments: list[CommitmentRow] = field(default_factory=list)
+    changes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHANGES, 0))
+    """How many of its actions changed in each way since the previous quarter."""
+
+    @property
+    def word(self) -> str:
+        return WORDS[self.colour]
+
+    @cached_property
+    def actions(self) -> list[ActionRow]:
+        """Its actions (an action of a part once), known once its commitments are set."""
+        seen: dict[int, ActionRow] = {}
+        for commitment in self.commitments:
+            for row in commitment.actions:
+                seen.setdefault(row.id, row)
+        return list(seen.values())
+
+
+@dataclass
+class ThemeCell:
+    commitments: int = 0
+    actions: int = 0
+    counts: Counts = field(default_factory=Counts)
+    colour: str = "grey"
+    reason: str = "No actions"
+
+    @property
+    def word(self) -> str:
+        return WORDS[self.colour]
+
+
+@dataclass
+class EscalationRow:
+    id: int
+    action: ActionRow
+    rule: str
+    reason: str
+    to: list[str]
+    raised_in: str
+    last_quarter: str
+    is_open: bool
+
+    @property
+    def to_board(self) -> bool:
+        return "board" in self.to
+
+    @property
+    def to_words(self) -> str:
+        """``Board, Group lead``."""
+        return ", ".join(w.replace("_", " ").capitalize() for w in self.to)
+
+
+@dataclass
+class KpiRow:
+    ref: str
+    name: str
+    status: str
+    reason: str
+    value: str
+    target: str
+    period: str
+    direction: str
+    priority_refs: frozenset[str]
+
+    @property
+    def word(self) -> str:
+        return {"red": "Red", "amber": "Amber", "green": "Green"}.get(self.status, "No data")
+
+
+@dataclass
+class Dashboard:
+    plan_title: str
+    partnership: str
+    quarter: Quarter
+    previous: Quarter | None
+    quarters: list[Quarter]
+    """Every quarter the board can choose, oldest first."""
+    is_current: bool
+    filters: Filters
+    filter_problems: list[str]
+    options: dict[str, list[Option]]
+    priorities: list[PriorityRow]
+    themes: list[tuple[str, str]]
+    """(ref, name) of each theme, in the plan's order."""
+    theme_grid: dict[tuple[str, str], ThemeCell]
+    """By (theme ref, priority ref)."""
+    escalations: list[EscalationRow]
+    kpis: list[KpiRow]
+    due: date
+    today: date
+
+    # -- derived views ------------------------------------------------------------------
+
+    @cached_property
+    def actions(self) -> list[ActionRow]:
+        seen: dict[int, ActionRow] = {}
+        for priority in self.priorities:
+            for row in priority.actions:
+                seen.setdefault(row.id, row)
+        return list(seen.values())
+
+    @cached_property
+    def action_counts(self) -> Counts:
+        counts = Counts()
+        for row in self.actions:
+            counts.add(row.colour)
+        return counts
+
+    @cached_property
+    def commitment_counts(self) -> Counts:
+        counts = Counts()
+        for priority in self.priorities:
+            for colour, n in priority.commitment_counts.by_colour.items():
+                counts.add(colour, n)
+        return counts
+
+    def changes(self, kind: str) -> list[ActionRow]:
+        return [row for row in self.actions if row.change == kind]
+
+    @cached_property
+    def change_counts(self) -> list[tuple[str, str, int]]:
+        return [(kind, word, len(self.changes(kind))) for kind, word in CHANGES.items()]
+
+    @cached_property
+    def missing(self) -> list[ActionRow]:
+        """Started, not complete, and no update that counts for the quarter."""
+        return [r for r in self.actions if not r.has_update and r.colour != "blue"]
+
+    @cached_property
+    def overdue(self) -> list[ActionRow]:
+        """Past their due date by the end of the quarter and not complete."""
+        return [r for r in self.actions if r.due < self.quarter.end and r.colour != "blue"]
+
+    def exceptions(self) -> list[tuple[PriorityRow, list[ActionRow]]]:
+        """Red, then Amber, then other areas of concern, grouped by priority."""
+        result = []
+        for priority in self.priorities:
+            rows = sorted((r for r in priority.actions if r.is_exception),
+                          key=lambda r: (severity(r.colour), r.ref))  # type: ignore[arg-type]
+            if rows:
+                result.append((priority, rows))
+        return result
+
+    @cached_property
+    def open_escalations(self) -> list[EscalationRow]:
+        return [e for e in self.escalations if e.is_open]
+
+    @cached_property
+    def kpi_counts(self) -> Counts:
+        counts = Counts()
+        for row in self.kpis:
+            counts.add(row.status if row.status in ("red", "amber", "green") else "grey")
+        return counts
+
+    def priority(self, ref: str) -> PriorityRow | None:
+        return next((p for p in self.priorities if p.ref == ref), None)
+
+    def commitment(self, ref: str) -> tuple[PriorityRow, CommitmentRow] | None:
+        for priority in self.priorities:
+            for row in priority.commitments:
+                if row.ref == ref:
+                    return priority, row
+        return None
+
+
+# -- building it ----------------------------------------------------------------------------
+
+
+def choose_quarter(plan: Plan, today: date, slug: str | None) -> Quarter:
+    """The quarter asked for (by slug or label), or the open one; QuarterUnknown if the plan
+    has no statuses for it yet."""
+    quarters = plan_quarters(plan, today)
+    if not slug:
+        return reporting(plan, today).quarter if quarters else _no_quarters(plan)
+    try:
+        quarter = plan.partnership.calendar.parse_quarter(slug)
+    except ValueError:
+        raise QuarterUnknown(f"'{slug}' is not a quarter: choose one from the list") from None
+    if quarter not in quarters:
+        first, last = (quarters[0].label, quarters[-1].label) if quarters else ("", "")
+        raise QuarterUnknown(f"{quarter.label} has no statuses: choose a quarter from "
+                             f"{first} to {last}")
+    return quarter
+
+
+def _no_quarters(plan: Plan) -> Quarter:
+    raise QuarterUnknown(f"{plan.partnership.plan.title} has no quarters up to today")
+
+
+def build(session: Session, plan: Plan, today: date, quarter: Quarter,
+          filters: Filters = Filters()) -> Dashboard:
+    """The dashboard for ``quarter`` (see :func:`choose_quarter`), narrowed by ``filters``."""
+    quarters = plan_quarters(plan, today)
+    previous = quarter.previous() if quarters and quarter != quarters[0] else None
+    priorities = list(session.scalars(select(Priority).where(Priority.retired_at.is_(None))
+                                      .order_by(Priority.position)))
+    commitments = list(session.scalars(
+        select(Commitment).where(Commitment.retired_at.is_(None))
+        .order_by(Commitment.position).options(selectinload(Commitment.themes))))
+    themes = list(session.scalars(select(Theme).where(Theme.retired_at.is_(None))
+                                  .order_by(Theme.position)))
+    groups = list(session.scalars(select(Group).where(Group.retired_at.is_(None))
+                                  .order_by(Group.position)))
+    leads = list(session.scalars(select(Authority).where(Authority.retired_at.is_(None))
+                                 .order_by(Authority.position)))
+    options = {
+        "group": [Option(g.ref, g.name) for g in groups if g.kind != "board"],
+        "lead": [Option(a.ref, a.name) for a in leads],
+        "theme": [Option(t.ref, t.name) for t in themes],
+        "status": [Option(c, WORDS[c]) for c in COLOURS],
+    }
+    filters, problems = _checked(filters, options)
+
+    labels = [quarter.label] + ([previous.label] if previous else [])
+    statuses: dict[tuple[int, str], ActionStatus] = {
+        (row.action_id, row.quarter): row
+        for row in session.scalars(select(ActionStatus).where(ActionStatus.quarter.in_(labels)))
+    }
+    updates = _counting_updates(session, quarter.label)
+    actions = list(session.scalars(
+        select(Action).where(Action.retired_at.is_(None)).order_by(Action.position)
+        .options(joinedload(Action.owner), joinedload(Action.lead), joinedload(Action.group),
+                 selectinload(Action.themes))))
+
+    by_id = {c.id: c for c in commitments}
+    priority_ref = {p.id: p.ref for p in priorities}
+    commitment_rows = {
+        c.id: CommitmentRow(
+            id=c.id, ref=c.ref, text=c.text, priority_ref=priority_ref.get(c.priority_id, ""),
+            parent_ref=by_id[c.parent_id].ref if c.parent_id in by_id else None,
+            theme_refs=frozenset(t.ref for t in c.themes)
+            | (frozenset(t.ref for t in by_id[c.parent_id].themes)
+               if c.parent_id in by_id else frozenset()))
+        for c in commitments
+    }
+    rows: list[ActionRow] = []
+    for action in actions:
+        status = statuses.get((action.id, quarter.label))
+        commitment = commitment_rows.get(action.commitment_id)
+        if status is None or status.rule == NOT_STARTED or commitment is None:
+            continue
+        before = statuses.get((action.id, previous.label)) if previous else None
+        row = ActionRow(
+            id=action.id, ref=action.ref, title=action.title, commitment_ref=commitment.ref,
+            priority_ref=commitment.priority_ref, owner=action.owner.name,
+            owner_email=action.owner.email, lead=action.lead.name, lead_ref=action.lead.ref,
+            group=action.group.name if action.group else "",
+            group_ref=action.group.ref if action.group else "",
+            theme_refs=frozenset(t.ref for t in action.themes) | commitment.theme_refs,
+            due=action.due, colour=status.colour, rule=status.rule, reason=status.reason,
+            has_update=status.has_update,
+            previous=None if before is None or before.rule == NOT_STARTED else before.colour,
+            update=updates.get(action.id))
+        row.change = _change(row.previous, row.colour)
+        if _matches(row, filters):
+            rows.append(row)
+
+    priority_rows = _roll_up(plan, priorities, commitments, commitment_rows, rows)
+    grid = _theme_grid(plan, themes, priority_rows)
+    row_by_id = {row.id: row for row in rows}
+    is_current = bool(quarters) and quarter == reporting(plan, today).quarter
+    return Dashboard(
+        plan_title=plan.partnership.plan.title, partnership=plan.partnership.name,
+        quarter=quarter, previous=previous, quarters=quarters,
+        is_current=is_current,
+        filters=filters, filter_problems=problems, options=options,
+        priorities=priority_rows, themes=[(t.ref, t.name) for t in themes], theme_grid=grid,
+        escalations=_escalations(session, plan, quarter, is_current, row_by_id),
+        kpis=_kpis(session, plan, quarter, filters, commitments, priority_ref),
+        due=reporting(plan, today).due if is_current else quarter.end, today=today,
+    )
+
+
+def _checked(filters: Filters, options: dict[str, list[Option]]
+             ) -> tuple[Filters, list[str]]:
+    """Drop filters that name nothing in the plan, saying which and why."""
+    kept: dict[str, str] = {}
+    problems = []
+    nouns = {"group": "group", "lead": "lead agency", "theme": "theme", "status": "status"}
+    for name in Filters.NAMES:
+        value = getattr(filters, name)
+        if not value:
+            continue
+        if value in {o.value for o in options[name]}:
+            kept[name] = value
+        else:
+            problems.append(f"There is no {nouns[name]} '{value}' in the plan, so that filter "
+                            f"was not applied: choose one from the list")
+    return Filters(**kept), problems
+
+
+def _matches(row: ActionRow, filters: Filters) -> bool:
+    return ((not filters.group or row.group_ref == filters.group)
+            and (not filters.lead or row.lead_ref == filters.lead)
+            and (not filters.theme or filters.theme in row.theme_refs)
+            and (not filters.status or row.colour == filters.status))
+
+
+def _change(before: str | None, now: str) -> str | None:
+    if before is None or before == now:
+        return None
+    if now == "blue":
+        return "completed"
+    if now == "red":
+        return "newly_red"
+    if "grey" in (before, now) or before == "blue":
+        return None
+    return "improved" if severity(now) > severity(before) else "worsened"  # type: ignore[arg-type]
+
+
+def _counting_updates(session: Session, label: str) -> dict[int, UpdateView]:
+    query = (select(ActionUpdate).where(ActionUpdate.quarter == label,
+                                        ActionUpdate.review.in_(("not_needed", "approved")))
+             .order_by(ActionUpdate.version).options(joinedload(ActionUpdate.author)))
+    result: dict[int, UpdateView] = {}
+    for u in session.scalars(query):
+        result[u.action_id] = UpdateView(
+            rag=u.rag, percent_complete=u.percent_complete, narrative=u.narrative,
+            next_steps=u.next_steps, risks=u.risks, corrective_action=u.corrective_action,
+            is_concern=u.is_concern, concern_reason=u.concern_reason,
+            author=u.author.name if u.author else "", submitted=u.created_at.date())
+    return result
+
+
+def _rolled(plan: Plan, items: Iterable[ActionRow]) -> tuple[str, str, Counts]:
+    listed = [(row.ref, row.colour) for row in items]
+    result = rollup(plan.rules.rollup, listed)  # type: ignore[arg-type]
+    counts = Counts()
+    for _, colour in listed:
+        counts.add(colour)
+    return result.colour, result.reason, counts
+
+
+def _roll_up(plan: Plan, priorities: list[Priority], commitments: list[Commitment],
+             commitment_rows: dict[int, CommitmentRow], rows: list[ActionRow]
+             ) -> list[PriorityRow]:
+    by_commitment: dict[int, list[ActionRow]] = defaultdict(list)
+    refs = {c.ref: c for c in commitments}
+    for row in rows:
+        own = refs[row.commitment_ref]
+        by_commitment[own.id].append(row)
+        if own.parent_id is not None and own.parent_id in commitment_rows:
+            by_commitment[own.parent_id].append(row)
+    result = []
+    for priority in priorities:
+        prow = PriorityRow(id=priority.id, ref=priority.ref, title=priority.display_title)
+        for commitment in commitments:
+            if commitment.priority_id != priority.id or commitment.parent_id is not None:
+                continue
+            for c in (commitment, *(p for p in commitments if p.parent_id == commitment.id)):
+                crow = commitment_rows[c.id]
+                crow.actions = by_commitment.get(c.id, [])
+                crow.colour, crow.reason, crow.counts = _rolled(plan, crow.actions)
+                prow.commitments.append(crow)
+                if c.parent_id is None and crow.actions:
+                    prow.commitment_counts.add(crow.colour)
+        prow.colour, prow.reason, prow.action_counts = _rolled(plan, prow.actions)
+        for row in prow.actions:
+            if row.change:
+                prow.changes[row.change] += 1
+        result.append(prow)
+    return result
+
+
+def _theme_grid(plan: Plan, themes: list[Theme], priorities: list[PriorityRow]
+                ) -> dict[tuple[str, str], ThemeCell]:
+    grid: dict[tuple[str, str], ThemeCell] = {}
+    for priority in priorities:
+        for theme in themes:
+            cell = ThemeCell(commitments=sum(
+                1 for c in priority.commitments
+                if c.parent_ref is None and theme.ref in c.theme_refs))
+            touched = [r for r in priority.actions if theme.ref in r.theme_refs]
+            cell.actions = len(touched)
+            if touched:
+                cell.colour, cell.reason, cell.counts = _rolled(plan, touched)
+            grid[(theme.ref, priority.ref)] = cell
+    return grid
+
+
+def _escalations(session: Session, plan: Plan, quarter: Quarter, is_current: bool,
+                 rows: dict[int, ActionRow]) -> list[EscalationRow]:
+    """For the open quarter, the escalations open now; for an earlier one, those raised by
+    its end and still open when it ended."""
+    calendar = plan.partnership.calendar
+    result = []
+    for e in session.scalars(select(Escalation).order_by(Escalation.raised_at, Escalation.id)):
+        row = rows.get(e.action_id)
+        if row is None or calendar.parse_quarter(e.quarter) > quarter:
+            continue
+        if e.resolved_at is not None and (is_current or e.resolved_at.date() <= quarter.end):
+            continue
+        result.append(EscalationRow(
+            id=e.id, action=row, rule=e.rule, reason=e.reason, to=list(e.to),
+            raised_in=e.quarter, last_quarter=e.last_quarter, is_open=e.resolved_at is None))
+    result.sort(key=lambda e: (0 if "board" in e.to else 1, e.raised_in, e.action.ref))
+    return result
+
+
+def _kpis(session: Session, plan: Plan, quarter: Quarter, filters: Filters,
+          commitments: list[Commitment], priority_ref: dict[int, str]) -> list[KpiRow]:
+    calendar = plan.partnership.calendar
+    kpis = list(session.scalars(
+        select(KPI).where(KPI.retired_at.is_(None)).order_by(KPI.position)
+        .options(selectinload(KPI.commitments), selectinload(KPI.themes))))
+    values = kpi_values.current_values(session, [k.id for k in kpis])
+    parent_priority = {c.id: priority_ref.get(c.priority_id, "") for c in commitments}
+    result = []
+    for kpi in kpis:
+        if filters.theme and filters.theme not in {t.ref for t in kpi.themes}:
+            continue
+        defn = kpi_values.definition(kpi, calendar)
+        current = values.get(kpi.id, {})
+        measure = measures.measure(defn, kpi_values.values_by_start(kpi, current, calendar),
+                                   quarter.end)
+        result.append(KpiRow(
+            ref=kpi.ref, name=kpi.name, status=measure.status, reason=measure.reason,
+            value=value_text(defn, measure.value) if measure.value is not None else "No data",
+            target=value_text(defn, measure.target) if measure.target is not None
+            else "No target",
+            period=measure.label or "", direction=measure.direction,
+            priority_refs=frozenset(parent_priority.get(c.id, "") for c in kpi.commitments)))
+    return result

@@ -1,0 +1,426 @@
+"""The board pack: one document for a quarter, as PDF, HTML, XLSX or CSV.
+
+Everything in it comes from one :class:`~tracker.reports.dashboard.Dashboard` (so the pack
+agrees with the dashboard figure for figure), the stored trend, and each KPI's values
+measured at the quarter's end, as the dashboard measures them.
+
+* HTML: one standalone printable document (``templates/board/pack.html``): its own CSS in
+  one ``<style>`` element, A4 pages numbered in the footer, a page per section, headings
+  in order, every status a word in a box as well as a colour, each KPI's chart (an SVG data
+  URI) with its text alternative and latest numbers.
+* PDF: WeasyPrint from that HTML, tagged (PDF/UA-1): headings become the document's
+  structure and its bookmarks.
+* XLSX and CSV: see :mod:`tracker.reports.pack_xlsx`; every action, one row each.
+
+The document stays proportionate at any size of plan: priority pages list commitments and
+only the Red and Amber actions, and past a few dozen of anything per priority (see
+:data:`LISTED`) it lists the worst and says how many more there are; the full lists are in
+the XLSX and the CSV. KPI charts are small SVGs drawn here, a dozen elements each: the KPI
+page's matplotlib chart takes about 0.2 s to draw and as long again for WeasyPrint to print,
+over a minute for 200 KPIs. What a KPI's page costs to work out (its measure, text
+alternative, numbers and chart) is cached by its definition, values and date.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+from flask import current_app
+from markupsafe import escape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import kpis as measures
+from kpis.formatting import value_text
+from kpis.measures import tolerance_edge
+from plans import Plan, Quarter
+from tracker.models import KPI
+from tracker.reports import trend as trend_report
+from tracker.reports.dashboard import (
+    CHANGES,
+    COLOURS,
+    WORDS,
+    ActionRow,
+    Counts,
+    Dashboard,
+    Filters,
+    KpiRow,
+    build,
+)
+from tracker.services import kpi_values
+
+FORMATS = ("pdf", "xlsx", "csv", "html")
+MIMETYPES = {
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+}
+KPI_WORDS = {"red": "Red", "amber": "Amber", "green": "Green", "grey": "No data"}
+KPI_NUMBERS = 4
+"""How many of a KPI's latest periods its page lists (its chart shows them all)."""
+LISTED = 25
+"""The document lists at most this many of a priority's exceptions (in full, Red first) and
+of its Red and Amber actions (in short), and says how many more there are; the XLSX and the
+CSV list every action. Kingston's priorities have at most 19 in any quarter, so nothing is
+left out there; a plan of 10,000 actions would otherwise make a document of 600 pages."""
+COMMITMENTS_LISTED = 40
+"""At most this many of a priority's commitments (and parts) on its page: when it has more,
+those most in need of attention (Red, Amber, No update, then Green, Complete), shown in the
+plan's order; the XLSX lists every one. Kingston's priorities have at most 15."""
+ATTENTION = ("red", "amber", "grey", "green", "blue")
+ESCALATIONS_LISTED = 50
+"""At most this many open escalations (the board's first) in the document; the XLSX has all."""
+
+
+NO_FILTERS = Filters()
+
+
+class UnknownFormat(ValueError):
+    """A format was asked for that the pack is not made in."""
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A board pack, ready to send or save."""
+
+    content: bytes
+    mimetype: str
+    filename: str
+    format: str
+    quarter: str
+    """The quarter's label, ``2025/26 Q2``."""
+    parts: int
+    """Pages of a PDF, sheets of a workbook, actions (rows) of a CSV, bytes of HTML."""
+
+    @property
+    def summary(self) -> str:
+        """``PDF, 14 pages``: what was made, for a person."""
+        if self.format == "html":
+            return f"HTML, {max(1, round(self.parts / 1024))} KB"
+        noun = {"pdf": "page", "xlsx": "sheet", "csv": "action"}[self.format]
+        return f"{self.format.upper()}, {self.parts} {noun}{'' if self.parts == 1 else 's'}"
+
+
+# -- what goes in -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KpiPanel:
+    """One KPI as its page of the pack shows it."""
+
+    row: KpiRow
+    chart: str
+    """The chart as a ``data:image/svg+xml`` URI."""
+    description: str
+    numbers: tuple[measures.TableRow, ...]
+    """The latest periods, oldest first."""
+
+    @property
+    def word(self) -> str:
+        return KPI_WORDS.get(self.row.status, "No data")
+
+
+@dataclass(frozen=True)
+class TrendLine:
+    ref: str
+    title: str
+    cells: tuple[trend_report.Cell, ...]
+
+
+@dataclass
+class Contents:
+    """Everything the pack shows, gathered once for every format."""
+
+    dashboard: Dashboard
+    quarters: list[Quarter]
+    """The trend's quarters, up to the pack's."""
+    trend: list[TrendLine]
+    kpis: list[KpiPanel]
+    prepared: date
+    filters: list[str]
+    """The filters applied, in words (empty for the whole plan)."""
+
+    @property
+    def title(self) -> str:
+        return f"{self.dashboard.partnership} board pack: {self.dashboard.quarter.label}"
+
+
+def gather(session: Session, plan: Plan, today: date, quarter: Quarter,
+           filters: Filters = NO_FILTERS, *, with_kpi_panels: bool = True,
+           with_trend: bool = True) -> Contents:
+    """The pack's contents for ``quarter`` (see :func:`dashboard.choose_quarter`); the KPI
+    panels (charts) and the trend only when the format shows them."""
+    dashboard = build(session, plan, today, quarter, filters)
+    quarters: list[Quarter] = []
+    trend: list[TrendLine] = []
+    if with_trend:
+        full = trend_report.build(session, plan, today)
+        shown = [n for n, q in enumerate(full.quarters) if q <= quarter]
+        quarters = [full.quarters[n] for n in shown]
+        trend = [TrendLine(row.ref, row.title, tuple(row.cells[n] for n in shown))
+                 for row in full.priorities]
+    texts = {name: {o.value: o.text for o in options}
+             for name, options in dashboard.options.items()}
+    nouns = {"group": "Group", "lead": "Lead agency", "theme": "Theme", "status": "Status"}
+    described = [f"{nouns[name]}: {texts[name].get(value, value)}"
+                 for name, value in dashboard.filters.args().items()]
+    return Contents(
+        dashboard=dashboard, quarters=quarters, trend=trend,
+        kpis=_kpi_panels(session, plan, dashboard) if with_kpi_panels else [],
+        prepared=today, filters=described)
+
+
+def _kpi_panels(session: Session, plan: Plan, dashboard: Dashboard) -> list[KpiPanel]:
+    calendar = plan.partnership.calendar
+    wanted = {row.ref for row in dashboard.kpis}
+    found = {k.ref: k for k in session.scalars(
+        select(KPI).where(KPI.retired_at.is_(None)).order_by(KPI.position)) if k.ref in wanted}
+    values = kpi_values.current_values(session, [k.id for k in found.values()])
+    as_of = dashboard.quarter.end
+    panels = []
+    for row in dashboard.kpis:
+        kpi = found.get(row.ref)
+        if kpi is None:
+            continue
+        defn = kpi_values.definition(kpi, calendar)
+        series = kpi_values.values_by_start(kpi, values.get(kpi.id, {}), calendar)
+        description, numbers, chart = _kpi_parts(defn, tuple(sorted(series.items())), as_of)
+        panels.append(KpiPanel(row=row, chart=chart, description=description,
+                               numbers=numbers[-KPI_NUMBERS:]))
+    return panels
+
+
+@lru_cache(maxsize=1024)
+def _kpi_parts(defn: measures.KpiDefinition, series: tuple[tuple[date, float], ...],
+               as_of: date) -> tuple[str, tuple[measures.TableRow, ...], str]:
+    """A KPI's text alternative, numbers and chart (a data URI). The same definition and
+    values on the same date always give the same, so they are kept (KpiDefinition's hash
+    leaves out its targets, but equality compares them)."""
+    values = dict(series)
+    current = measures.measure(defn, values, as_of)
+    numbers = tuple(measures.table(defn, values, as_of))
+    svg = kpi_chart(defn, numbers, current).encode("utf-8")
+    return (measures.describe(defn, values, as_of, current), numbers,
+            "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"))
+
+
+# -- the small KPI chart ----------------------------------------------------------------------
+
+_W, _H = 360, 150
+_LEFT, _RIGHT, _TOP, _BOTTOM = 52, 12, 10, 22
+_INK, _VALUE, _BAND, _HATCH, _GRID = "#0b0c0c", "#1d70b8", "#f3f2f1", "#8e9396", "#dddddd"
+_FONT = "Arial, sans-serif"
+
+
+def _months(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _nice_ticks(low: float, high: float) -> list[float]:
+    """Two to four round values spanning ``low`` to ``high``."""
+    if high - low < 1e-9:
+        pad = abs(high) * 0.1 or 1.0
+        low, high = low - pad, high + pad
+    raw = (high - low) / 3
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.floor(low / step) * step
+    ticks = [first]
+    while ticks[-1] < high - 1e-9:
+        ticks.append(ticks[-1] + step)
+    return ticks
+
+
+def kpi_chart(defn: measures.KpiDefinition, numbers: tuple[measures.TableRow, ...],
+              current: measures.Measure) -> str:
+    """A small chart of a KPI as SVG, in the KPI page's visual language (readable in
+    greyscale): the values a solid line with dots (a partial quarter a hollow dot), the
+    target a dash-dot step line, the tolerance a hatched band on its worse side, the
+    baseline a dotted line, the projection a dashed line to a hollow diamond.
+
+    Each layer is one element (a path of many segments): WeasyPrint's cost is per element,
+    so the chart stays cheap to print however many periods it shows."""
+    span = 12 if defn.is_annual else 3
+    title = escape(f"Chart of {defn.name}")
+    if not numbers:
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="kpi-chart" '
+                f'viewBox="0 0 {_W} 40" width="{_W}" height="40"><title>{title}</title>'
+                f'<text x="{_W / 2}" y="24" text-anchor="middle" font-size="12" '
+                f'font-family="{_FONT}" fill="{_INK}">No data yet</text></svg>')
+    projection = current.projection
+    starts = [_months(n["period"]) for n in numbers]
+    first = starts[0]
+    last = max([*starts, _months(projection.period) if projection else first]) + span
+    ys: list[float] = [n["value"] for n in numbers]
+    targets = [(_months(n["period"]), n["target"]) for n in numbers if n["target"] is not None]
+    edges = [(start, target, tolerance_edge(defn, target)) for start, target in targets
+             if defn.tolerance > 0]
+    ys += [t for _, t in targets] + [e for _, _, e in edges]
+    if defn.baseline is not None:
+        ys.append(defn.baseline[1])
+    if projection is not None:
+        ys.append(projection.value)
+    pad = (max(ys) - min(ys)) * 0.06  # so that no line runs along the axis
+    ticks = _nice_ticks(min(ys) - pad, max(ys) + pad)
+    low, high = ticks[0], ticks[-1]
+    right, bottom = _W - _RIGHT, _H - _BOTTOM
+
+    def x(months: float) -> float:
+        return round(_LEFT + (months - first) / (last - first) * (right - _LEFT), 1)
+
+    def y(value: float) -> float:
+        return round(_TOP + (high - value) / (high - low) * (bottom - _TOP), 1)
+
+    hatch = "hatch-" + re.sub(r"[^A-Za-z0-9_-]", "-", defn.ref)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="kpi-chart" '
+           f'viewBox="0 0 {_W} {_H}" width="{_W}" height="{_H}" font-size="10" '
+           f'font-family="{_FONT}" fill="{_INK}"><title>{title}</title>',
+           f'<path d="{"".join(f"M{_LEFT} {y(t)}H{right}" for t in ticks)}" '
+           f'stroke="{_GRID}" fill="none"/>']
+    if edges:
+        out.append(f'<defs><pattern id="{hatch}" width="6" height="6" '
+                   'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+                   f'<path d="M0 0H6V6H0z" fill="{_BAND}"/><path d="M0 0V6" stroke="{_HATCH}" '
+                   'stroke-width="1.5"/></pattern></defs>')
+        band = "".join(f"M{x(start)} {y(target)}H{x(start + span)}V{y(edge)}H{x(start)}z"
+                       for start, target, edge in edges)
+        out.append(f'<path d="{band}" fill="url(#{hatch})"/>')
+    if targets:
+        steps = "".join(f"M{x(start)} {y(target)}H{x(start + span)}" for start, target in targets)
+        out.append(f'<path d="{steps}" fill="none" stroke="{_INK}" stroke-width="1.5" '
+                   'stroke-dasharray="6 2 1.5 2"/>')
+    if defn.baseline is not None:
+        out.append(f'<path d="M{_LEFT} {y(defn.baseline[1])}H{right}" stroke="#505a5f" '
+                   'stroke-width="1.5" stroke-dasharray="1.5 2.5"/>')
+    points = [(x(_months(n["period"]) + span / 2), y(n["value"]), n["partial"])
+              for n in numbers]
+    joined = [(px, py) for px, py, partial in points if not (partial and defn.is_summed)]
+    if len(joined) > 1:
+        line = "L".join(f"{px} {py}" for px, py in joined)
+        out.append(f'<path d="M{line}" fill="none" stroke="{_VALUE}" stroke-width="2"/>')
+    solid = "".join(f"M{px} {py}h0" for px, py, partial in points if not partial)
+    if solid:  # zero-length strokes with round caps: dots, at a fraction of circles' cost
+        out.append(f'<path d="{solid}" stroke="{_VALUE}" stroke-width="6" '
+                   'stroke-linecap="round"/>')
+    hollow = "".join(f"M{px - 4} {py}a4 4 0 1 0 8 0a4 4 0 1 0 -8 0"
+                     for px, py, partial in points if partial)
+    if hollow:
+        out.append(f'<path d="{hollow}" fill="#ffffff" stroke="{_VALUE}" '
+                   'stroke-width="1.5"/>')
+    if projection is not None and joined:
+        px, py = x(_months(projection.period) + span / 2), y(projection.value)
+        out.append(f'<path d="M{joined[-1][0]} {joined[-1][1]}L{px} {py}" fill="none" '
+                   f'stroke="{_VALUE}" stroke-width="1.5" stroke-dasharray="5 3"/>'
+                   f'<path d="M{px} {py - 5}l5 5l-5 5l-5 -5z" fill="#ffffff" '
+                   f'stroke="{_VALUE}" stroke-width="1.5"/>')
+    out.append(f'<path d="M{_LEFT} {bottom}H{right}" stroke="{_INK}"/>')
+    for tick in (low, high):  # the grid's other lines are unlabelled: text is costly to print
+        out.append(f'<text x="{_LEFT - 4}" y="{y(tick) + 3.5}" text-anchor="end">'
+                   f'{escape(value_text(defn, tick))}</text>')
+    last_label = (measures.period_label(projection.period, defn.year_start_month,
+                                        defn.reporting) if projection else numbers[-1]["label"])
+    out.append(f'<text x="{_LEFT}" y="{_H - 6}">{escape(numbers[0]["label"])}</text>'
+               f'<text x="{right}" y="{_H - 6}" text-anchor="end">{escape(last_label)}</text>'
+               "</svg>")
+    return "".join(out)
+
+
+# -- the formats ------------------------------------------------------------------------------
+
+
+def render(fmt: str, session: Session, plan: Plan, today: date, quarter: Quarter,
+           filters: Filters = NO_FILTERS) -> Pack:
+    """The board pack for ``quarter`` in ``fmt`` (one of :data:`FORMATS`)."""
+    if fmt not in FORMATS:
+        raise UnknownFormat(f"'{fmt}' is not a board pack format: choose one of "
+                            f"{', '.join(FORMATS)}")
+    contents = gather(session, plan, today, quarter, filters,
+                      with_kpi_panels=fmt in ("pdf", "html"), with_trend=fmt != "csv")
+    if fmt == "html":
+        content = html(contents).encode("utf-8")
+        parts = len(content)
+    elif fmt == "pdf":
+        content, parts = pdf(html(contents))
+    else:
+        from tracker.reports.pack_xlsx import csv_bytes, workbook
+
+        content, parts = (csv_bytes if fmt == "csv" else workbook)(contents)
+    return Pack(content=content, mimetype=MIMETYPES[fmt],
+                filename=filename(contents.dashboard, fmt), format=fmt,
+                quarter=quarter.label, parts=parts)
+
+
+def filename(dashboard: Dashboard, fmt: str) -> str:
+    """``safer-kingston-partnership-board-pack-2025-26-Q2.pdf`` (``-filtered`` when it is)."""
+    name = re.sub(r"[^a-z0-9]+", "-", dashboard.partnership.lower()).strip("-") or "partnership"
+    narrowed = "-filtered" if dashboard.filters.active else ""
+    return f"{name}-board-pack-{dashboard.quarter.slug}{narrowed}.{fmt}"
+
+
+def html(contents: Contents) -> str:
+    """The pack as one standalone HTML document."""
+    db = contents.dashboard
+    red_amber = {}
+    commitments = {}
+    for priority in db.priorities:
+        rows = sorted((r for r in priority.actions if r.colour in ("red", "amber")),
+                      key=lambda r: (r.colour != "red", r.ref))
+        red_amber[priority.ref] = (rows[:LISTED], _more(rows[LISTED:]))
+        order = {id(c): n for n, c in enumerate(priority.commitments)}
+        chosen = sorted(priority.commitments,
+                        key=lambda c: (ATTENTION.index(c.colour), order[id(c)]))
+        hidden = Counts()
+        for c in chosen[COMMITMENTS_LISTED:]:
+            hidden.add(c.colour)
+        commitments[priority.ref] = (
+            sorted(chosen[:COMMITMENTS_LISTED], key=lambda c: order[id(c)]),
+            f"{hidden.total} more commitments and parts ({hidden.sentence()})"
+            if hidden.total else "")
+    escalations = db.open_escalations
+    left = escalations[ESCALATIONS_LISTED:]
+    to_board = sum(1 for e in left if "board" in e.to)
+    template = current_app.jinja_env.get_template("board/pack.html")
+    return template.render(
+        pack=contents, db=db, colours=COLOURS, words=WORDS, changes=CHANGES,
+        kpi_words=KPI_WORDS, prepared=_long_date(contents.prepared),
+        quarter_end=_long_date(db.quarter.end),
+        exceptions=[(p, rows[:LISTED], _more(rows[LISTED:])) for p, rows in db.exceptions()],
+        red_amber=red_amber, commitments=commitments,
+        escalations=escalations[:ESCALATIONS_LISTED],
+        open_escalations=len(escalations),
+        more_escalations=(f"{len(left)} more open escalations ({to_board} to the board)"
+                          if left else ""),
+        missing=len(db.missing), overdue=len(db.overdue),
+    )
+
+
+def _more(rows: list[ActionRow]) -> str:
+    """``12 more actions (2 Red, 10 Amber)``, or nothing."""
+    if not rows:
+        return ""
+    counts = Counts()
+    for row in rows:
+        counts.add(row.colour)
+    return f"{len(rows)} more action{'s' if len(rows) != 1 else ''} ({counts.sentence()})"
+
+
+def pdf(document: str) -> tuple[bytes, int]:
+    """The HTML pack as a tagged PDF (PDF/UA-1): its bytes and its number of pages."""
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    # the pack is self-contained: nothing is fetched, from the network or from disk
+    fetcher = URLFetcher(allowed_protocols=("data",))
+    options = {"pdf_variant": "pdf/ua-1", "pdf_tags": True}
+    rendered = HTML(string=document, url_fetcher=fetcher).render(**options)
+    return rendered.write_pdf(**options), len(rendered.pages)
+
+
+def _long_date(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"

@@ -1,0 +1,145 @@
+"""The board's pages: the dashboard for a quarter, drill-down, trend, exceptions, board pack.
+
+Any signed-in account may read them (board members prepare from them; owners and leads see
+how their work is reported). The chosen quarter and filters travel in the query string, so
+a view can be shared by its address, and every link down from the dashboard keeps them.
+Each page is built from one :class:`tracker.reports.dashboard.Dashboard`, in a fixed number
+of queries whatever the size of the plan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, make_response, render_template, request, url_for
+
+from plans import Plan
+from tracker import access, clock
+from tracker.db import get_session
+from tracker.reports import dashboard as board
+from tracker.services.statuses import ensure_current
+from tracker.views import plan_or_404
+
+bp = Blueprint("board", __name__, url_prefix="/board")
+
+
+def _view(plan: Plan) -> board.Dashboard:
+    db = get_session()
+    today = clock.today()
+    if ensure_current(db, plan, today):
+        db.commit()
+    try:
+        quarter = board.choose_quarter(plan, today, request.args.get("quarter"))
+    except board.QuarterUnknown as problem:
+        abort(make_response(render_template(
+            "board/quarter_unknown.html", message=str(problem),
+            endpoint=request.endpoint, values=request.view_args or {}), 404))
+    return board.build(db, plan, today, quarter, board.Filters.from_args(request.args))
+
+
+def view_args(view: board.Dashboard, **changes: str) -> dict[str, str]:
+    """The query arguments that keep this view (quarter and filters), with ``changes``."""
+    args = {"quarter": view.quarter.slug, **view.filters.args()}
+    args.update(changes)
+    return {k: v for k, v in args.items() if v}
+
+
+def _context(view: board.Dashboard, **extra: Any) -> dict[str, Any]:
+    return {"view": view, "args": view_args(view), "words": board.WORDS, **extra}
+
+
+@bp.get("")
+@access.signed_in
+def dashboard() -> str:
+    view = _view(plan_or_404())
+    return render_template("board/dashboard.html", **_context(view))
+
+
+@bp.get("/priorities/<ref>")
+@access.signed_in
+def priority(ref: str) -> str:
+    view = _view(plan_or_404())
+    found = view.priority(ref)
+    if found is None:
+        abort(404)
+    return render_template("board/priority.html", priority=found, **_context(view))
+
+
+@bp.get("/commitments/<ref>")
+@access.signed_in
+def commitment(ref: str) -> str:
+    view = _view(plan_or_404())
+    found = view.commitment(ref)
+    if found is None:
+        abort(404)
+    priority_row, commitment_row = found
+    return render_template("board/commitment.html", priority=priority_row,
+                           commitment=commitment_row, **_context(view))
+
+
+@bp.get("/exceptions")
+@access.signed_in
+def exceptions() -> str:
+    view = _view(plan_or_404())
+    return render_template("board/exceptions.html", **_context(view))
+
+
+@bp.get("/trend")
+@access.signed_in
+def trend() -> str:
+    from tracker.reports import charts
+
+    found = _trend()
+    labels = [q.label for q in found.quarters]
+    return render_template(
+        "board/trend.html", trend=found, words=board.WORDS,
+        chart_text=charts.describe_bars(labels, found.commitment_counts, "commitments"))
+
+
+@bp.get("/trend.svg")
+@access.signed_in
+def trend_chart() -> Response:
+    from tracker.reports import charts
+
+    found = _trend()
+    svg = charts.status_bars_svg([q.label for q in found.quarters], found.commitment_counts,
+                                 "commitments", "Commitments by status, quarter by quarter")
+    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+def _trend() -> Any:
+    from tracker.reports import trend as trend_report
+
+    plan = plan_or_404()
+    db = get_session()
+    if ensure_current(db, plan, clock.today()):
+        db.commit()
+    return trend_report.build(db, plan, clock.today())
+
+
+@bp.get("/pack.<fmt>")
+@access.signed_in
+def pack(fmt: str) -> Response:
+    from tracker.reports import pack as board_pack
+
+    if fmt not in board_pack.FORMATS:
+        abort(404)
+    plan = plan_or_404()
+    view = _view(plan)
+    made = board_pack.render(fmt, get_session(), plan, clock.today(), view.quarter,
+                             view.filters)
+    response = Response(made.content, mimetype=made.mimetype)
+    disposition = "inline" if fmt == "html" else "attachment"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{made.filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def register(app: Any) -> None:
+    """Template helpers for links that keep the chosen quarter and filters."""
+
+    @app.template_global()
+    def board_url(endpoint: str, view: board.Dashboard, **values: str) -> str:
+        changes = {k: v for k, v in values.items() if k in ("quarter", *board.Filters.NAMES)}
+        rest = {k: v for k, v in values.items() if k not in changes}
+        return url_for(endpoint, **rest, **view_args(view, **changes))
