@@ -30,7 +30,7 @@ from flask.testing import FlaskClient
 from bench.scale import TODAY, build, figures_file, open_app
 
 PAGES = {
-    "trivial page": "/sign-in",
+    "trivial page": "/account",
     "dashboard": "/board",
     "exception report": "/board/exceptions",
     "board pack (HTML)": "/board/pack.html",

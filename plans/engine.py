@@ -472,10 +472,11 @@ def escalations_by_quarter(rules: Rules, facts: ActionFacts, statuses: Sequence[
     """
     if not statuses or not rules.escalate:
         return {}
-    history: dict[Quarter, Colour] = {
-        q: s.colour for q, s in _run(rules, facts, statuses[0].quarter,
-                                     statuses[-1].quarter).items()
-    }
+    history: dict[Quarter, Colour] = {}
+    if _first_since_start(facts, statuses[0].quarter) < statuses[0].quarter:
+        # the action started before the first quarter given: work out the quarters before
+        history.update((q, s.colour) for q, s in _run(rules, facts, statuses[0].quarter,
+                                                      statuses[-1].quarter).items())
     history.update((s.quarter, s.colour) for s in statuses)
     result: dict[Quarter, list[tuple[EscalationRule, str]]] = {}
     for status in statuses:

@@ -269,3 +269,21 @@ def test_the_dashboard_s_date_is_the_pinned_today() -> None:
     import tracker.clock
 
     assert tracker.clock.today() == date(2026, 11, 25)
+
+
+def test_the_html_pack_opens_styled_and_can_run_nothing(scene: Scene,
+                                                        board: FlaskClient) -> None:
+    import base64
+    import hashlib
+    import re
+
+    response = board.get("/board/pack.html?quarter=2026-27-Q2")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    policy = response.headers["Content-Security-Policy"]
+    styles = re.findall(rb"<style[^>]*>(.*?)</style>", response.data, re.S)
+    assert styles
+    for style in styles:  # the pack's own stylesheet is allowed, by its hash
+        digest = base64.b64encode(hashlib.sha256(style).digest()).decode()
+        assert f"'sha256-{digest}'" in policy
+    assert "script-src" not in policy and "default-src 'none'" in policy
+    assert b"<script" not in response.data

@@ -15,9 +15,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session
 
 import kpis as measures
 from kpis.formatting import value_text
@@ -35,7 +36,11 @@ from tracker.models import (
     Group,
     Priority,
     Theme,
+    User,
 )
+from tracker.models import delivery as delivery_tables
+from tracker.models import kpi as kpi_tables
+from tracker.models import plan as plan_tables
 from tracker.services import kpi_values
 from tracker.services.calendar import plan_quarters, reporting
 
@@ -402,8 +407,9 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
     priorities = list(session.scalars(select(Priority).where(Priority.retired_at.is_(None))
                                       .order_by(Priority.position)))
     commitments = list(session.scalars(
-        select(Commitment).where(Commitment.retired_at.is_(None))
-        .order_by(Commitment.position).options(selectinload(Commitment.themes))))
+        select(Commitment).where(Commitment.retired_at.is_(None)).order_by(Commitment.position)))
+    commitment_themes = _pairs(session, plan_tables.commitment_themes.c.commitment_id,
+                               plan_tables.commitment_themes.c.theme_id)
     themes = list(session.scalars(select(Theme).where(Theme.retired_at.is_(None))
                                   .order_by(Theme.position)))
     groups = list(session.scalars(select(Group).where(Group.retired_at.is_(None))
@@ -419,15 +425,24 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
     filters, problems = _checked(filters, options)
 
     labels = [quarter.label] + ([previous.label] if previous else [])
-    statuses: dict[tuple[int, str], ActionStatus] = {
-        (row.action_id, row.quarter): row
-        for row in session.scalars(select(ActionStatus).where(ActionStatus.quarter.in_(labels)))
-    }
+    # plain rows, not ORM objects: at 10,000 actions building objects is most of the time
+    statuses = {(row.action_id, row.quarter): row for row in session.execute(
+        select(ActionStatus.action_id, ActionStatus.quarter, ActionStatus.colour,
+               ActionStatus.rule, ActionStatus.reason, ActionStatus.has_update)
+        .where(ActionStatus.quarter.in_(labels)))}
     updates = _counting_updates(session, quarter.label)
-    actions = list(session.scalars(
-        select(Action).where(Action.retired_at.is_(None)).order_by(Action.position)
-        .options(joinedload(Action.owner), joinedload(Action.lead), joinedload(Action.group),
-                 selectinload(Action.themes))))
+    actions = list(session.execute(
+        select(Action.id, Action.ref, Action.title, Action.commitment_id, Action.due,
+               User.name.label("owner"), User.email.label("owner_email"),
+               Authority.name.label("lead"), Authority.ref.label("lead_ref"),
+               Group.name.label("group"), Group.ref.label("group_ref"))
+        .join(User, User.id == Action.owner_id)
+        .join(Authority, Authority.id == Action.lead_id)
+        .outerjoin(Group, Group.id == Action.group_id)
+        .where(Action.retired_at.is_(None)).order_by(Action.position)))
+    action_themes = _pairs(session, delivery_tables.action_themes.c.action_id,
+                           delivery_tables.action_themes.c.theme_id)
+    theme_ref = {t.id: t.ref for t in themes}
 
     by_id = {c.id: c for c in commitments}
     priority_ref = {p.id: p.ref for p in priorities}
@@ -435,8 +450,8 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
         c.id: CommitmentRow(
             id=c.id, ref=c.ref, text=c.text, priority_ref=priority_ref.get(c.priority_id, ""),
             parent_ref=by_id[c.parent_id].ref if c.parent_id in by_id else None,
-            theme_refs=frozenset(t.ref for t in c.themes)
-            | (frozenset(t.ref for t in by_id[c.parent_id].themes)
+            theme_refs=_refs(commitment_themes.get(c.id, ()), theme_ref)
+            | (_refs(commitment_themes.get(c.parent_id, ()), theme_ref)
                if c.parent_id in by_id else frozenset()))
         for c in commitments
     }
@@ -449,11 +464,11 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
         before = statuses.get((action.id, previous.label)) if previous else None
         row = ActionRow(
             id=action.id, ref=action.ref, title=action.title, commitment_ref=commitment.ref,
-            priority_ref=commitment.priority_ref, owner=action.owner.name,
-            owner_email=action.owner.email, lead=action.lead.name, lead_ref=action.lead.ref,
-            group=action.group.name if action.group else "",
-            group_ref=action.group.ref if action.group else "",
-            theme_refs=frozenset(t.ref for t in action.themes) | commitment.theme_refs,
+            priority_ref=commitment.priority_ref, owner=action.owner,
+            owner_email=action.owner_email, lead=action.lead, lead_ref=action.lead_ref,
+            group=action.group or "", group_ref=action.group_ref or "",
+            theme_refs=_refs(action_themes.get(action.id, ()), theme_ref)
+            | commitment.theme_refs,
             due=action.due, colour=status.colour, rule=status.rule, reason=status.reason,
             has_update=status.has_update,
             previous=None if before is None or before.rule == NOT_STARTED else before.colour,
@@ -476,6 +491,19 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
         kpis=_kpis(session, plan, quarter, filters, commitments, priority_ref),
         due=reporting(plan, today).due if is_current else quarter.end, today=today,
     )
+
+
+def _pairs(session: Session, left: Any, right: Any) -> dict[int, list[int]]:
+    """A many-to-many link table as a dict, in one query whatever its size (a relationship's
+    ``selectinload`` would send one query per 500 rows)."""
+    result: dict[int, list[int]] = defaultdict(list)
+    for a, b in session.execute(select(left, right)):
+        result[a].append(b)
+    return result
+
+
+def _refs(ids: Iterable[int], refs: Mapping[int, str]) -> frozenset[str]:
+    return frozenset(refs[i] for i in ids if i in refs)
 
 
 def _checked(filters: Filters, options: dict[str, list[Option]]
@@ -516,17 +544,22 @@ def _change(before: str | None, now: str) -> str | None:
 
 
 def _counting_updates(session: Session, label: str) -> dict[int, UpdateView]:
-    query = (select(ActionUpdate).where(ActionUpdate.quarter == label,
-                                        ActionUpdate.review.in_(("not_needed", "approved")))
-             .order_by(ActionUpdate.version).options(joinedload(ActionUpdate.author)))
-    result: dict[int, UpdateView] = {}
-    for u in session.scalars(query):
-        result[u.action_id] = UpdateView(
-            rag=u.rag, percent_complete=u.percent_complete, narrative=u.narrative,
-            next_steps=u.next_steps, risks=u.risks, corrective_action=u.corrective_action,
-            is_concern=u.is_concern, concern_reason=u.concern_reason,
-            author=u.author.name if u.author else "", submitted=u.created_at.date())
-    return result
+    u = ActionUpdate
+    query = (select(u.action_id, u.rag, u.percent_complete, u.narrative, u.next_steps, u.risks,
+                    u.corrective_action, u.is_concern, u.concern_reason, u.created_at,
+                    User.name.label("author"))
+             .outerjoin(User, User.id == u.author_id)
+             .where(u.quarter == label, u.review.in_(("not_needed", "approved")))
+             .order_by(u.version))
+    return {
+        row.action_id: UpdateView(
+            rag=row.rag, percent_complete=row.percent_complete, narrative=row.narrative,
+            next_steps=row.next_steps, risks=row.risks,
+            corrective_action=row.corrective_action, is_concern=row.is_concern,
+            concern_reason=row.concern_reason, author=row.author or "",
+            submitted=row.created_at.date())
+        for row in session.execute(query)
+    }
 
 
 def _rolled(plan: Plan, items: Iterable[ActionRow]) -> tuple[str, str, Counts]:
@@ -548,13 +581,18 @@ def _roll_up(plan: Plan, priorities: list[Priority], commitments: list[Commitmen
         by_commitment[own.id].append(row)
         if own.parent_id is not None and own.parent_id in commitment_rows:
             by_commitment[own.parent_id].append(row)
+    parts: dict[int, list[Commitment]] = defaultdict(list)
+    tops: dict[int, list[Commitment]] = defaultdict(list)
+    for c in commitments:
+        if c.parent_id is None:
+            tops[c.priority_id].append(c)
+        else:
+            parts[c.parent_id].append(c)
     result = []
     for priority in priorities:
         prow = PriorityRow(id=priority.id, ref=priority.ref, title=priority.display_title)
-        for commitment in commitments:
-            if commitment.priority_id != priority.id or commitment.parent_id is not None:
-                continue
-            for c in (commitment, *(p for p in commitments if p.parent_id == commitment.id)):
+        for commitment in tops.get(priority.id, []):
+            for c in (commitment, *parts.get(commitment.id, [])):
                 crow = commitment_rows[c.id]
                 crow.actions = by_commitment.get(c.id, [])
                 crow.colour, crow.reason, crow.counts = _rolled(plan, crow.actions)
@@ -608,13 +646,20 @@ def _kpis(session: Session, plan: Plan, quarter: Quarter, filters: Filters,
           commitments: list[Commitment], priority_ref: dict[int, str]) -> list[KpiRow]:
     calendar = plan.partnership.calendar
     kpis = list(session.scalars(
-        select(KPI).where(KPI.retired_at.is_(None)).order_by(KPI.position)
-        .options(selectinload(KPI.commitments), selectinload(KPI.themes))))
+        select(KPI).where(KPI.retired_at.is_(None)).order_by(KPI.position)))
     values = kpi_values.current_values(session, [k.id for k in kpis])
     parent_priority = {c.id: priority_ref.get(c.priority_id, "") for c in commitments}
+    linked = _pairs(session, kpi_tables.kpi_commitments.c.kpi_id,
+                    kpi_tables.kpi_commitments.c.commitment_id)
+    themed: dict[int, set[str]] = defaultdict(set)
+    if filters.theme:
+        link = kpi_tables.kpi_themes
+        for kpi_id, ref in session.execute(select(link.c.kpi_id, Theme.ref)
+                                           .join(Theme, Theme.id == link.c.theme_id)):
+            themed[kpi_id].add(ref)
     result = []
     for kpi in kpis:
-        if filters.theme and filters.theme not in {t.ref for t in kpi.themes}:
+        if filters.theme and filters.theme not in themed.get(kpi.id, ()):
             continue
         defn = kpi_values.definition(kpi, calendar)
         current = values.get(kpi.id, {})
@@ -626,5 +671,5 @@ def _kpis(session: Session, plan: Plan, quarter: Quarter, filters: Filters,
             target=value_text(defn, measure.target) if measure.target is not None
             else "No target",
             period=measure.label or "", direction=measure.direction,
-            priority_refs=frozenset(parent_priority.get(c.id, "") for c in kpi.commitments)))
+            priority_refs=frozenset(parent_priority.get(c, "") for c in linked.get(kpi.id, ()))))
     return result

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import select
@@ -73,14 +72,26 @@ def latest_load(session: Session) -> PlanLoad | None:
     return session.scalars(select(PlanLoad).order_by(PlanLoad.id.desc()).limit(1)).first()
 
 
-@lru_cache(maxsize=4)
-def _parse_cached(sha256: str, text: str, filename: str) -> Plan:
-    return parse_plan(text, filename)
+_PARSED: dict[str, Plan] = {}
+"""Plans parsed in this process, by the SHA-256 of their text (a handful at most)."""
 
 
 def current_plan(session: Session) -> Plan | None:
-    """The plan as last loaded (its rules drive statuses), parsed once per process."""
-    record = latest_load(session)
-    if record is None:
+    """The plan as last loaded (its rules drive statuses), parsed once per process.
+
+    Only the latest load's id and checksum are read on each call; its text is read and
+    parsed the first time a process meets that checksum.
+    """
+    latest = session.execute(select(PlanLoad.id, PlanLoad.sha256)
+                             .order_by(PlanLoad.id.desc()).limit(1)).first()
+    if latest is None:
         return None
-    return _parse_cached(record.sha256, record.text, record.filename)
+    plan = _PARSED.get(latest.sha256)
+    if plan is None:
+        text, filename = session.execute(select(PlanLoad.text, PlanLoad.filename)
+                                         .where(PlanLoad.id == latest.id)).one()
+        plan = parse_plan(text, filename)
+        if len(_PARSED) >= 4:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[latest.sha256] = plan
+    return plan

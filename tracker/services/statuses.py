@@ -13,8 +13,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from plans import Plan, Quarter
 from plans.engine import ActionFacts, Status, UpdateFacts, escalations_by_quarter, evaluate
@@ -147,6 +147,7 @@ def recompute(session: Session, plan: Plan, today: date,
     raised = escalation_service.stored(session, [a.id for a in actions] if ids is not None
                                        else None)
     now = utcnow()
+    new_rows: list[dict[str, object]] = []
     for action in actions:
         facts = facts_for(plan, action, updates.get(action.id, {}), kpis.get(action.id))
         statuses = evaluate(plan.rules, facts, quarters)
@@ -158,7 +159,7 @@ def recompute(session: Session, plan: Plan, today: date,
         for status in statuses:
             row = stored.get((action.id, status.quarter.label))
             if row is None:
-                session.add(_new_row(action.id, status, now))
+                new_rows.append(_new_row(action.id, status, now))
                 result.added += 1
             elif (row.colour, row.rule, row.reason, row.has_update) != (
                     status.colour, status.rule, status.reason, status.has_update):
@@ -175,8 +176,10 @@ def recompute(session: Session, plan: Plan, today: date,
                     )
                 row.colour, row.rule, row.reason = status.colour, status.rule, status.reason
                 row.has_update, row.computed_at = status.has_update, now
+    for start in range(0, len(new_rows), 1000):  # many rows at once: one statement each
+        session.execute(insert(ActionStatus), new_rows[start:start + 1000])
     session.flush()
-    recompute_rollups(session, plan, quarters)
+    recompute_rollups(session, plan, quarters, ids)
     return result
 
 
@@ -188,60 +191,94 @@ def _stored(session: Session, action_ids: list[int] | None
     return {(row.action_id, row.quarter): row for row in session.scalars(query)}
 
 
-def _new_row(action_id: int, status: Status, now: object) -> ActionStatus:
-    return ActionStatus(action_id=action_id, quarter=status.quarter.label,
-                        colour=status.colour, rule=status.rule, reason=status.reason,
-                        has_update=status.has_update, computed_at=now)
+def _new_row(action_id: int, status: Status, now: object) -> dict[str, object]:
+    return {"action_id": action_id, "quarter": status.quarter.label, "colour": status.colour,
+            "rule": status.rule, "reason": status.reason, "has_update": status.has_update,
+            "computed_at": now}
 
 
-def recompute_rollups(session: Session, plan: Plan, quarters: list[Quarter]) -> None:
-    """Roll action statuses up into commitments (with their parts), priorities and themes."""
+def recompute_rollups(session: Session, plan: Plan, quarters: list[Quarter],
+                      action_ids: Collection[int] | None = None) -> None:
+    """Roll action statuses up into commitments (with their parts), priorities and themes.
+
+    With ``action_ids``, only the roll-ups those actions belong to are recomputed (one
+    update changes its commitment, priority and themes, not the whole plan's).
+    """
+    from tracker.models.delivery import action_themes
+    from tracker.models.plan import commitment_themes
+
     labels = [q.label for q in quarters]
-    actions = list(session.scalars(
-        select(Action).where(Action.retired_at.is_(None))
-        .options(selectinload(Action.themes))
-    ))
-    commitments = {c.id: c for c in session.scalars(
-        select(Commitment).options(selectinload(Commitment.themes)))}
+    actions = list(session.execute(select(Action.id, Action.ref, Action.commitment_id)
+                                   .where(Action.retired_at.is_(None))
+                                   .order_by(Action.position)))
+    commitments = {c.id: c for c in session.execute(
+        select(Commitment.id, Commitment.parent_id, Commitment.priority_id,
+               Commitment.retired_at))}
+    themes_of_commitment: dict[int, set[int]] = defaultdict(set)
+    for c_id, t_id in session.execute(select(commitment_themes.c.commitment_id,
+                                             commitment_themes.c.theme_id)):
+        themes_of_commitment[c_id].add(t_id)
+    themes_of_action: dict[int, set[int]] = defaultdict(set)
+    for a_id, t_id in session.execute(select(action_themes.c.action_id,
+                                             action_themes.c.theme_id)):
+        themes_of_action[a_id].add(t_id)
+    members: dict[tuple[str, int], list[tuple[int, str]]] = defaultdict(list)
+    for action_id, ref, commitment_id in actions:
+        commitment = commitments[commitment_id]
+        keys = [("commitment", commitment.id), ("priority", commitment.priority_id)]
+        theme_ids = themes_of_action[action_id] | themes_of_commitment[commitment.id]
+        if commitment.parent_id is not None:
+            keys.append(("commitment", commitment.parent_id))
+            theme_ids = theme_ids | themes_of_commitment[commitment.parent_id]
+        keys.extend(("theme", theme_id) for theme_id in theme_ids)
+        for key in keys:
+            members[key].append((action_id, ref))
+    if action_ids is None:
+        for item_id in _current_ids(session, Priority):
+            members.setdefault(("priority", item_id), [])
+        for item_id in _current_ids(session, Theme):
+            members.setdefault(("theme", item_id), [])
+        for c in commitments.values():
+            if c.retired_at is None:
+                members.setdefault(("commitment", c.id), [])
+    else:
+        touched = set(action_ids)
+        members = {key: group for key, group in members.items()
+                   if any(action_id in touched for action_id, _ in group)}
+    needed = {action_id for group in members.values() for action_id, _ in group}
+    query = select(ActionStatus.action_id, ActionStatus.quarter, ActionStatus.colour).where(
+        ActionStatus.quarter.in_(labels))
+    if action_ids is not None:
+        query = query.where(ActionStatus.action_id.in_(needed))
     status_of: dict[tuple[int, str], str] = {
-        (row.action_id, row.quarter): row.colour
-        for row in session.scalars(select(ActionStatus).where(ActionStatus.quarter.in_(labels)))
-    }
-    members: dict[tuple[str, int], list[Action]] = defaultdict(list)
-    for action in actions:
-        commitment = commitments[action.commitment_id]
-        members[("commitment", commitment.id)].append(action)
-        if commitment.parent_id is not None:
-            members[("commitment", commitment.parent_id)].append(action)
-        members[("priority", commitment.priority_id)].append(action)
-        theme_ids = {t.id for t in action.themes} | {t.id for t in commitment.themes}
-        if commitment.parent_id is not None:
-            theme_ids |= {t.id for t in commitments[commitment.parent_id].themes}
-        for theme_id in theme_ids:
-            members[("theme", theme_id)].append(action)
-    for item_id in _current_ids(session, Priority):
-        members.setdefault(("priority", item_id), [])
-    for item_id in _current_ids(session, Theme):
-        members.setdefault(("theme", item_id), [])
-    for c in commitments.values():
-        if c.retired_at is None:
-            members.setdefault(("commitment", c.id), [])
-    existing = {(r.item_type, r.item_id, r.quarter): r for r in session.scalars(
-        select(RollupStatus).where(RollupStatus.quarter.in_(labels)))}
+        (action_id, quarter): colour for action_id, quarter, colour in session.execute(query)}
+    existing: dict[tuple[str, int, str], RollupStatus] = {}
+    for item_type in ("commitment", "priority", "theme"):
+        ids = [item_id for kind, item_id in members if kind == item_type]
+        if not ids:
+            continue
+        rows = select(RollupStatus).where(RollupStatus.item_type == item_type,
+                                          RollupStatus.quarter.in_(labels))
+        if action_ids is not None:
+            rows = rows.where(RollupStatus.item_id.in_(ids))
+        existing.update(((r.item_type, r.item_id, r.quarter), r) for r in session.scalars(rows))
     now = utcnow()
+    new_rows: list[dict[str, object]] = []
     for (item_type, item_id), group in members.items():
         for label in labels:
-            items = [(a.ref, status_of.get((a.id, label), "grey")) for a in group]
+            items = [(ref, status_of.get((action_id, label), "grey")) for action_id, ref in group]
             result = rollup(plan.rules.rollup, items)  # type: ignore[arg-type]
             counts = dict(result.counts)
             row = existing.get((item_type, item_id, label))
             if row is None:
-                session.add(RollupStatus(item_type=item_type, item_id=item_id, quarter=label,
-                                         colour=result.colour, reason=result.reason,
-                                         counts=counts, computed_at=now))
+                new_rows.append({"item_type": item_type, "item_id": item_id, "quarter": label,
+                                 "colour": result.colour, "reason": result.reason,
+                                 "counts": counts, "computed_at": now})
             elif (row.colour, row.reason, row.counts) != (result.colour, result.reason, counts):
                 row.colour, row.reason, row.counts, row.computed_at = (
                     result.colour, result.reason, counts, now)
+    for start in range(0, len(new_rows), 1000):
+        session.execute(insert(RollupStatus), new_rows[start:start + 1000])
     session.flush()
 
 

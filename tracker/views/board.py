@@ -9,6 +9,9 @@ of queries whatever the size of the plan.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from typing import Any
 
 from flask import Blueprint, Response, abort, make_response, render_template, request, url_for
@@ -129,10 +132,23 @@ def pack(fmt: str) -> Response:
     made = board_pack.render(fmt, get_session(), plan, clock.today(), view.quarter,
                              view.filters)
     response = Response(made.content, mimetype=made.mimetype)
+    if fmt == "html":  # a standalone document: its own stylesheet, nothing else
+        response.headers["Content-Security-Policy"] = _document_policy(made.content)
     disposition = "inline" if fmt == "html" else "attachment"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{made.filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _document_policy(document: bytes) -> str:
+    """A CSP for the HTML pack: its inline <style> elements (by hash), data: images, and
+    no scripts, frames or forms at all."""
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(style).digest()).decode() + "'"
+        for style in re.findall(rb"<style[^>]*>(.*?)</style>", document, re.S))
+    styles = hashes or "'none'"
+    return (f"default-src 'none'; style-src {styles}; img-src data:; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
 def register(app: Any) -> None:
