@@ -31,6 +31,11 @@ database: install
 	$(BIN)/tracker demo
 
 run: database
+	$(BIN)/tracker jobs run reminders
+	$(BIN)/tracker jobs run escalations
+	@# the scheduler runs beside the web server, never inside it; Ctrl+C stops both
+	$(BIN)/tracker scheduler & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/tracker serve --host $(HOST) --port $(PORT)
 
 lint: install

@@ -81,10 +81,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(kpis.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(kpi_import_bp)
-    from tracker.views import board
+    from tracker.views import board, escalations
 
     app.register_blueprint(board.bp)
+    app.register_blueprint(escalations.bp)
     board.register(app)
+    from tracker.views import outbox
+
+    app.register_blueprint(outbox.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -100,3 +104,7 @@ def register_commands(app: Flask) -> None:
     from tracker import cli
 
     cli.init_app(app)
+    # the one import of notifications: its CLI (`tracker jobs`, `tracker scheduler`)
+    from notifications import cli as notifications_cli
+
+    notifications_cli.init_app(app)

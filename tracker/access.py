@@ -129,6 +129,17 @@ def can_approve(user: Any, action: Action) -> bool:
     return leads_action(user, action)
 
 
+def can_resolve(user: Any, escalation: Any) -> bool:
+    """Who resolves an escalation: admins always (they record the board's decisions: board
+    members read and never edit); the lead of the action's group when the rule escalates to
+    the group lead or the owner."""
+    if not getattr(user, "is_authenticated", False) or user.role == "board":
+        return False
+    if is_admin(user):
+        return True
+    return bool(set(escalation.to) - {"board"}) and leads_action(user, escalation.action)
+
+
 def can_manage(user: Any) -> bool:
     """Admins manage the plan, accounts, the calendar and KPIs."""
     return is_admin(user)

@@ -8,11 +8,10 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from tracker import auth
 from tracker.db import transaction
 from tracker.models import Group, User
 from tracker.models.people import ROLES
-from tracker.services import audit
+from tracker.services import accounts, audit
 
 users_cli = click.Group("users", help="Accounts: add, invite, reset, disable, list.")
 
@@ -51,12 +50,13 @@ def add(email: str, name: str, role: str, groups: tuple[str, ...]) -> None:
         user = User(email=email, name=name.strip(), role=role, groups=found)
         db.add(user)
         db.flush()
-        link = auth.issue_link(db, user, "invite")
+        link = accounts.email_link(db, user, "invite")
         audit.record(db, audit.COMMAND_LINE, "account.created", "account", email,
                      f"{name} added as {role}", new={"name": name, "role": role,
                                                      "groups": list(groups)})
     click.echo(f"Added {name} <{email}> as {role}.")
-    click.echo(f"Invitation link (works once, for 7 days): {link}")
+    click.echo(f"Invitation link (works once, for 7 days): {link.url}")
+    _say_emailed([link])
 
 
 @users_cli.command("invite")
@@ -75,13 +75,16 @@ def invite(email: str | None, everyone: bool) -> None:
                                                        User.is_active).order_by(User.email)))
         else:
             users = [_find(db, email or "")]
+        links = []
         for user in users:
-            link = auth.issue_link(db, user, "invite")
+            link = accounts.email_link(db, user, "invite")
             audit.record(db, audit.COMMAND_LINE, "account.invited", "account", user.email)
-            click.echo(f"{user.email}: {link}")
+            click.echo(f"{user.email}: {link.url}")
+            links.append(link)
     if everyone:
         click.echo(f"{len(users)} invitation link{'s' if len(users) != 1 else ''} (each works "
                    "once, for 7 days).")
+    _say_emailed(links)
 
 
 @users_cli.command("reset")
@@ -91,14 +94,25 @@ def reset(email: str) -> None:
     """Print a password reset link (works once, for 24 hours)."""
     with transaction() as db:
         user = _find(db, email)
-        link = auth.issue_link(db, user, "reset")
+        link = accounts.email_link(db, user, "reset")
         audit.record(db, audit.COMMAND_LINE, "account.reset_link", "account", user.email)
-    click.echo(f"Reset link for {user.email} (works once, for 24 hours): {link}")
+    click.echo(f"Reset link for {user.email} (works once, for 24 hours): {link.url}")
+    _say_emailed([link])
+
+
+def _say_emailed(links: list[accounts.NewLink]) -> None:
+    """Say how many links were queued in the outbox, and which were not."""
+    emailed = sum(link.is_emailed for link in links)
+    if emailed:
+        click.echo(f"{emailed} email{'s' if emailed != 1 else ''} with the link queued in the "
+                   "outbox (sent by the scheduler, or read at /admin/outbox).")
+    if emailed < len(links):
+        click.echo(f"{len(links) - emailed} link{'s' if len(links) - emailed != 1 else ''} "
+                   "could not be emailed (the address is not a single valid email address): "
+                   "pass them on yourself.")
 
 
 def _change(change: str, email: str, role: str | None = None) -> None:
-    from tracker.services import accounts
-
     with transaction() as db:
         user = _find(db, email)
         old_role = user.role

@@ -37,6 +37,36 @@ def _integer(env: Any, name: str, default: int) -> int:
     return value
 
 
+SMTP_SECURITY = ("starttls", "ssl", "none")
+SMTP_DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+def _mail_settings(env: Any) -> dict[str, Any]:
+    """``TRACKER_SMTP_*`` and ``TRACKER_MAIL_FROM``: without a host, email stays in the outbox."""
+    host = env.get("TRACKER_SMTP_HOST", "").strip()
+    security = (env.get("TRACKER_SMTP_SECURITY", "").strip().lower() or "starttls")
+    if security not in SMTP_SECURITY:
+        raise ConfigError(f"TRACKER_SMTP_SECURITY={security!r} is not known: use starttls, "
+                          "ssl or none.")
+    port = _integer(env, "TRACKER_SMTP_PORT", SMTP_DEFAULT_PORTS[security])
+    if not 0 < port < 65536:
+        raise ConfigError(f"TRACKER_SMTP_PORT={port} must be a port number, 1 to 65535")
+    mail_from = env.get("TRACKER_MAIL_FROM", "").strip()
+    if any(c in mail_from for c in "\r\n"):
+        raise ConfigError("TRACKER_MAIL_FROM must be on one line")
+    if host and "@" not in mail_from:
+        raise ConfigError("TRACKER_MAIL_FROM must be set to the address emails come from "
+                          "(e.g. tracker@council.example.org) when TRACKER_SMTP_HOST is set")
+    return {
+        "SMTP_HOST": host,
+        "SMTP_PORT": port,
+        "SMTP_USER": env.get("TRACKER_SMTP_USER", "").strip(),
+        "SMTP_PASSWORD": env.get("TRACKER_SMTP_PASSWORD", ""),
+        "SMTP_SECURITY": security,
+        "MAIL_FROM": mail_from or "tracker@localhost",
+    }
+
+
 def load_config(instance_path: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
     """Read the configuration from ``environ`` (default: ``os.environ``)."""
     env = os.environ if environ is None else environ
@@ -81,4 +111,5 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
     }
+    config.update(_mail_settings(env))
     return config

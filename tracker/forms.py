@@ -171,6 +171,15 @@ class ReviewForm(FlaskForm):
     submit = SubmitField("Save decision", widget=GovSubmitInput())
 
 
+class ResolveForm(FlaskForm):
+    note = TextAreaField(
+        "How was it resolved?", widget=GovTextArea(),
+        description="For example, what the board decided, or why it no longer needs the "
+                    "board's attention. Everyone who can see the escalation will read this.",
+        validators=[InputRequired("Enter how the escalation was resolved"), Length(max=5000)])
+    submit = SubmitField("Resolve the escalation", widget=GovSubmitInput())
+
+
 class LockForm(FlaskForm):
     note = TextAreaField("Note", widget=GovTextArea(), validators=[Optional(), Length(max=2000)])
     submit = SubmitField("Confirm", widget=GovSubmitInput())

@@ -19,6 +19,8 @@ NAVIGATION = (
                                "plan.action"), None),
     ("Board", "board.dashboard", ("board.dashboard", "board.priority", "board.commitment",
                                   "board.exceptions", "board.trend"), "signed_in"),
+    ("Escalations", "escalations.index", ("escalations.index", "escalations.detail"),
+     "signed_in"),
     ("Themes", "plan.themes", ("plan.themes", "plan.theme"), None),
     ("Who's who", "plan.whos_who", ("plan.whos_who",), None),
     ("KPIs", "kpis.index", ("kpis.index", "kpis.detail", "kpis.enter_value",
@@ -27,6 +29,7 @@ NAVIGATION = (
     ("Quarters", "updates.quarters", ("updates.quarters",), "admin"),
     ("Accounts", "admin.users", ("admin.users", "admin.user"), "admin"),
     ("Audit trail", "admin.audit", ("admin.audit",), "admin"),
+    ("Outbox", "outbox.index", ("outbox.index", "outbox.message"), "admin"),
     ("Your account", "auth.account", ("auth.account",), "signed_in"),
 )
 

@@ -112,3 +112,79 @@ def test_episodes_are_runs_of_quarters_in_a_row() -> None:
         ("Other", "2025/26 Q2", "2025/26 Q2", "x"),
         ("No update", "2025/26 Q4", "2025/26 Q4", "d"),
     ]
+
+
+def _flag(app: Flask) -> tuple[object, int]:
+    people = cast(app)
+    owner = browser(app, people.owner)
+    submit_update(owner, people.action, rag="amber", is_concern="y",
+                  concern_reason="The lease ends in December.", corrective_action="New venue.")
+    (row,) = _escalations(app, people.action)
+    return people, row.id
+
+
+def test_an_admin_resolves_a_board_escalation_with_a_note(kingston_app: Flask) -> None:
+    from tests.tracker.helpers import error_summary, token_for, visible
+
+    people, escalation_id = _flag(kingston_app)
+    admin = browser(kingston_app, people.admin)  # type: ignore[attr-defined]
+    url = f"/escalations/{escalation_id}"
+    page = admin.get(url).get_data(as_text=True)
+    assert "Resolve it" in page and "How was it resolved?" in page
+    refused = admin.post(url, data={"csrf_token": token_for(admin, url), "note": "  "})
+    assert refused.status_code == 200
+    assert error_summary(refused.get_data(as_text=True)) == [
+        "Enter how the escalation was resolved"]
+    assert _escalations(kingston_app, people.action)[0].is_open  # type: ignore[attr-defined]
+    done = admin.post(url, data={"csrf_token": token_for(admin, url),
+                                 "note": "The board agreed to fund a new venue."},
+                      follow_redirects=True)
+    text = visible(done.get_data(as_text=True))
+    assert "Resolved" in text and "The board agreed to fund a new venue." in text
+    row = _escalations(kingston_app, people.action)[0]  # type: ignore[attr-defined]
+    assert not row.is_open and row.resolution == "The board agreed to fund a new venue."
+    assert _audit(kingston_app, "escalation.resolved",
+                  people.action) == [f"{QUARTER}: {CONCERN} resolved"]  # type: ignore[attr-defined]
+    # resolved: gone from the board's open escalations, listed under resolved
+    board = browser(kingston_app, people.board)  # type: ignore[attr-defined]
+    dashboard = board.get("/board").get_data(as_text=True)
+    assert f"/escalations/{escalation_id}" not in dashboard
+    assert f"/escalations/{escalation_id}" in board.get("/escalations?state=resolved").get_data(
+        as_text=True)
+
+
+def test_board_members_and_other_people_cannot_resolve_it(kingston_app: Flask) -> None:
+    from tests.tracker.helpers import token_for
+
+    people, escalation_id = _flag(kingston_app)
+    url = f"/escalations/{escalation_id}"
+    for email in (people.board, people.owner, people.lead):  # type: ignore[attr-defined]
+        client = browser(kingston_app, email)
+        assert "Resolve it" not in client.get(url).get_data(as_text=True)
+        response = client.post(url, data={"csrf_token": token_for(client, url), "note": "x"})
+        assert response.status_code == 403, email
+    assert _escalations(kingston_app, people.action)[0].is_open  # type: ignore[attr-defined]
+
+
+def test_a_group_lead_resolves_an_escalation_raised_to_group_leads(kingston_app: Flask) -> None:
+    from tests.tracker.helpers import token_for
+
+    people = cast(kingston_app)
+    rule = "No update two quarters running"
+    if not _escalations(kingston_app, people.action, rule):
+        with db(kingston_app) as s:
+            s.add(Escalation(action_id=action_id(kingston_app, people.action), rule=rule,
+                             to=["group_lead"], quarter=QUARTER, last_quarter=QUARTER,
+                             reason="No update: test", resolution=""))
+            s.commit()
+    row = _escalations(kingston_app, people.action, rule)[0]
+    assert row.is_open and row.to == ["group_lead"]
+    url = f"/escalations/{row.id}"
+    other = browser(kingston_app, people.other_lead)
+    assert other.post(url, data={"csrf_token": token_for(other, url),
+                                 "note": "x"}).status_code == 403
+    lead = browser(kingston_app, people.lead)
+    response = lead.post(url, data={"csrf_token": token_for(lead, url),
+                                    "note": "Spoke to the owner; update due Friday."})
+    assert response.status_code == 302
+    assert not _escalations(kingston_app, people.action, rule)[0].is_open

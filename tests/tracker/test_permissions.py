@@ -305,7 +305,8 @@ def test_every_post_a_board_member_tries_is_refused(kingston_app: Flask) -> None
     with db(kingston_app) as s:
         board_id = s.scalar(select(User.id).where(User.email == people.board))
     samples: dict[str, Any] = {"ref": people.action, "quarter": SLUG,
-                               "update_id": update_id, "change": "lock", "user_id": board_id}
+                               "update_id": update_id, "change": "lock", "user_id": board_id,
+                               "message_id": 1, "escalation_id": 1}
     rules = [r for r in kingston_app.url_map.iter_rules()
              if "POST" in (r.methods or ()) and not r.endpoint.startswith("auth.")]
     assert {r.endpoint for r in rules} >= {"updates.update", "updates.review", "updates.lock"}

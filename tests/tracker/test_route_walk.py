@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.db import get_engine
-from tracker.models import Action, ActionUpdate, Group, User
+from tracker.models import Action, ActionUpdate, Escalation, Group, User
 from tracker.passwords import hash_password
 
 PASSWORD = "walk-every-route-please"
@@ -75,6 +75,12 @@ TABLE: dict[str, Callable[[str], str]] = {
     "board.trend": signed_in,
     "board.trend_chart": signed_in,
     "board.pack": signed_in,
+    "escalations.index": signed_in,
+    "escalations.detail": signed_in,
+    "escalations.resolve": only("admin"),  # or the lead of the action's group: see its tests
+    "outbox.index": only("admin"),
+    "outbox.message": only("admin"),
+    "outbox.retry": only("admin"),
 }
 # admin POST endpoints are the admin's alone
 ADMIN_PREFIX = "admin."
@@ -103,6 +109,10 @@ def _people(app: Flask) -> tuple[dict[str, User], Action, ActionUpdate]:
                               rag="green", percent_complete=10, narrative="Started.",
                               review="pending", author_id=action.owner_id)
         s.add(update)
+        # an escalation to the board: admins resolve it, a lead never does
+        s.add(Escalation(action_id=action.id, rule="Route walk", to=["board"],
+                         quarter="2024/25 Q1", last_quarter="2024/25 Q1",
+                         reason="Route walk: a board escalation", resolution=""))
         s.commit()
         return people, action, update  # type: ignore[return-value]
 
@@ -124,11 +134,19 @@ def _client(app: Flask, role: str, people: dict[str, User]) -> tuple[FlaskClient
     return client, _token(client.get("/account").get_data(as_text=True))
 
 
+def _board_escalation(app: Flask) -> int:
+    with Session(get_engine(app)) as s:
+        found = s.scalar(select(Escalation.id).where(Escalation.rule == "Route walk"))
+        assert found is not None
+        return found
+
+
 def _url(app: Flask, rule, action: Action, update: ActionUpdate,  # type: ignore[no-untyped-def]
          people: dict[str, User]) -> str:
     samples = {"ref": action.ref, "quarter": "2024-25-Q1", "update_id": update.id,
                "token": "not-a-real-token", "change": "lock", "user_id": people["owner"].id,
-               "fmt": "csv"}
+               "fmt": "csv", "message_id": 1,
+               "escalation_id": _board_escalation(app)}
     if rule.endpoint in ("plan.priority", "board.priority"):
         samples["ref"] = "1"
     elif rule.endpoint in ("plan.commitment", "board.commitment"):

@@ -4,6 +4,7 @@ from tracker.models.audit import AuditEvent
 from tracker.models.base import Base, utcnow
 from tracker.models.delivery import Action, ActionUpdate, Milestone
 from tracker.models.kpi import KPI, KPIValue
+from tracker.models.outbox import OutboxMessage
 from tracker.models.people import AccountToken, LoginAttempt, User, UserSession
 from tracker.models.plan import (
     Authority,
@@ -35,6 +36,7 @@ __all__ = [
     "Escalation",
     "HeldSubmission",
     "LoginAttempt",
+    "OutboxMessage",
     "QuarterLock",
     "RollupStatus",
     "UserSession",

@@ -112,6 +112,8 @@ class Escalation(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     resolution: Mapped[str] = mapped_column(Text, default="")
+    # when the escalation digest announcing it was queued (notifications/escalation_digest.py)
+    notified_at: Mapped[datetime | None] = mapped_column(default=None)
 
     action: Mapped[Action] = relationship()
     resolved_by: Mapped[User | None] = relationship()

@@ -1,7 +1,9 @@
 """Accounts as an admin manages them: links, disabling, enabling and roles.
 
 Each change is recorded in the audit trail in the caller's transaction (services flush, the
-boundary commits). An admin cannot lock themselves out: they cannot disable their own account
+boundary commits). Invitation and reset links are also emailed: queued in the outbox
+(``tracker.services.outbox``) in the same transaction, delivered once it is committed.
+An admin cannot lock themselves out: they cannot disable their own account
 or take away their own admin role, so there is always at least one admin who can sign in.
 """
 
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from tracker import auth
 from tracker.models import AccountToken, User
 from tracker.models.people import ROLES
-from tracker.services import audit
+from tracker.services import audit, outbox
 
 ROLE_NAMES = {
     "admin": "Administrator (community safety team)",
@@ -36,6 +38,7 @@ class NewLink:
     url: str
     purpose: str  # invite or reset
     expires_at: datetime
+    is_emailed: bool = False  # queued in the outbox (not when the address is unusable)
 
 
 def state(user: User) -> str:
@@ -59,7 +62,7 @@ def new_link(session: Session, admin: User, user: User) -> NewLink:
         raise AccountRefused(f"{user.name}'s account is disabled: enable it before sending "
                              "a link")
     purpose = "reset" if user.has_password else "invite"
-    url = auth.issue_link(session, user, purpose)
+    link = email_link(session, user, purpose)
     if purpose == "invite":
         audit.record(session, admin, "account.invited", "account", user.email,
                      "new invitation link")
@@ -67,10 +70,32 @@ def new_link(session: Session, admin: User, user: User) -> NewLink:
         audit.record(session, admin, "account.reset_link", "account", user.email,
                      "new password reset link")
     session.flush()
-    expires_at = session.scalars(select(AccountToken.expires_at)
-                                 .where(AccountToken.user_id == user.id)
-                                 .order_by(AccountToken.id.desc()).limit(1)).one()
-    return NewLink(url=url, purpose=purpose, expires_at=expires_at)
+    return link
+
+
+def email_link(session: Session, user: User, purpose: str) -> NewLink:
+    """Issue an invitation or reset link and queue an email with it. Flushes.
+
+    The email's outbox key names the link's token, so each link is emailed once. An
+    address the outbox refuses (it could not be delivered safely) gets no email: the link
+    is still returned, for whoever asked to pass on.
+    """
+    url = auth.issue_link(session, user, purpose)
+    token = session.scalars(select(AccountToken).where(AccountToken.user_id == user.id)
+                            .order_by(AccountToken.id.desc()).limit(1)).one()
+    kind = "invitation" if purpose == "invite" else "reset"
+    partnership = outbox.partnership_name(session)
+    text, html = outbox.render(kind, partnership_name=partnership, name=user.name, url=url,
+                               expires_at=token.expires_at)
+    subject = (f"Your invitation to the {partnership} tracker" if purpose == "invite"
+               else f"Set a new password for the {partnership} tracker")
+    try:
+        queued = outbox.queue(session, key=f"account|{kind}|{token.id}|{user.email}",
+                              kind=kind, to=user.email, subject=subject, text=text, html=html)
+    except outbox.InvalidAddress:
+        queued = None
+    return NewLink(url=url, purpose=purpose, expires_at=token.expires_at,
+                   is_emailed=queued is not None)
 
 
 def disable(session: Session, admin: User | str, user: User) -> int:

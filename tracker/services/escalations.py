@@ -103,3 +103,24 @@ def sync(session: Session, action: Action, found: list[Episode], latest: Quarter
                          f"{row.quarter}: {row.rule} no longer applies",
                          old={"rule": row.rule, "quarter": row.quarter, "reason": row.reason})
     return raised
+
+
+class ResolveRefused(ValueError):
+    """An escalation cannot be resolved; the message says why."""
+
+
+def resolve(session: Session, escalation: Escalation, user: object, note: str,
+            now: datetime) -> None:
+    """Close an open escalation with a note (flushes; the caller commits)."""
+    text = note.strip()
+    if not escalation.is_open:
+        raise ResolveRefused("This escalation was already resolved")
+    if not text:
+        raise ResolveRefused("Enter how the escalation was resolved")
+    escalation.resolved_at, escalation.resolution = now, text
+    escalation.resolved_by_id = getattr(user, "id", None)
+    audit.record(session, user, "escalation.resolved", "action", escalation.action.ref,
+                 f"{escalation.quarter}: {escalation.rule} resolved",
+                 old={"rule": escalation.rule, "quarter": escalation.quarter, "open": True},
+                 new={"open": False, "resolution": text})
+    session.flush()

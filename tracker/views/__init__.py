@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import abort
 
 from plans import Plan
@@ -16,3 +19,23 @@ def plan_or_404() -> Plan:
     if plan is None:
         abort(404)
     return plan
+
+
+def pagination(page: int, pages: int, href: Callable[[int], str],
+               label: str) -> dict[str, Any] | None:
+    """Parameters for GOV.UK's pagination component: the first and last pages and those
+    around this one, with gaps; None when everything fits on one page."""
+    if pages <= 1:
+        return None
+    numbers = sorted({1, pages, *range(max(1, page - 1), min(pages, page + 1) + 1)})
+    items: list[dict[str, Any]] = []
+    for before, number in zip([0, *numbers], numbers, strict=False):
+        if number - before > 1:
+            items.append({"ellipsis": True})
+        items.append({"number": number, "href": href(number), "current": number == page})
+    params: dict[str, Any] = {"items": items, "landmarkLabel": label}
+    if page > 1:
+        params["previous"] = {"href": href(page - 1)}
+    if page < pages:
+        params["next"] = {"href": href(page + 1)}
+    return params

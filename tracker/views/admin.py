@@ -22,6 +22,7 @@ from tracker.forms_admin import AuditFilterForm, RoleForm, UsersFilterForm
 from tracker.models import User
 from tracker.services import accounts, audit_trail
 from tracker.services.accounts import AccountRefused
+from tracker.views import pagination
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -57,8 +58,6 @@ def audit() -> tuple[str, int]:
 
 def _pagination(page: audit_trail.AuditPage, kept: dict[str, str]) -> dict[str, Any] | None:
     """Parameters for GOV.UK's pagination: first, last, and the pages around this one."""
-    if page.pages <= 1:
-        return None
 
     def href(number: int) -> str:
         values: dict[str, Any] = dict(kept)
@@ -66,19 +65,7 @@ def _pagination(page: audit_trail.AuditPage, kept: dict[str, str]) -> dict[str, 
             values["page"] = number
         return url_for("admin.audit", **values)
 
-    numbers = sorted({1, page.pages, *range(max(1, page.page - 1),
-                                             min(page.pages, page.page + 1) + 1)})
-    items: list[dict[str, Any]] = []
-    for before, number in zip([0, *numbers], numbers, strict=False):
-        if number - before > 1:
-            items.append({"ellipsis": True})
-        items.append({"number": number, "href": href(number), "current": number == page.page})
-    params: dict[str, Any] = {"items": items, "landmarkLabel": "Pages of the audit trail"}
-    if page.page > 1:
-        params["previous"] = {"href": href(page.page - 1)}
-    if page.page < page.pages:
-        params["next"] = {"href": href(page.page + 1)}
-    return params
+    return pagination(page.page, page.pages, href, "Pages of the audit trail")
 
 
 # -- accounts -------------------------------------------------------------------------------
@@ -154,7 +141,8 @@ def enable(user_id: int) -> tuple[str, int] | Response:
 @bp.post("/users/<int:user_id>/link")
 @access.admin
 def link(user_id: int) -> tuple[str, int]:
-    """A new invitation or reset link, shown on this page once (it is stored only hashed)."""
+    """A new invitation or reset link, shown on this page once (it is stored only hashed)
+    and emailed to the account through the outbox."""
     user = _account(user_id)
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -166,6 +154,9 @@ def link(user_id: int) -> tuple[str, int]:
         db.rollback()
         return _show(user, problem=str(refused), status=400)
     db.commit()
+    if new.is_emailed:
+        flash(f"An email with this link to {user.email} is in the outbox: it is sent with the "
+              "next delivery, or can be read on the outbox page.", "info")
     return _show(user, link=new)
 
 

@@ -1,0 +1,88 @@
+"""The escalation scan: recompute statuses (which raises escalations), then tell whoever each
+new escalation is for, in one digest email per recipient per run.
+
+Escalations are raised by ``tracker.services.escalations`` whenever statuses are recomputed;
+the scan recomputes them as on ``today`` first, so that a quarter that has just opened, or
+the passing of a due date, raises what it should even if nobody has submitted anything.
+
+"New" is read from the database: an open escalation whose ``notified_at`` is empty. The
+digests and the ``notified_at`` marks are written in the same transaction, so a run that
+dies before its commit leaves both undone (the next run sends them), and a run that
+committed is never repeated. Each escalation goes to the people its rule names: ``board``
+(the members and lead of the board group), ``group_lead`` (the lead of the action's group),
+``owner``, or an email address.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from notifications.job_support import (
+    JobResult,
+    action_link,
+    address,
+    base_url,
+    digest_of,
+    job_session,
+    loaded_plan,
+    name_of,
+    queue_email,
+    resolve,
+)
+from tracker.models import Action, Escalation, User, utcnow
+from tracker.services.statuses import recompute
+
+
+def run(app: Flask, today: date, dry_run: bool = False) -> JobResult:
+    result = JobResult("escalations", dry_run=dry_run)
+    with job_session(app, dry_run) as session:
+        plan = loaded_plan(session)
+        if plan is None:
+            result.say("No plan is loaded: nothing to escalate.")
+            return result
+        recomputed = recompute(session, plan, today, actor="scheduler")
+        result.say(f"Statuses recomputed as on {today.isoformat()}: {recomputed.raised} "
+                   f"escalation{'s' if recomputed.raised != 1 else ''} raised.")
+        new = list(session.scalars(
+            select(Escalation).where(Escalation.resolved_at.is_(None),
+                                     Escalation.notified_at.is_(None))
+            .order_by(Escalation.quarter, Escalation.id)
+            .options(joinedload(Escalation.action).joinedload(Action.owner))))
+        if not new:
+            result.say("No new escalations to send.")
+            return result
+        letters: dict[str, tuple[User | str, list[Escalation]]] = {}
+        for escalation in new:
+            for role in escalation.to:
+                for recipient in resolve(session, role, escalation.action):
+                    entry = letters.setdefault(address(recipient), (recipient, []))
+                    if escalation not in entry[1]:
+                        entry[1].append(escalation)
+        now = utcnow()
+        for to in sorted(letters):
+            recipient, listed = letters[to]
+            count = len(listed)
+            subject = (f"{count} new escalation{'s' if count != 1 else ''}: "
+                       + ", ".join(e.action.ref for e in listed[:5])
+                       + ("..." if count > 5 else ""))
+            # named by the escalations it announces: a later digest with others is another
+            key = "escalations|" + to + "|" + digest_of(
+                (e.id, e.action.ref, e.rule, e.quarter) for e in listed)
+            queue_email(
+                session, result, key=key, kind="escalations", to=to, subject=subject,
+                template="escalations", describe=", ".join(f"{e.action.ref} ({e.rule})"
+                                                           for e in listed),
+                name=name_of(recipient), board_link=f"{base_url(app)}/board",
+                escalations=[{"ref": e.action.ref, "title": e.action.title, "rule": e.rule,
+                              "quarter": e.quarter, "reason": e.reason,
+                              "owner": e.action.owner.name,
+                              "link": action_link(app, e.action)} for e in listed],
+            )
+        for escalation in new:
+            escalation.notified_at = now
+        session.flush()
+    return result

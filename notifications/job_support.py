@@ -1,0 +1,194 @@
+"""What every scheduled job shares: its result, its transaction, recipients, links and mail.
+
+A job function takes ``(app, today, dry_run)``: it opens an app context with its own
+session, works out from the database what is due on ``today`` (never from when it last
+ran), queues outbox rows under unique keys, and commits once at the end; a dry run rolls
+everything back, so it shows what would be queued and writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from plans import Plan, Quarter
+from tracker.models import Action, Group, User
+
+logger = logging.getLogger(__name__)
+
+LONDON = ZoneInfo("Europe/London")
+
+
+@dataclass
+class JobResult:
+    """What a run did: how many emails it queued, what it left alone, lines to print."""
+
+    name: str
+    queued: int = 0
+    skipped: int = 0
+    dry_run: bool = False
+    lines: list[str] = field(default_factory=list)
+    verb: str = "queue"
+
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+
+    def summary(self) -> str:
+        past = {"queue": "queued", "send": "sent"}.get(self.verb, self.verb)
+        verb = f"would {self.verb}" if self.dry_run else past
+        extra = f", {self.skipped} already queued" if self.skipped else ""
+        return f"{self.name}: {verb} {self.queued} email{'s' if self.queued != 1 else ''}{extra}."
+
+
+@contextmanager
+def job_session(app: Flask, dry_run: bool) -> Iterator[Session]:
+    """An app context and its session: commit once at the end, or roll back (dry run, error)."""
+    from tracker.db import get_session
+
+    with app.app_context():
+        session = get_session()
+        try:
+            yield session
+            if dry_run:
+                session.rollback()
+            else:
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def loaded_plan(session: Session) -> Plan | None:
+    from tracker.services.plan_load import current_plan
+
+    return current_plan(session)
+
+
+def base_url(app: Flask) -> str:
+    return str(app.config.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+
+
+def update_link(app: Flask, action: Action, quarter: Quarter) -> str:
+    """The absolute address of an action's update form for a quarter."""
+    return f"{base_url(app)}/actions/{action.ref}/update/{quarter.slug}"
+
+
+def action_link(app: Flask, action: Action) -> str:
+    return f"{base_url(app)}/actions/{action.ref}"
+
+
+def london_datetime(day: date, hour: int = 0) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=LONDON)
+
+
+def long_date(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def digest_of(parts: Iterable[object]) -> str:
+    """A short stable fingerprint of some values, for outbox keys that name a set of items."""
+    text = "\n".join(str(part) for part in parts)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# -- recipients ------------------------------------------------------------------------------
+
+
+def current_actions(session: Session) -> list[Action]:
+    """Every action still in the plan, with its owner and group loaded."""
+    return list(session.scalars(
+        select(Action).where(Action.retired_at.is_(None))
+        .order_by(Action.due, Action.position)
+        .options(joinedload(Action.owner), joinedload(Action.group).joinedload(Group.lead),
+                 joinedload(Action.commitment))
+    ).unique())
+
+
+def group_of(session: Session, action: Action) -> Group | None:
+    """The action's group, or failing that its priority's group."""
+    if action.group is not None:
+        return action.group
+    from tracker.models import Priority
+
+    priority = session.get(Priority, action.commitment.priority_id)
+    return getattr(priority, "group", None) if priority is not None else None
+
+
+def board_people(session: Session) -> list[User]:
+    """The board: the members and the lead of the group of kind ``board``."""
+    board = session.scalars(select(Group).where(Group.kind == "board",
+                                                Group.retired_at.is_(None))).first()
+    people: dict[str, User] = {}
+    if board is not None:
+        for user in [board.lead, *board.members]:
+            if user is not None and user.is_active:
+                people.setdefault(user.email, user)
+    return sorted(people.values(), key=lambda u: u.name)
+
+
+def admins(session: Session) -> list[User]:
+    return list(session.scalars(select(User).where(User.role == "admin",
+                                                   User.is_active.is_(True))
+                                .order_by(User.name)))
+
+
+def resolve(session: Session, role: str, action: Action) -> list[User | str]:
+    """Who a rule's ``to`` names for an action: users, or a plain email address."""
+    if role == "owner":
+        return [action.owner] if action.owner.is_active else []
+    if role == "group_lead":
+        group = group_of(session, action)
+        lead = group.lead if group is not None else None
+        return [lead] if lead is not None and lead.is_active else []
+    if role == "board":
+        return list(board_people(session))
+    if "@" in role:
+        user = session.scalars(select(User).where(User.email == role)).first()
+        return [user if user is not None else role]
+    return []
+
+
+def address(recipient: User | str) -> str:
+    return recipient.email if isinstance(recipient, User) else recipient
+
+
+def name_of(recipient: User | str) -> str:
+    return recipient.name if isinstance(recipient, User) else recipient
+
+
+# -- mail ------------------------------------------------------------------------------------
+
+
+def queue_email(session: Session, result: JobResult, *, key: str, kind: str, to: str,
+                subject: str, template: str, cc: Iterable[str] = (),
+                describe: str = "", **context: object) -> bool:
+    """Queue one email under ``key`` unless it already is; note it in the result."""
+    from tracker.models import OutboxMessage
+    from tracker.services import outbox
+
+    if session.scalars(select(OutboxMessage.id).where(OutboxMessage.key == key)).first():
+        result.skipped += 1
+        return False
+    text, html = outbox.render(template, subject=subject, **context)
+    copies = tuple(sorted({c for c in cc if c and c != to}))
+    message = outbox.queue(session, key=key, kind=kind, to=to, subject=subject, text=text,
+                           html=html, cc=copies)
+    if message is None:  # pragma: no cover - checked just above, kept for safety
+        result.skipped += 1
+        return False
+    result.queued += 1
+    copied = f" (cc {', '.join(copies)})" if copies else ""
+    result.say(f"  {to}{copied}: {subject}{' - ' + describe if describe else ''}")
+    return True
+
+
+JobFunction = Callable[[Flask, date, bool], JobResult]

@@ -1,0 +1,83 @@
+"""The scheduled jobs, declared as data: name, what it does, when it runs, the function.
+
+Every function takes ``(app, today, dry_run)`` and returns a ``JobResult``; it works out what
+is due from the database and ``today``, so running it twice, or late, is harmless. Times are
+Europe/London wall-clock times (``tracker scheduler`` builds every trigger in that zone).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import Flask
+
+from notifications import digests, duties, escalation_digest, reminders
+from notifications.job_support import JobFunction, JobResult, job_session
+from tracker.models import utcnow
+
+TIMEZONE = "Europe/London"
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    description: str
+    schedule: str  # in words, for `tracker jobs list` and the README
+    cron: dict[str, Any] | None  # CronTrigger fields
+    interval_seconds: int | None
+    function: JobFunction
+    catch_up: bool = True  # run once when the scheduler starts
+
+
+def deliver(app: Flask, today: date, dry_run: bool = False) -> JobResult:
+    """Send the outbox's due emails over SMTP (``TRACKER_SMTP_*``), or leave them queued."""
+    from notifications.delivery import pending_count, smtp_settings
+
+    result = JobResult("deliver", dry_run=dry_run, verb="send")
+    settings = smtp_settings(app.config)
+    with job_session(app, dry_run=True) as session:  # delivery commits per message itself
+        now = utcnow()
+        if dry_run or settings is None:
+            waiting = pending_count(session, now)
+            if settings is None:
+                result.say(f"No SMTP settings (TRACKER_SMTP_HOST): {waiting} email"
+                           f"{'s' if waiting != 1 else ''} stay in the outbox.")
+            else:
+                result.say(f"Would send {waiting} email{'s' if waiting != 1 else ''} to "
+                           f"{settings.host}:{settings.port}.")
+            return result
+        from notifications.delivery import deliver_pending
+
+        delivered = deliver_pending(session, now, settings)
+        result.queued = delivered.sent
+        result.say(f"Delivery: {delivered.summary()}")
+        for error in delivered.errors:
+            result.say(f"  {error}")
+    return result
+
+
+def deliver_seconds() -> int:
+    """Every minute; ``TRACKER_SCHEDULER_DELIVER_SECONDS`` changes it (the tests use 1)."""
+    raw = os.environ.get("TRACKER_SCHEDULER_DELIVER_SECONDS", "").strip()
+    return max(1, int(raw)) if raw.isdigit() else 60
+
+
+JOBS: tuple[Job, ...] = (
+    Job("reminders", "update reminders, by the plan's rules.reminders ladder",
+        "daily at 07:00", {"hour": 7, "minute": 0}, None, reminders.run),
+    Job("escalations", "escalation scan: recompute statuses, one digest per recipient",
+        "daily at 07:15", {"hour": 7, "minute": 15}, None, escalation_digest.run),
+    Job("digests", "weekly digest for each group lead: statuses and missing updates",
+        "Mondays at 08:00", {"day_of_week": "mon", "hour": 8, "minute": 0}, None,
+        digests.run),
+    Job("duties", "statutory-duty reminders to the admins, 30 and 7 days before",
+        "daily at 07:30", {"hour": 7, "minute": 30}, None, duties.run),
+    Job("deliver", "outbox delivery over SMTP", "every minute", None, 60, deliver),
+)
+
+
+def find(name: str) -> Job | None:
+    return next((job for job in JOBS if job.name == name), None)

@@ -1,0 +1,184 @@
+"""The outbox: queue an email in the caller's transaction; read and retry them as an admin.
+
+Every email the tracker sends is first a row of ``outbox`` (``tracker.models.OutboxMessage``)
+written by :func:`queue`, in the same transaction as whatever caused it, so that an email goes
+out only if that change was committed, and never twice: each row has a unique ``key`` naming
+the job, the rule, the item, the period, the step and the recipient, e.g.
+``"reminders|2026/27 Q2|step+7|owner|someone@example.org"``. Queuing a key that already
+exists writes nothing and returns ``None``. ``notifications.delivery`` sends the rows later.
+
+Nothing here commits: services flush, the boundary commits.
+
+Header injection: addresses must each be one plain address (no display name, no comma, no
+line break, no space), or :class:`InvalidAddress` is raised; line breaks and other control
+characters in a subject become spaces. The composed message is built with
+``email.policy.SMTP``, which refuses line breaks in any header as a second guard.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tracker.models import OutboxMessage, Partnership, User
+from tracker.models.base import utcnow
+from tracker.models.outbox import FAILED, QUEUED, SENT
+from tracker.services import audit
+
+STATES = (QUEUED, SENT, FAILED)
+MAX_ATTEMPTS = 5
+# the wait after the 1st, 2nd, 3rd and 4th failed try; the 5th failure is final
+BACKOFF_MINUTES = (1, 5, 15, 60)
+PER_PAGE = 50
+KEY_LENGTH = 500
+SUBJECT_LENGTH = 500
+
+# one address: local@domain, nothing that could end a header or add a recipient
+_ADDRESS = re.compile(r"[^\s@,;:<>()\[\]\\\"]+@[^\s@,;:<>()\[\]\\\"]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+
+
+class InvalidAddress(ValueError):
+    """An email address that is not exactly one plain address."""
+
+
+class OutboxRefused(Exception):
+    """An admin's request about a message cannot be done; the message says why."""
+
+
+def check_address(address: str) -> str:
+    """``address`` stripped, if it is one plain ``local@domain`` address; else raise."""
+    cleaned = (address or "").strip()
+    if len(cleaned) > 320 or not _ADDRESS.fullmatch(cleaned):
+        raise InvalidAddress(f"{address!r} is not a single email address")
+    return cleaned
+
+
+def clean_subject(subject: str) -> str:
+    """The subject on one line: line breaks and control characters become spaces."""
+    one_line = " ".join(_CONTROL.sub(" ", subject or "").split())
+    return one_line[:SUBJECT_LENGTH]
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after ``attempts`` failed tries before the next one."""
+    index = min(max(attempts, 1), len(BACKOFF_MINUTES)) - 1
+    return timedelta(minutes=BACKOFF_MINUTES[index])
+
+
+def queue(session: Session, *, key: str, kind: str, to: str, subject: str, text: str,
+          html: str, cc: Iterable[str] = (), send_after: datetime | None = None,
+          ) -> OutboxMessage | None:
+    """Queue one email under ``key``; ``None`` (and nothing written) if the key exists.
+
+    Flushes, never commits. The check finds rows committed earlier and rows this session
+    added; the unique constraint on ``key`` is the final guard against a concurrent writer
+    (its transaction then fails with ``IntegrityError`` and must be rolled back whole, which
+    is right: the email belongs with the change that caused it).
+    """
+    if not key or len(key) > KEY_LENGTH or _CONTROL.search(key):
+        raise ValueError(f"an outbox key must be 1 to {KEY_LENGTH} printable characters")
+    to_address = check_address(to)
+    copies = [check_address(address) for address in cc]
+    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
+        return None
+    now = utcnow()
+    message = OutboxMessage(
+        key=key, kind=kind, to_address=to_address, cc=copies, subject=clean_subject(subject),
+        text_body=text, html_body=html, created_at=now, send_after=send_after or now,
+        attempts=0,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def partnership_name(session: Session) -> str:
+    """The partnership's name, for subjects and the email layout."""
+    name = session.scalar(select(Partnership.name).limit(1))
+    return name or "Community safety partnership"
+
+
+def render(template: str, **context: Any) -> tuple[str, str]:
+    """The text and HTML bodies of ``templates/email/<template>.txt`` and ``.html``.
+
+    Rendered with the app's Jinja environment, without a request (jobs and commands have
+    none): HTML is autoescaped, text is not. ``partnership_name`` is filled in from the
+    database unless given.
+    """
+    if "partnership_name" not in context:
+        from tracker.db import get_session
+
+        context["partnership_name"] = partnership_name(get_session())
+    context.setdefault("base_url", current_app.config.get("BASE_URL", ""))
+    env = current_app.jinja_env
+    text = env.get_template(f"email/{template}.txt").render(**context)
+    html = env.get_template(f"email/{template}.html").render(**context)
+    return text.strip() + "\n", html
+
+
+# -- the admin's outbox page -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxPage:
+    messages: list[OutboxMessage]
+    page: int
+    pages: int
+    total: int
+
+
+def _where(state: str | None) -> list[Any]:
+    if state == SENT:
+        return [OutboxMessage.sent_at.is_not(None)]
+    if state == FAILED:
+        return [OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_not(None)]
+    if state == QUEUED:
+        return [OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None)]
+    return []
+
+
+def find(session: Session, state: str | None = None, page: int = 1,
+         per_page: int = PER_PAGE) -> OutboxPage:
+    """One page of messages (all, or those in ``state``), newest first."""
+    where = _where(state)
+    total = session.scalar(select(func.count()).select_from(OutboxMessage).where(*where)) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(page, 1), pages)
+    messages = list(session.scalars(
+        select(OutboxMessage).where(*where).order_by(OutboxMessage.id.desc())
+        .offset((page - 1) * per_page).limit(per_page)))
+    return OutboxPage(messages=messages, page=page, pages=pages, total=total)
+
+
+def counts(session: Session) -> dict[str, int]:
+    """How many messages are queued, sent and failed."""
+    return {state: session.scalar(select(func.count()).select_from(OutboxMessage)
+                                  .where(*_where(state))) or 0
+            for state in STATES}
+
+
+def retry(session: Session, admin: User | str, message: OutboxMessage,
+          now: datetime | None = None) -> None:
+    """Give a failed message a new round of tries, starting now. Flushes, never commits."""
+    if message.state != FAILED:
+        raise OutboxRefused("Only a message that failed can be tried again: this one is "
+                            f"{message.state}")
+    now = now or utcnow()
+    old = {"attempts": message.attempts, "failed_at": message.failed_at,
+           "last_error": message.last_error}
+    message.failed_at = None
+    message.attempts = 0
+    message.send_after = now
+    audit.record(session, admin, "outbox.retried", "email", message.key,
+                 f"{message.kind} email to {message.to_address} will be tried again",
+                 old=old, new={"attempts": 0, "failed_at": None, "send_after": now})
+    session.flush()

@@ -1,0 +1,85 @@
+"""Escalations: the areas of concern the plan's rules raised, and resolving them.
+
+Any signed-in account reads them; admins resolve any (recording what the board decided),
+and a group lead resolves those raised to group leads for their own group's actions.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from werkzeug.wrappers import Response
+
+from tracker import access
+from tracker.db import get_session
+from tracker.forms import ResolveForm
+from tracker.models import Action, Escalation
+from tracker.models.base import utcnow
+from tracker.services import escalations as escalation_service
+
+bp = Blueprint("escalations", __name__, url_prefix="/escalations")
+STATES = {"open": "Open", "resolved": "Resolved"}
+
+
+@bp.get("")
+@access.signed_in
+def index() -> str:
+    state = request.args.get("state", "open")
+    if state not in STATES:
+        state = "open"
+    query = (select(Escalation).options(joinedload(Escalation.action).joinedload(Action.owner),
+                                        joinedload(Escalation.resolved_by))
+             .order_by(Escalation.raised_at.desc(), Escalation.id.desc()))
+    if state == "open":
+        query = query.where(Escalation.resolved_at.is_(None))
+    else:
+        query = query.where(Escalation.resolved_at.is_not(None))
+    rows = list(get_session().scalars(query.limit(500)))
+    return render_template("escalations/list.html", rows=rows, state=state, states=STATES)
+
+
+def _escalation(escalation_id: int) -> Escalation:
+    found = get_session().scalars(
+        select(Escalation).where(Escalation.id == escalation_id)
+        .options(joinedload(Escalation.action).joinedload(Action.owner),
+                 joinedload(Escalation.action).joinedload(Action.group),
+                 joinedload(Escalation.resolved_by))).first()
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/<int:escalation_id>")
+@access.signed_in
+def detail(escalation_id: int) -> str:
+    escalation = _escalation(escalation_id)
+    return _page(escalation, ResolveForm())
+
+
+@bp.post("/<int:escalation_id>")
+@access.signed_in
+def resolve(escalation_id: int) -> str | Response:
+    """Checked here, per escalation: admins, or the lead of the action's group."""
+    escalation = _escalation(escalation_id)
+    access.require(access.can_resolve(current_user, escalation))
+    form = ResolveForm()
+    if form.validate_on_submit():
+        db = get_session()
+        try:
+            escalation_service.resolve(db, escalation, current_user, form.note.data or "",
+                                       utcnow())
+        except escalation_service.ResolveRefused as refused:
+            form.note.errors = [str(refused)]
+        else:
+            db.commit()
+            flash(f"The escalation for {escalation.action.ref} is resolved.", "success")
+            return redirect(url_for("escalations.detail", escalation_id=escalation.id))
+    return _page(escalation, form)
+
+
+def _page(escalation: Escalation, form: ResolveForm) -> str:
+    may_resolve = access.can_resolve(current_user, escalation) and escalation.is_open
+    return render_template("escalations/detail.html", escalation=escalation, form=form,
+                           may_resolve=may_resolve)
