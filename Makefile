@@ -34,7 +34,8 @@ run: database
 	$(BIN)/tracker jobs run reminders
 	$(BIN)/tracker jobs run escalations
 	@# the scheduler runs beside the web server, never inside it; Ctrl+C stops both
-	$(BIN)/tracker scheduler & scheduler=$$!; \
+	@echo "Scheduler running beside the web server; its log: instance/scheduler.log"
+	$(BIN)/tracker scheduler >> instance/scheduler.log 2>&1 & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/tracker serve --host $(HOST) --port $(PORT)
 
