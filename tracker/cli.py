@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy.orm import Session
 
-from plans import Plan, PlanError
+from plans import PlanError
+from tracker.cli_support import day_option, loaded_plan
 from tracker.db import get_engine, get_session, transaction
 from tracker.services.plan_load import compare_plan_file, load_plan_file, read_plan_file
 from tracker.services.plan_sync import PartnershipMismatch, PlanDiff
@@ -49,27 +48,6 @@ main = TrackerGroup(
 
 plan_cli = click.Group("plan", help="Check, compare and load a plan file (plans.yaml).")
 db_cli = click.Group("db", help="The database: create it or bring it up to date.")
-
-
-NO_PLAN = "No plan is loaded yet: run 'tracker plan load plans.yaml' first."
-
-
-def loaded_plan(session: Session) -> Plan:
-    """The plan as last loaded, or exit 1 saying how to load one."""
-    from tracker.services.plan_load import current_plan
-
-    plan = current_plan(session)
-    if plan is None:
-        click.echo(NO_PLAN, err=True)
-        sys.exit(1)
-    return plan
-
-
-def day_option(today: object) -> date:
-    """``--today`` if given, else the one clock's today."""
-    from tracker import clock
-
-    return today.date() if today is not None else clock.today()  # type: ignore[attr-defined]
 
 
 def _report_refusal(error: PlanError, *, loading: bool = False) -> None:

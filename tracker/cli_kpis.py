@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from tracker.cli import day_option, loaded_plan
+from tracker.cli_support import day_option, loaded_plan
 from tracker.db import transaction
 from tracker.services import audit
 from tracker.services.kpi_import import ImportRefused, import_values, read_limited

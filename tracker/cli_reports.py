@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from tracker.cli import day_option, loaded_plan
+from tracker.cli_support import day_option, loaded_plan
 from tracker.db import get_session
 from tracker.reports.dashboard import Filters, QuarterUnknown, choose_quarter
 from tracker.reports.pack import FORMATS, render

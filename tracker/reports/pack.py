@@ -41,6 +41,7 @@ from kpis.measures import tolerance_edge
 from plans import Plan, Quarter
 from tracker.models import KPI
 from tracker.reports import trend as trend_report
+from tracker.reports.contents import KPI_WORDS, Contents, KpiPanel, TrendLine
 from tracker.reports.dashboard import (
     CHANGES,
     COLOURS,
@@ -49,9 +50,9 @@ from tracker.reports.dashboard import (
     Counts,
     Dashboard,
     Filters,
-    KpiRow,
     build,
 )
+from tracker.reports.pack_xlsx import csv_bytes, workbook
 from tracker.services import kpi_values
 
 FORMATS = ("pdf", "xlsx", "csv", "html")
@@ -61,7 +62,6 @@ MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
     "html": "text/html; charset=utf-8",
 }
-KPI_WORDS = {"red": "Red", "amber": "Amber", "green": "Green", "grey": "No data"}
 KPI_NUMBERS = 4
 """How many of a KPI's latest periods its page lists (its chart shows them all)."""
 LISTED = 25
@@ -108,47 +108,6 @@ class Pack:
 
 
 # -- what goes in -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KpiPanel:
-    """One KPI as its page of the pack shows it."""
-
-    row: KpiRow
-    chart: str
-    """The chart as a ``data:image/svg+xml`` URI."""
-    description: str
-    numbers: tuple[measures.TableRow, ...]
-    """The latest periods, oldest first."""
-
-    @property
-    def word(self) -> str:
-        return KPI_WORDS.get(self.row.status, "No data")
-
-
-@dataclass(frozen=True)
-class TrendLine:
-    ref: str
-    title: str
-    cells: tuple[trend_report.Cell, ...]
-
-
-@dataclass
-class Contents:
-    """Everything the pack shows, gathered once for every format."""
-
-    dashboard: Dashboard
-    quarters: list[Quarter]
-    """The trend's quarters, up to the pack's."""
-    trend: list[TrendLine]
-    kpis: list[KpiPanel]
-    prepared: date
-    filters: list[str]
-    """The filters applied, in words (empty for the whole plan)."""
-
-    @property
-    def title(self) -> str:
-        return f"{self.dashboard.partnership} board pack: {self.dashboard.quarter.label}"
 
 
 def gather(session: Session, plan: Plan, today: date, quarter: Quarter,
@@ -348,7 +307,6 @@ def render(fmt: str, session: Session, plan: Plan, today: date, quarter: Quarter
     elif fmt == "pdf":
         content, parts = pdf(html(contents))
     else:
-        from tracker.reports.pack_xlsx import csv_bytes, workbook
 
         content, parts = (csv_bytes if fmt == "csv" else workbook)(contents)
     return Pack(content=content, mimetype=MIMETYPES[fmt],

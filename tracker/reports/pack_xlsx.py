@@ -28,8 +28,8 @@ from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Si
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from tracker.reports.contents import KPI_WORDS, Contents
 from tracker.reports.dashboard import CHANGES, COLOURS, WORDS, ActionRow, Dashboard
-from tracker.reports.pack import KPI_WORDS, Contents
 
 FILLS = {"red": ("D4351C", "FFFFFF"), "amber": ("F47738", "0B0C0C"),
          "green": ("00703C", "FFFFFF"), "blue": ("1D70B8", "FFFFFF"),
