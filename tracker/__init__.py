@@ -85,7 +85,6 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(board.bp)
     app.register_blueprint(escalations.bp)
-    board.register(app)
     from tracker.views import outbox
 
     app.register_blueprint(outbox.bp)

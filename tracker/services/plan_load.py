@@ -68,10 +68,6 @@ def load_plan_file(session: Session, path: str | Path, loaded_by: str | None = N
     return LoadResult(plan, diff, record)
 
 
-def latest_load(session: Session) -> PlanLoad | None:
-    return session.scalars(select(PlanLoad).order_by(PlanLoad.id.desc()).limit(1)).first()
-
-
 _PARSED: dict[str, Plan] = {}
 """Plans parsed in this process, by the SHA-256 of their text (a handful at most)."""
 

@@ -14,7 +14,7 @@ import hashlib
 import re
 from typing import Any
 
-from flask import Blueprint, Response, abort, make_response, render_template, request, url_for
+from flask import Blueprint, Response, abort, make_response, render_template, request
 
 from plans import Plan
 from tracker import access, clock
@@ -149,13 +149,3 @@ def _document_policy(document: bytes) -> str:
     styles = hashes or "'none'"
     return (f"default-src 'none'; style-src {styles}; img-src data:; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-
-
-def register(app: Any) -> None:
-    """Template helpers for links that keep the chosen quarter and filters."""
-
-    @app.template_global()
-    def board_url(endpoint: str, view: board.Dashboard, **values: str) -> str:
-        changes = {k: v for k, v in values.items() if k in ("quarter", *board.Filters.NAMES)}
-        rest = {k: v for k, v in values.items() if k not in changes}
-        return url_for(endpoint, **rest, **view_args(view, **changes))
