@@ -4,27 +4,56 @@ With no ``TRACKER_SMTP_HOST`` (the embedded default) nothing is sent: emails sta
 outbox, where admins read them at ``/admin/outbox`` rendered as they would be sent.
 
 With SMTP settings, :func:`deliver_pending` takes the rows that are due (not sent, not failed
-for good, ``send_after`` reached), oldest first, opens one SMTP connection, and for each row:
+for good, ``send_after`` reached), oldest first (up to 100 a run), opens one SMTP connection,
+and for each row:
 
-1. **claims** it with one conditional ``UPDATE`` (``attempts + 1``, ``last_attempt_at = now``
-   and ``send_after = now + CLAIM_LEASE``, only where it is still unsent, not failed and due)
-   and commits. Only one deliverer's ``UPDATE`` can match, so two deliverers running at once
-   never both send a row. The lease is ``send_after`` itself: a deliverer that dies holding a
-   claim leaves the row to be tried again once the lease (10 minutes) has passed;
+1. **claims** it with one conditional ``UPDATE`` (``attempts + 1``, ``last_attempt_at = now``,
+   ``first_attempt_at`` if not yet set, and ``send_after`` moved to the end of a lease of
+   ``CLAIM_LEASE``, 2 minutes from the moment of the claim, only where the row is still
+   unsent, not failed and due) and commits. Only one deliverer's ``UPDATE`` can match, so two
+   deliverers running at once never both send a row. The lease is ``send_after`` itself: a
+   deliverer that dies holding a claim leaves the row to the first run after the lease has
+   passed (the ``deliver`` job runs every minute, so the second or third run after the death);
 2. sends it (``smtplib``: SSL, STARTTLS or plain, with a login when a user is set, 30 s
-   timeout);
+   timeout for each reply);
 3. on success sets ``sent_at`` and **commits at once**, so a run interrupted after n emails
-   does not send those n again;
-4. on failure records the error and, after ``MAX_ATTEMPTS`` tries, ``failed_at`` (admins see
-   it on the outbox page and can try again); before that, ``send_after`` moves on by
-   ``tracker.services.outbox.backoff`` (1, 5, 15, 60 minutes). A connection that cannot be
-   made or is lost stops the run: the rest wait for the next one.
+   does not send those n again.
+
+Failures are of two kinds, told apart because a server that is down is a property of the
+server, not of each email:
+
+- **The server cannot be reached** (it refuses or drops connections, times out, greets with
+  an error, or refuses the login): no email is blamed. Every due email stays due, keeping its
+  place and its ``send_after``, with no backoff, so the first run after the server comes
+  back (within a minute) sends them all. Each one records what happened where an admin sees
+  it: ``last_attempt_at`` and ``last_error`` ("The SMTP server could not be reached at ...").
+  ``attempts`` counts only the times an email was handed to the server, so it does not grow
+  during an outage. When the connection is lost while an email is being handed over (or the
+  server closes it with a 421), the deliverer connects again at once: if it cannot, that
+  email stays due like the rest and the run stops; if it can, the lost connection counts as
+  a refused try of that email (it may be what breaks the connection) and the run goes on.
+- **The server refuses the email** (a 4xx or 5xx reply to its sender, recipients or content,
+  or an email that cannot be composed): that email alone is retried, after 1, 5, 15, 30 and
+  60 minutes and then every 3 hours (``tracker.services.outbox.backoff``), never later than
+  a day (``RETRY_WINDOW``) after its first try; a try that fails a day or more after the first
+  marks it failed (``failed_at``), shown on the outbox page, where an admin can give it
+  another day. A permanent refusal (5xx) is retried like a temporary one: from the tracker's
+  own submission server a 5xx is as often a setting being fixed (relaying or the sender not
+  yet allowed) as a bad address, and a day of retries then delivers every email without an
+  admin retrying each by hand; a bad address costs a dozen tries before it is marked failed.
+  An email that could not be delivered because the server stayed down for a day is also
+  marked failed then, with the outage as its last error.
 
 What is guaranteed, honestly: an email is never sent twice by two deliverers, nor by a run
 repeated after it finished or was interrupted between emails. One window remains: if the
-process dies after the SMTP server accepted an email and before ``sent_at`` is committed,
-that single email is sent again after the lease (at-least-once for it, rather than risk
-losing it). It keeps its ``Message-ID``, so the receiving side can tell it is the same one.
+process dies (or the connection is lost) after the SMTP server accepted an email and before
+``sent_at`` is committed, that single email is sent again, after the lease (or, for a lost
+connection, at its next try): at-least-once for it, rather than risk losing it. It keeps
+its ``Message-ID`` (``notifications.mail``: made from the row's id and key, never from the
+time), so the receiving side can tell it is the same email; only its ``Date`` header is that
+of the new try. A send held longer than the lease (a server slower than 30 s a reply,
+several times over) could likewise be claimed by a second deliverer running at the same
+time.
 
 This module commits (it is a boundary, like a job or a command): pass it a session with
 nothing else pending.
@@ -35,28 +64,27 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from notifications.mail import compose, recipients
 from tracker.models import OutboxMessage
-from tracker.services.outbox import MAX_ATTEMPTS, backoff
+from tracker.models.base import UTCDateTime
+from tracker.services.outbox import RETRY_WINDOW, next_try
 
 logger = logging.getLogger(__name__)
 
-CLAIM_LEASE = timedelta(minutes=10)
+CLAIM_LEASE = timedelta(minutes=2)
 TIMEOUT_SECONDS = 30
 ERROR_LENGTH = 2000
-# errors after which the connection is gone: stop the run, the rest wait for the next one
-CONNECTION_ERRORS = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError,
-                     smtplib.SMTPHeloError, smtplib.SMTPAuthenticationError,
-                     smtplib.SMTPNotSupportedError)
+SERVER_CLOSING = 421  # "service not available, closing transmission channel"
 
 
 @dataclass(frozen=True)
@@ -73,7 +101,8 @@ class SmtpSettings:
 @dataclass
 class DeliveryResult:
     """What one run did. ``skipped``: due emails left in the outbox (no SMTP settings, or
-    the run stopped); ``retry_later``: tries that failed and will be made again."""
+    the server could not be reached); ``retry_later``: emails refused that will be tried
+    again; ``failed``: emails marked failed, their day of tries over."""
 
     sent: int = 0
     failed: int = 0
@@ -130,12 +159,22 @@ def _due(now: datetime) -> list[Any]:
             OutboxMessage.send_after <= now]
 
 
-def _claim(session: Session, message_id: int, now: datetime) -> bool:
-    """Take the row for this run, or find another deliverer (or run) has it. Commits."""
+def _moment(now: datetime) -> Any:
+    """``now`` as a bound value of the outbox's own datetime type."""
+    return literal(now, UTCDateTime())
+
+
+def _claim(session: Session, message_id: int, now: datetime,
+           lease_until: datetime | None = None) -> bool:
+    """Take the row for this run, or find another deliverer (or run) has it. Commits.
+
+    The lease ends at ``lease_until`` (by default ``now + CLAIM_LEASE``).
+    """
     claimed = cast("CursorResult[Any]", session.execute(
         update(OutboxMessage).where(OutboxMessage.id == message_id, *_due(now))
         .values(attempts=OutboxMessage.attempts + 1, last_attempt_at=now,
-                send_after=now + CLAIM_LEASE)
+                first_attempt_at=func.coalesce(OutboxMessage.first_attempt_at, _moment(now)),
+                send_after=lease_until or now + CLAIM_LEASE)
         .execution_options(synchronize_session=False)
     ))
     session.commit()
@@ -154,23 +193,99 @@ def _envelope_sender(mail_from: str) -> str:
     return parseaddr(mail_from)[1] or mail_from
 
 
-def _record_failure(session: Session, message: OutboxMessage, now: datetime,
-                    error: BaseException, result: DeliveryResult) -> None:
-    text = f"{type(error).__name__}: {error}"[:ERROR_LENGTH]
+def connection_lost(error: BaseException) -> bool:
+    """Whether ``error``, raised while an email was handed over, means the connection went
+    (as against the server answering that one email with an error and carrying on)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return any(code == SERVER_CLOSING for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code == SERVER_CLOSING
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return False  # e.g. an address the server cannot take: this email only
+    return isinstance(error, OSError)  # smtplib's own errors are OSErrors too
+
+
+def _stamp(now: datetime) -> str:
+    moment = now.astimezone(UTC)
+    return f"{moment.day} {moment:%B %Y %H:%M} UTC"
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _outage_text(error: BaseException, now: datetime) -> str:
+    """What an admin reads about a server that could not be used at ``now``."""
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        what = "refused the tracker's login"
+    elif isinstance(error, smtplib.SMTPException):
+        what = "would not take email"
+    else:
+        what = "could not be reached"
+    return f"The SMTP server {what} at {_stamp(now)}: {_describe(error)}"[:ERROR_LENGTH]
+
+
+def _failure_text(error: BaseException, now: datetime, lost: bool) -> str:
+    """What an admin reads about one email's failed try at ``now``."""
+    if lost:
+        what = "The connection to the SMTP server was lost while this email was sent"
+    elif isinstance(error, smtplib.SMTPException):
+        what = "The SMTP server refused this email"
+    else:
+        what = "This email could not be sent"
+    return f"{what}, at {_stamp(now)}: {_describe(error)}"[:ERROR_LENGTH]
+
+
+def _open(settings: SmtpSettings) -> tuple[smtplib.SMTP | None, OSError | None]:
+    """A new connection, or the reason there is none."""
+    try:
+        return connect(settings), None
+    except OSError as error:  # refused, unreachable, timed out, TLS, greeting or login
+        return None, error
+
+
+def _record_failure(session: Session, message: OutboxMessage, now: datetime, text: str,
+                    result: DeliveryResult) -> None:
+    """This email's try failed: try it again later, or mark it failed after a day. Commits."""
     message.last_error = text
-    if message.attempts >= MAX_ATTEMPTS:
+    next_at = next_try(message.first_attempt_at or now, message.attempts, now)
+    if next_at is None:
         message.failed_at = now
         result.failed += 1
-        logger.error("email %s to %s failed for good after %d tries: %s", message.id,
+        logger.error("email %s to %s failed after a day of tries (%d): %s", message.id,
                      message.to_address, message.attempts, text)
     else:
-        message.send_after = now + backoff(message.attempts)
+        message.send_after = next_at
         result.retry_later += 1
-        logger.warning("email %s to %s failed (try %d of %d), next try after %s: %s",
-                       message.id, message.to_address, message.attempts, MAX_ATTEMPTS,
-                       message.send_after.isoformat(), text)
+        logger.warning("email %s to %s failed (try %d), next try after %s: %s", message.id,
+                       message.to_address, message.attempts, next_at.isoformat(), text)
     result.errors.append(f"{message.key}: {text}")
     session.commit()
+
+
+def _record_outage(session: Session, now: datetime, error: OSError,
+                   result: DeliveryResult) -> None:
+    """The server cannot be used: every due email stays due, no backoff, and says why;
+    those first tried a day ago or more are marked failed. Commits."""
+    text = _outage_text(error, now)
+    session.execute(
+        update(OutboxMessage).where(*_due(now))
+        .values(last_error=text, last_attempt_at=now,
+                first_attempt_at=func.coalesce(OutboxMessage.first_attempt_at, _moment(now)))
+        .execution_options(synchronize_session=False))
+    expired = cast("CursorResult[Any]", session.execute(
+        update(OutboxMessage)
+        .where(*_due(now), OutboxMessage.first_attempt_at <= now - RETRY_WINDOW)
+        .values(failed_at=now)
+        .execution_options(synchronize_session=False)))
+    result.failed += expired.rowcount
+    result.skipped = pending_count(session, now)
+    session.commit()
+    result.note = ("The SMTP server could not be used: the emails due stay due, and go out "
+                   "with the first run after it is back.")
+    result.errors.append(text)
+    logger.warning("%s; %d emails wait for the next run%s", text, result.skipped,
+                   f", {expired.rowcount} failed after a day" if expired.rowcount else "")
 
 
 def pending_count(session: Session, now: datetime) -> int:
@@ -181,7 +296,11 @@ def pending_count(session: Session, now: datetime) -> int:
 
 def deliver_pending(session: Session, now: datetime, settings: SmtpSettings | None,
                     limit: int = 100) -> DeliveryResult:
-    """Send up to ``limit`` due emails, oldest first, committing after each one."""
+    """Send up to ``limit`` due emails, oldest first, committing after each one.
+
+    ``now`` is the time of the run; each claim's lease runs from the moment it is made
+    (``now`` plus the whole seconds the run has taken so far).
+    """
     result = DeliveryResult()
     if settings is None:
         result.skipped = pending_count(session, now)
@@ -193,31 +312,37 @@ def deliver_pending(session: Session, now: datetime, settings: SmtpSettings | No
     session.commit()  # end the read: each claim is its own short transaction
     if not ids:
         return result
+    started = time.monotonic()
     # connect before claiming anything: a claim is held only while its email is handed over
-    smtp: smtplib.SMTP | None = None
-    connect_error: BaseException | None = None
+    smtp, error = _open(settings)
     try:
-        smtp = connect(settings)
-    except CONNECTION_ERRORS as error:
-        connect_error = error  # counted as a failed try of the first email due
-    try:
-        for index, message_id in enumerate(ids):
-            if not _claim(session, message_id, now):
+        for message_id in ids:
+            if smtp is not None and smtp.sock is None:  # closed after the last email
+                smtp, error = _open(settings)
+            if smtp is None:
+                assert error is not None
+                _record_outage(session, now, error, result)
+                break
+            elapsed = timedelta(seconds=int(time.monotonic() - started))
+            if not _claim(session, message_id, now, now + elapsed + CLAIM_LEASE):
                 continue  # another deliverer has it, or sent it
             message = session.get(OutboxMessage, message_id, populate_existing=True)
             assert message is not None
             try:
-                if smtp is None:
-                    assert connect_error is not None
-                    raise connect_error
                 _transmit(smtp, message, settings, now)
-            except CONNECTION_ERRORS as error:
-                _record_failure(session, message, now, error, result)
-                result.skipped = len(ids) - index - 1
-                result.note = "The SMTP connection failed: the rest wait for the next run."
-                break
-            except Exception as error:  # refused by the server, or unsendable: this one only
-                _record_failure(session, message, now, error, result)
+            except Exception as failure:
+                lost = connection_lost(failure)
+                if lost:
+                    smtp.close()
+                    smtp, error = _open(settings)
+                    if smtp is None:  # the server is down, not this email: due again now
+                        message.send_after = now
+                        session.commit()
+                        assert error is not None
+                        _record_outage(session, now, error, result)
+                        break
+                _record_failure(session, message, now, _failure_text(failure, now, lost),
+                                result)
                 continue
             message.sent_at = now
             message.last_error = None

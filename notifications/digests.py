@@ -22,6 +22,7 @@ from notifications.job_support import (
     loaded_plan,
     long_date,
     queue_email,
+    settle_statuses,
     update_link,
 )
 from notifications.reminders import missing_updates, open_period
@@ -37,6 +38,8 @@ def iso_week(today: date) -> str:
 
 def run(app: Flask, today: date, dry_run: bool = False) -> JobResult:
     result = JobResult("digests", dry_run=dry_run)
+    if not dry_run:
+        settle_statuses(app, today, everything=False)
     with job_session(app, dry_run) as session:
         plan = loaded_plan(session)
         if plan is None:
@@ -46,7 +49,8 @@ def run(app: Flask, today: date, dry_run: bool = False) -> JobResult:
         if period is None:
             result.say(f"No digests: {why}")
             return result
-        ensure_current(session, plan, today)
+        if dry_run:
+            ensure_current(session, plan, today)  # rolled back with the rest
         quarter = period.quarter
         statuses = {row.action_id: row for row in session.scalars(
             select(ActionStatus).where(ActionStatus.quarter == quarter.label))}

@@ -32,6 +32,7 @@ from notifications.job_support import (
     name_of,
     queue_email,
     resolve,
+    settle_statuses,
 )
 from tracker.models import Action, Escalation, User, utcnow
 from tracker.services.statuses import recompute
@@ -39,12 +40,14 @@ from tracker.services.statuses import recompute
 
 def run(app: Flask, today: date, dry_run: bool = False) -> JobResult:
     result = JobResult("escalations", dry_run=dry_run)
+    recomputed = None if dry_run else settle_statuses(app, today, everything=True)
     with job_session(app, dry_run) as session:
         plan = loaded_plan(session)
         if plan is None:
             result.say("No plan is loaded: nothing to escalate.")
             return result
-        recomputed = recompute(session, plan, today, actor="scheduler")
+        if recomputed is None:  # a dry run: worked out here, and rolled back with the rest
+            recomputed = recompute(session, plan, today, actor="scheduler")
         result.say(f"Statuses recomputed as on {today.isoformat()}: {recomputed.raised} "
                    f"escalation{'s' if recomputed.raised != 1 else ''} raised.")
         new = list(session.scalars(

@@ -16,12 +16,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from plans import Plan, Quarter
+from tracker import work
+from tracker.db import begin_write, get_session
 from tracker.models import Action, Group, User
+from tracker.services.plan_load import current_plan
+from tracker.services.statuses import Recomputed
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +42,14 @@ class JobResult:
     dry_run: bool = False
     lines: list[str] = field(default_factory=list)
     verb: str = "queue"
+    headline: str = ""  # a job that sends no email says what it did here
 
     def say(self, line: str) -> None:
         self.lines.append(line)
 
     def summary(self) -> str:
+        if self.headline:
+            return f"{self.name}: {self.headline}"
         past = {"queue": "queued", "send": "sent"}.get(self.verb, self.verb)
         verb = f"would {self.verb}" if self.dry_run else past
         extra = f", {self.skipped} already queued" if self.skipped else ""
@@ -51,11 +58,10 @@ class JobResult:
 
 @contextmanager
 def job_session(app: Flask, dry_run: bool) -> Iterator[Session]:
-    """An app context and its session: commit once at the end, or roll back (dry run, error)."""
-    from tracker.db import get_session
-
+    """An app context and its session, in one write transaction: commit once at the end, or
+    roll back (dry run, error)."""
     with app.app_context():
-        session = get_session()
+        session = begin_write(get_session())
         try:
             yield session
             if dry_run:
@@ -68,9 +74,21 @@ def job_session(app: Flask, dry_run: bool) -> Iterator[Session]:
 
 
 def loaded_plan(session: Session) -> Plan | None:
-    from tracker.services.plan_load import current_plan
-
     return current_plan(session)
+
+
+def settle_statuses(app: Flask, today: date, *, everything: bool) -> Recomputed | None:
+    """Before a job reads statuses: work out the open quarter's if it has none yet, or (with
+    ``everything``) recompute them all as on ``today``, without holding the write lock for
+    long (:mod:`tracker.work`). A dry run skips this: it works them out in its own
+    transaction, which is rolled back."""
+    with app.app_context():
+        plan = current_plan(get_session())
+        if plan is None:
+            return None
+        if everything:
+            return work.recompute_everything(plan, today, "scheduler")
+        return work.open_quarter(plan, today, "scheduler")
 
 
 def base_url(app: Flask) -> str:
@@ -178,7 +196,9 @@ def queue_email(session: Session, result: JobResult, *, key: str, kind: str, to:
     if session.scalars(select(OutboxMessage.id).where(OutboxMessage.key == key)).first():
         result.skipped += 1
         return False
-    text, html = outbox.render(template, subject=subject, **context)
+    context.setdefault("partnership_name", outbox.partnership_name(session))
+    mail = outbox.MailTemplates.of(current_app._get_current_object())  # type: ignore[attr-defined]
+    text, html = mail.render(template, subject=subject, **context)  # type: ignore[arg-type]
     copies = tuple(sorted({c for c in cc if c and c != to}))
     message = outbox.queue(session, key=key, kind=kind, to=to, subject=subject, text=text,
                            html=html, cc=copies)

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask
 
-from notifications import digests, duties, escalation_digest, reminders
+from notifications import digests, duties, escalation_digest, reminders, statuses
 from notifications.job_support import JobFunction, JobResult, job_session
 from tracker.models import utcnow
 
@@ -66,6 +66,8 @@ def deliver_seconds() -> int:
 
 
 JOBS: tuple[Job, ...] = (
+    Job("statuses", "a new quarter's statuses, worked out when its update window opens",
+        "daily at 00:05", {"hour": 0, "minute": 5}, None, statuses.run),
     Job("reminders", "update reminders, by the plan's rules.reminders ladder",
         "daily at 07:00", {"hour": 7, "minute": 0}, None, reminders.run),
     Job("escalations", "escalation scan: recompute statuses, one digest per recipient",

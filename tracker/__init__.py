@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, Response
+from flask.typing import ResponseReturnValue
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
 
@@ -14,9 +15,36 @@ from tracker.config import PROJECT_ROOT, load_config
 logger = logging.getLogger(__name__)
 
 
+class TrackerApp(Flask):
+    """Flask, with each request run as one unit of work (:mod:`tracker.db`): committed when
+    the view returns, rolled back when anything raises, run again when the database was
+    busy or a concurrent request won a race."""
+
+    def full_dispatch_request(self) -> Response:
+        from tracker import db
+
+        response: Response = db.serve_request(super().full_dispatch_request)
+        return response
+
+    def handle_user_exception(self, e: Exception) -> HTTPException | ResponseReturnValue:
+        from tracker import db
+
+        db.request_failed(e)  # undone before any error page is drawn
+        return super().handle_user_exception(e)
+
+    def handle_exception(self, e: Exception) -> Response:
+        from tracker import db
+
+        if isinstance(e, db.DatabaseBusy):  # nothing was saved: say so, and keep the text
+            from tracker.views.errors import busy_page
+
+            return self.finalize_request(busy_page(e), from_error_handler=True)
+        return super().handle_exception(e)
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error handlers, commands."""
-    app = Flask(
+    app = TrackerApp(
         __name__,
         instance_path=str(PROJECT_ROOT / "instance"),
         instance_relative_config=False,
@@ -91,12 +119,9 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    def render_error(error: HTTPException) -> tuple[str, int]:
-        code = error.code or 500
-        return render_template("errors/error.html", error=error, code=code), code
+    from tracker.views import errors
 
-    for code in (400, 403, 404, 405, 500):
-        app.register_error_handler(code, render_error)
+    errors.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

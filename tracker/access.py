@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, flash, g, request
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
-from tracker.db import get_session
 from tracker.models import Action, Group, User
 from tracker.models.people import group_members
 
@@ -90,20 +90,28 @@ def is_admin(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and user.role == "admin"
 
 
+LED = "_led_group_ids"  # kept on the loaded account object, for its session's life
+
+
 def led_group_ids(user: Any) -> frozenset[int]:
-    """The groups ``user`` leads: as the group's lead, or as a member with role lead."""
+    """The groups ``user`` leads: as the group's lead, or as a member with role lead.
+
+    Read through the session the account was loaded in, once per loaded account.
+    """
     if not getattr(user, "is_authenticated", False):
         return frozenset()
-    cache = g.setdefault("led_group_ids", {})
-    if user.id not in cache:
-        db = get_session()
+    cached: frozenset[int] | None = user.__dict__.get(LED)
+    if cached is None:
+        db = object_session(user)
+        if db is None:
+            raise RuntimeError(f"{user!r} is not attached to a session")
         ids = set(db.scalars(select(Group.id).where(Group.lead_id == user.id)))
         if user.role == "lead":
             ids |= set(db.scalars(select(group_members.c.group_id)
                                   .where(group_members.c.user_id == user.id)))
-        cache[user.id] = frozenset(ids)
-    led: frozenset[int] = cache[user.id]
-    return led
+        cached = frozenset(ids)
+        user.__dict__[LED] = cached
+    return cached
 
 
 def leads_action(user: Any, action: Action) -> bool:

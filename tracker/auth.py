@@ -63,14 +63,13 @@ def load_user(token: str) -> User | None:
         reason = "idle timeout"
     elif now - row.created_at > absolute:
         reason = "session too old"
+    # both are written with the request's unit of work (bookkeeping a GET may write too)
     if reason is not None:
         row.ended_at, row.ended_reason = now, reason
-        db.commit()
         g.session_ended = reason
         return None
     if now - row.last_seen_at > LAST_SEEN_EVERY:
         row.last_seen_at = now
-        db.commit()
     g.pop("ended_user_id", None)
     user = row.user
     user.session_token = token
@@ -169,7 +168,7 @@ def authenticate(db: Session, email: str, password: str) -> User | None:
 # -- invitation and reset links -----------------------------------------------------------
 
 
-def issue_link(db: Session, user: User, purpose: str) -> str:
+def issue_link(db: Session, user: User, purpose: str, base_url: str) -> str:
     """A single-use, expiring link to set a password; earlier unused links stop working."""
     now = utcnow()
     db.execute(update(AccountToken)
@@ -180,7 +179,7 @@ def issue_link(db: Session, user: User, purpose: str) -> str:
     db.add(AccountToken(user_id=user.id, purpose=purpose, token_hash=token_hash(token),
                         created_at=now, expires_at=now + lifetime))
     db.flush()
-    return f"{current_app.config['BASE_URL']}/account/set-password/{token}"
+    return f"{base_url.rstrip('/')}/account/set-password/{token}"
 
 
 def find_link(db: Session, token: str) -> AccountToken | None:

@@ -10,9 +10,10 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from plans import PlanError
+from tracker import work
 from tracker.cli_support import day_option, loaded_plan
 from tracker.db import get_engine, get_session, transaction
-from tracker.services.plan_load import compare_plan_file, load_plan_file, read_plan_file
+from tracker.services.plan_load import compare_plan_file, read_plan_file
 from tracker.services.plan_sync import PartnershipMismatch, PlanDiff
 
 
@@ -156,8 +157,7 @@ def plan_diff(file: Path) -> None:
 def plan_load(file: Path, loaded_by: str | None) -> None:
     """Load FILE in one transaction; a refused file changes nothing."""
     try:
-        with transaction() as session:
-            result = load_plan_file(session, file, loaded_by=loaded_by)
+        result, _statuses = work.load_plan(file, loaded_by=loaded_by)
     except PlanError as error:
         _report_refusal(error, loading=True)
         sys.exit(1)
@@ -207,10 +207,8 @@ def demo(today: object, seed: int) -> None:
 @with_appcontext
 def recompute_statuses(today: object) -> None:
     """Recompute every action's status and every roll-up from the plan's rules."""
-    from tracker.services.statuses import recompute
-
-    with transaction() as session:
-        result = recompute(session, loaded_plan(session), day_option(today), actor="command line")
+    result = work.recompute_everything(loaded_plan(get_session()), day_option(today),
+                                       actor="command line")
     click.echo(f"Statuses recomputed for {result.actions} actions: {result.added} new, "
                f"{len(result.changed)} changed.")
     for ref, quarter, old, new in result.changed:

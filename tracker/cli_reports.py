@@ -7,13 +7,14 @@ import tempfile
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
+from tracker import work
 from tracker.cli_support import day_option, loaded_plan
 from tracker.db import get_session
 from tracker.reports.dashboard import Filters, QuarterUnknown, choose_quarter
 from tracker.reports.pack import FORMATS, render
-from tracker.services.statuses import ensure_current
 
 report_cli = click.Group("report", help="The board's documents: the board pack.")
 
@@ -61,9 +62,9 @@ def board(quarter: str | None, fmt: str | None, out: Path | None, today: object)
     if out is not None and not out.parent.is_dir():
         raise click.ClickException(f"Cannot write {out}: the folder {out.parent} does not "
                                    "exist. No board pack was written.")
-    if ensure_current(session, plan, day):  # a quarter has just opened: its statuses first
-        session.commit()
-    pack = render(fmt, session, plan, day, chosen, Filters())
+    work.open_quarter(plan, day, "command line")  # a quarter has just opened: statuses first
+    pack = render(fmt, session, plan, day, chosen, Filters(),
+                  env=current_app.jinja_env)
     target = out if out is not None else Path(pack.filename)
     try:
         write_atomically(target, pack.content)

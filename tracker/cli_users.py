@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
@@ -12,6 +13,12 @@ from tracker.db import transaction
 from tracker.models import Group, User
 from tracker.models.people import ROLES
 from tracker.services import accounts, audit
+from tracker.services.outbox import MailTemplates
+
+
+def _mail() -> MailTemplates:
+    return MailTemplates.of(current_app._get_current_object())  # type: ignore[attr-defined]
+
 
 users_cli = click.Group("users", help="Accounts: add, invite, reset, disable, list.")
 
@@ -50,7 +57,7 @@ def add(email: str, name: str, role: str, groups: tuple[str, ...]) -> None:
         user = User(email=email, name=name.strip(), role=role, groups=found)
         db.add(user)
         db.flush()
-        link = accounts.email_link(db, user, "invite")
+        link = accounts.email_link(db, user, "invite", _mail())
         audit.record(db, audit.COMMAND_LINE, "account.created", "account", email,
                      f"{name} added as {role}", new={"name": name, "role": role,
                                                      "groups": list(groups)})
@@ -77,7 +84,7 @@ def invite(email: str | None, everyone: bool) -> None:
             users = [_find(db, email or "")]
         links = []
         for user in users:
-            link = accounts.email_link(db, user, "invite")
+            link = accounts.email_link(db, user, "invite", _mail())
             audit.record(db, audit.COMMAND_LINE, "account.invited", "account", user.email)
             click.echo(f"{user.email}: {link.url}")
             links.append(link)
@@ -94,7 +101,7 @@ def reset(email: str) -> None:
     """Print a password reset link (works once, for 24 hours)."""
     with transaction() as db:
         user = _find(db, email)
-        link = accounts.email_link(db, user, "reset")
+        link = accounts.email_link(db, user, "reset", _mail())
         audit.record(db, audit.COMMAND_LINE, "account.reset_link", "account", user.email)
     click.echo(f"Reset link for {user.email} (works once, for 24 hours): {link.url}")
     _say_emailed([link])

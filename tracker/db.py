@@ -1,28 +1,95 @@
-"""The database engine and sessions.
+"""The database engine, sessions, and the unit of work.
 
-This is the only module that knows which database engine is in use: SQLite (the embedded
-default) gets WAL mode, a busy timeout and enforced foreign keys here; PostgreSQL needs
-nothing special. Sessions follow "services flush, the boundary commits": a request, a CLI
-command or a job commits once; everything else only flushes.
+This is the only module that knows which database engine is in use. SQLite (the embedded
+default) gets WAL mode, a busy timeout and enforced foreign keys; its transactions are begun
+here, not by the driver, so that a transaction that will write starts with ``BEGIN
+IMMEDIATE`` (it takes the write lock at once, waiting for it if need be, instead of failing
+half-way through when another process wrote first). PostgreSQL needs nothing special.
+
+**One unit of work.** A request, a command or a job has one session and commits once, at
+its end; services only flush. For requests this is :func:`serve_request`, which the app's
+``full_dispatch_request`` runs (see :class:`tracker.TrackerApp`):
+
+- the view (and the ``before_request`` hooks) run; when they return normally, the session
+  is committed; when anything raises (``abort(404)``, a refusal shown with
+  :func:`tracker.views.refuse`, a bug), everything is rolled back *before* the error page is
+  drawn, so that page never depends on a failed transaction;
+- a request that may write (anything but GET, HEAD and OPTIONS) begins a write transaction;
+  GET and HEAD begin read transactions and may not write plan, update, status or KPI data
+  at all (:data:`WRITABLE_ON_READ` lists the few bookkeeping tables they may touch);
+- a busy database, a serialisation failure, a deadlock or a unique constraint a concurrent
+  request won are *retried*: the whole request runs again on a fresh session (as a write
+  transaction), so that the second time it sees what the other request committed: a stale
+  form becomes the conflict page, a second approval is refused as already made. Only when
+  the retries are used up does the person see an error: the "try again" page
+  (:class:`DatabaseBusy`), which keeps what they typed.
+
+Commands and jobs use :func:`transaction` (one write transaction) or, for long work,
+:func:`read_transaction` to work things out without holding the write lock, then a short
+:func:`transaction` to store the result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, current_app, g, has_request_context, request, session
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+logger = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+BEGIN_OPTION = "tracker_begin"  # execution option: "immediate" starts a write transaction
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# how many times a request is run in all before the person is told to try again
+BUSY_ATTEMPTS = 4
+CONFLICT_ATTEMPTS = 3  # a unique constraint won by a concurrent request: it is visible at once
+# tables a GET or HEAD request may write: signing in bookkeeping, held form text, pack builds
+WRITABLE_ON_READ = frozenset({"user_sessions", "held_submissions", "pack_builds",
+                              "pack_requests"})
+
+_FAILED = "_uow_failed"
+_WRITE = "_uow_write"
+_SESSION = "db_session"
+
+
+class DatabaseBusy(Exception):
+    """The database could not take this change after several tries; nothing was saved."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(f"the database was busy: {type(error).__name__}")
+        self.error = error
+
+
+class ReadOnlyRequest(RuntimeError):
+    """A GET or HEAD request tried to write data: pages only read."""
+
+
+class _Retry(Exception):
+    """Raised out of Flask's error handling so that :func:`serve_request` runs it again."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+# -- the engine ----------------------------------------------------------------------------
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite connections get WAL, a busy timeout and foreign keys."""
+    """Create an engine; SQLite connections get WAL, a busy timeout and foreign keys, and
+    transactions begun by :func:`begin_write` start with ``BEGIN IMMEDIATE``."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -33,11 +100,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # the driver begins nothing by itself: _sqlite_begin below does it
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection: Any) -> None:
+            immediate = connection.get_execution_options().get(BEGIN_OPTION) == "immediate"
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -56,29 +130,231 @@ def get_engine(app: Flask) -> Engine:
     return engine
 
 
-def get_session() -> Session:
-    """The session of the current app context (one per request, command or job)."""
-    if "db_session" not in g:
-        from flask import current_app
+def is_sqlite(engine: Engine) -> bool:
+    return engine.url.get_backend_name() == "sqlite"
 
-        g.db_session = current_app.extensions["tracker.sessionmaker"]()
-    session: Session = g.db_session
-    return session
+
+# -- sessions ------------------------------------------------------------------------------
+
+
+def new_session(app: Flask) -> Session:
+    """A session of its own, outside the unit of work (its owner commits and closes it)."""
+    made: Session = app.extensions["tracker.sessionmaker"]()
+    return made
+
+
+def begin_write(db: Session) -> Session:
+    """Begin ``db``'s next transaction as a write transaction (SQLite: ``BEGIN IMMEDIATE``).
+
+    Call it before the transaction reads anything; once one is under way it has no effect.
+    """
+    if not db.in_transaction():
+        db.connection(execution_options={BEGIN_OPTION: "immediate"})
+    return db
+
+
+def get_session() -> Session:
+    """The session of the current unit of work (one per request, command or job)."""
+    if _SESSION not in g:
+        db = new_session(current_app._get_current_object())  # type: ignore[attr-defined]
+        if has_request_context():
+            reading = request.method in READ_METHODS and not g.get(_WRITE)
+            db.info["read_only_data"] = request.method in READ_METHODS
+            if not reading:
+                begin_write(db)
+        g.db_session = db
+    found: Session = g.db_session
+    return found
 
 
 def _close_session(_exc: BaseException | None) -> None:
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()
+    db = g.pop(_SESSION, None)
+    if db is not None:
+        db.close()  # rolls back whatever was not committed
 
 
 @contextmanager
 def transaction() -> Iterator[Session]:
-    """Commit once at the end of the block, or roll everything back on error."""
-    session = get_session()
+    """One write transaction on the unit of work's session: commit once at the end of the
+    block, or roll everything back on error."""
+    db = get_session()
+    if db.in_transaction() and not db.info.get("writing"):
+        db.commit()  # end a read that came before (nothing is pending in it)
+    begin_write(db)
+    db.info["writing"] = True
     try:
-        yield session
-        session.commit()
+        yield db
+        db.commit()
     except BaseException:
-        session.rollback()
+        db.rollback()
         raise
+    finally:
+        db.info.pop("writing", None)
+
+
+@contextmanager
+def read_transaction() -> Iterator[Session]:
+    """A read on the unit of work's session, ended (rolled back) at the end of the block:
+    for working something out without holding the write lock."""
+    db = get_session()
+    try:
+        yield db
+    finally:
+        db.rollback()
+
+
+# -- what counts as retryable ---------------------------------------------------------------
+
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+_PG_RETRY = {"40001", "40P01", "55P03"}  # serialisation failure, deadlock, lock not available
+_PG_UNIQUE = "23505"
+
+
+def retry_kind(error: BaseException) -> str | None:
+    """``busy`` (wait and try again), ``conflict`` (a concurrent change won) or None."""
+    if isinstance(error, _Retry):
+        return retry_kind(error.error)
+    if isinstance(error, DatabaseBusy):
+        return None
+    if isinstance(error, StaleDataError):
+        return "conflict"  # the row was changed or deleted by someone else since it was read
+    if not isinstance(error, DBAPIError):
+        return None
+    if error.connection_invalidated:
+        return "busy"
+    original = error.orig
+    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if code in _PG_RETRY:
+        return "busy"
+    if code == _PG_UNIQUE:
+        return "conflict"
+    text = str(original).lower()
+    if any(words in text for words in _SQLITE_BUSY):
+        return "busy"
+    if isinstance(error, IntegrityError) and "unique constraint failed" in text:
+        return "conflict"
+    return None
+
+
+def _pause(attempt: int) -> None:
+    """A short, jittered wait before the next try, so racing requests do not meet again."""
+    time.sleep(min(0.05 * 2 ** attempt, 0.5) * (0.5 + random.random()))
+
+
+# -- the request's unit of work ------------------------------------------------------------
+
+
+def request_failed(error: Exception) -> None:
+    """The view (or a before-request hook) raised: undo its writes before the error page.
+
+    Retryable errors are turned into :class:`_Retry`, which Flask's error handling does not
+    catch, so that :func:`serve_request` runs the request again.
+    """
+    g.setdefault(_FAILED, True)
+    db = g.get(_SESSION)
+    if db is not None:
+        db.rollback()
+    if retry_kind(error) is not None:
+        raise _Retry(error) from error
+
+
+class _RequestState:
+    """What a request's run changes besides the database (the cookie session: flashed
+    messages; ``g``), put back before it runs again."""
+
+    def __init__(self) -> None:
+        self.cookie = copy.deepcopy(dict(session))
+        self.g_keys = set(vars(g))
+
+    def restore(self) -> None:
+        session.clear()
+        session.update(copy.deepcopy(self.cookie))
+        for key in set(vars(g)) - self.g_keys - {_WRITE}:
+            g.pop(key, None)
+        for upload in request.files.values():
+            upload.stream.seek(0)
+
+
+def serve_request(dispatch: Callable[[], Any]) -> Any:
+    """Run ``dispatch`` (Flask's own request handling) as one unit of work, with retries."""
+    state = _RequestState()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            response = dispatch()
+            db = g.get(_SESSION)
+            if db is not None:
+                if g.get(_FAILED):
+                    db.rollback()
+                else:
+                    db.commit()
+            return response
+        except Exception as error:  # noqa: BLE001 - sorted below: retried, or passed on
+            g.setdefault(_FAILED, True)
+            _discard()
+            kind = retry_kind(error)
+            if kind is None:
+                raise
+            cause = error.error if isinstance(error, _Retry) else error
+            limit = BUSY_ATTEMPTS if kind == "busy" else CONFLICT_ATTEMPTS
+            if attempt >= limit:
+                logger.warning("%s %s: gave up after %d tries: %s", request.method,
+                               request.path, attempt, cause)
+                raise DatabaseBusy(cause) from cause
+            logger.info("%s %s: try %d met %s; trying again", request.method, request.path,
+                        attempt, type(cause).__name__)
+            state.restore()
+            g.setdefault(_WRITE, True)  # the next try takes the write lock from the start
+            g.pop(_FAILED, None)
+            _pause(attempt)
+
+
+def _discard() -> None:
+    db = g.pop(_SESSION, None)
+    if db is not None:
+        try:
+            db.rollback()
+        finally:
+            db.close()
+
+
+def has_failed() -> bool:
+    """Whether this request's unit of work failed (its error page must not read data)."""
+    return bool(g.get(_FAILED))
+
+
+# -- GET never writes ----------------------------------------------------------------------
+
+
+def _writes(db: Session, tables: set[str]) -> None:
+    if not db.info.get("read_only_data"):
+        return
+    refused = sorted(tables - WRITABLE_ON_READ)
+    if refused:
+        raise ReadOnlyRequest(
+            f"a {request.method if has_request_context() else 'read'} request may not "
+            f"write {', '.join(refused)}: pages read what is stored")
+
+
+@event.listens_for(Session, "before_flush")
+def _check_flush(db: Session, _flush: UOWTransaction, _instances: object) -> None:
+    if not db.info.get("read_only_data"):
+        return
+    tables = set()
+    for instance in (*db.new, *db.dirty, *db.deleted):
+        if instance in db.dirty and not db.is_modified(instance):
+            continue
+        table = getattr(type(instance), "__tablename__", None)
+        if table:
+            tables.add(str(table))
+    _writes(db, tables)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _check_statement(state: ORMExecuteState) -> None:
+    if not state.session.info.get("read_only_data"):
+        return
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        _writes(state.session, {str(getattr(table, "name", table))})

@@ -197,7 +197,14 @@ class KpiValueForm(FlaskForm):
                               description="Where the figure comes from, e.g. the MPS crime "
                               "dashboard, extracted 3 October 2026",
                               validators=[Length(max=500)])
+    # the newest value of the KPI when the form was drawn: one saved since is not overwritten
+    # unseen
+    seen = HiddenField()
     submit = SubmitField("Save value", widget=GovSubmitInput())
+
+    def seen_id(self) -> int | None:
+        raw = (self.seen.data or "").strip()
+        return int(raw) if raw.isdigit() else None
 
     def number(self) -> float | None:
         raw = (self.value.data or "").strip().replace(",", "").rstrip("%").strip()

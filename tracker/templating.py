@@ -3,15 +3,19 @@ and the filters pages share (dates, periods)."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request, url_for
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
-from tracker.db import get_session
+from tracker.db import get_session, has_failed
 from tracker.models import Partnership
+
+logger = logging.getLogger(__name__)
 
 # (text, endpoint, endpoints that make it current, who sees it: None for everyone)
 NAVIGATION = (
@@ -41,15 +45,31 @@ def csp_nonce() -> str:
     return nonce
 
 
-def current_partnership() -> Partnership | None:
-    if "partnership" not in g:
-        g.partnership = get_session().scalars(select(Partnership).limit(1)).first()
-    partnership: Partnership | None = g.partnership
-    return partnership
+DEFAULT_NAME = "Community safety partnership"
+_NAME_KEY = "tracker.partnership_name"
+
+
+def partnership_name() -> str:
+    """The partnership's name for headers and titles: read once per request, and never from
+    a request whose unit of work failed (its error page uses the name this process last saw,
+    so it draws even when the database cannot be read)."""
+    last_seen: str | None = current_app.extensions.get(_NAME_KEY)
+    if has_failed():
+        return last_seen or DEFAULT_NAME
+    if "partnership_name" not in g:
+        try:
+            name = get_session().scalar(select(Partnership.name).limit(1))
+        except SQLAlchemyError:
+            logger.exception("the partnership's name could not be read")
+            name = None
+        if name:
+            current_app.extensions[_NAME_KEY] = name
+        g.partnership_name = name or last_seen or DEFAULT_NAME
+    found: str = g.partnership_name
+    return found
 
 
 def _context() -> dict[str, Any]:
-    partnership = current_partnership()
     endpoint = request.endpoint or ""
     from flask_login import current_user
 
@@ -64,8 +84,7 @@ def _context() -> dict[str, Any]:
         and target in current_app.view_functions
     ]
     return {
-        "partnership": partnership,
-        "partnership_name": partnership.name if partnership else "Community safety partnership",
+        "partnership_name": partnership_name(),
         "nav_items": nav_items,
         "csp_nonce": csp_nonce(),
     }

@@ -1,12 +1,15 @@
 """Delivering the outbox to a real SMTP server (aiosmtpd on 127.0.0.1), each email once.
 
-The ``smtp_server`` fixture (conftest.py) records what arrives; tests read it back.
+The ``smtp_server`` fixture (conftest.py) records what arrives; tests read it back. Time is
+driven by passing ``now`` to each run, as the scheduler's ``deliver`` job does every minute.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -48,6 +51,10 @@ def soon() -> datetime:
     return utcnow() + timedelta(seconds=1)
 
 
+# a lease runs from the moment of its claim: a few seconds after a run's ``now`` at most
+LATE = timedelta(seconds=10)
+
+
 def test_an_email_arrives_multipart_with_its_headers(app: Flask, smtp_server) -> None:  # type: ignore[no-untyped-def]
     smtp_server.configure(app)
     put(app, to="owner@example.org", cc=["lead@example.org", "cst@example.org"],
@@ -77,6 +84,7 @@ def test_an_email_arrives_multipart_with_its_headers(app: Flask, smtp_server) ->
 
     [row] = rows(app)
     assert row.state == "sent" and row.attempts == 1 and row.sent_at is not None
+    assert row.first_attempt_at == row.last_attempt_at == row.sent_at
 
 
 def test_header_injection_in_a_subject_or_a_name_adds_no_header(app: Flask, smtp_server) -> None:  # type: ignore[no-untyped-def]
@@ -138,12 +146,68 @@ def test_an_interrupted_delivery_sends_the_rest_once(app: Flask, smtp_server,  #
     result = deliver(app, now + timedelta(seconds=5))
     assert result.sent == 2
     assert len(smtp_server.received) == 4
-    result = deliver(app, now + CLAIM_LEASE + timedelta(seconds=1))
+    result = deliver(app, now + CLAIM_LEASE + LATE)
     assert result.sent == 1
     addresses = [r.message["To"] for r in smtp_server.received]
     assert sorted(addresses) == [f"owner{i}@example.org" for i in range(5)]  # none twice
     assert deliver(app, now + timedelta(days=1)).sent == 0
     assert all(row.state == "sent" for row in rows(app))
+
+
+def test_a_delivery_killed_after_claiming_is_retried_after_the_short_lease(  # type: ignore[no-untyped-def]
+        app: Flask, smtp_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    smtp_server.configure(app)
+    put(app)
+    real = delivery._transmit
+
+    def killed(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise Crash("killed after claiming, before anything was sent")
+
+    monkeypatch.setattr(delivery, "_transmit", killed)
+    now = soon()
+    with pytest.raises(Crash):
+        deliver(app, now)
+    monkeypatch.setattr(delivery, "_transmit", real)
+    assert smtp_server.received == []
+    [row] = rows(app)
+    assert row.state == "queued" and row.attempts == 1
+
+    # the deliver job runs every minute: the next run leaves the claim alone (its deliverer
+    # might still be sending); once the lease of two minutes is over, the next run sends it
+    # (LATE allows for the time the killed run took before its claim)
+    assert CLAIM_LEASE <= timedelta(minutes=2)
+    assert deliver(app, now + timedelta(minutes=1)).sent == 0
+    assert deliver(app, now + CLAIM_LEASE + LATE).sent == 1
+    assert [r.message["To"] for r in smtp_server.received] == ["owner0@example.org"]
+    [row] = rows(app)
+    assert row.state == "sent" and row.attempts == 2
+
+
+def test_a_resend_after_a_crash_between_accept_and_commit_keeps_its_message_id(  # type: ignore[no-untyped-def]
+        app: Flask, smtp_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    smtp_server.configure(app)
+    put(app)
+    real = delivery._transmit
+
+    def accepted_then_killed(*args, **kwargs):  # type: ignore[no-untyped-def]
+        real(*args, **kwargs)
+        raise Crash("killed after the server accepted the email, before sent_at was saved")
+
+    monkeypatch.setattr(delivery, "_transmit", accepted_then_killed)
+    now = soon()
+    with pytest.raises(Crash):
+        deliver(app, now)
+    monkeypatch.setattr(delivery, "_transmit", real)
+    [row] = rows(app)
+    assert row.state == "queued"  # the tracker never learnt that it went
+
+    assert deliver(app, now + CLAIM_LEASE + LATE).sent == 1  # at least once: sent again
+    first, again = smtp_server.received
+    assert first.message["Message-ID"] == again.message["Message-ID"]
+    assert first.message["X-Tracker-Key"] == again.message["X-Tracker-Key"]
+    assert first.message["Subject"] == again.message["Subject"]
+    [row] = rows(app)
+    assert row.state == "sent" and row.attempts == 2
 
 
 def test_a_claimed_email_is_not_taken_by_a_second_deliverer(app: Flask) -> None:
@@ -157,6 +221,7 @@ def test_a_claimed_email_is_not_taken_by_a_second_deliverer(app: Flask) -> None:
         assert delivery._claim(second, row.id, now + timedelta(minutes=1)) is False
     [claimed] = rows(app)
     assert claimed.attempts == 1 and claimed.last_attempt_at == now
+    assert claimed.first_attempt_at == now and claimed.send_after == now + CLAIM_LEASE
 
 
 def test_a_refusing_server_is_retried_with_backoff(app: Flask, smtp_server) -> None:  # type: ignore[no-untyped-def]
@@ -168,7 +233,8 @@ def test_a_refusing_server_is_retried_with_backoff(app: Flask, smtp_server) -> N
     assert (result.sent, result.retry_later) == (0, 1)
     [row] = rows(app)
     assert row.state == "queued" and row.attempts == 1
-    assert row.last_error and "451" in row.last_error
+    assert row.last_error and row.last_error.startswith("The SMTP server refused this email")
+    assert "451" in row.last_error
     assert row.send_after == now + timedelta(minutes=1)
 
     smtp_server.accept()
@@ -180,49 +246,181 @@ def test_a_refusing_server_is_retried_with_backoff(app: Flask, smtp_server) -> N
     assert row.state == "sent" and row.attempts == 2 and row.last_error is None
 
 
-def test_a_server_that_is_down_stops_the_run(app: Flask, smtp_server) -> None:  # type: ignore[no-untyped-def]
+Handler = Callable[[Any, Any, Any], Awaitable[str]]
+
+
+def answer_for(smtp_server, monkeypatch: pytest.MonkeyPatch, address: str,  # type: ignore[no-untyped-def]
+               reply: str) -> None:
+    """Make the server answer ``reply`` to any email for ``address``; take the others."""
+    accept: Handler = smtp_server.handler.handle_DATA
+
+    async def handle_DATA(server: Any, session: Any, envelope: Any) -> str:
+        if address in envelope.rcpt_tos:
+            return reply
+        return await accept(server, session, envelope)
+
+    monkeypatch.setattr(smtp_server.handler, "handle_DATA", handle_DATA)
+
+
+def test_a_refused_email_does_not_hold_up_the_others(app: Flask, smtp_server,  # type: ignore[no-untyped-def]
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     smtp_server.configure(app)
     put(app, 3)
-    smtp_server.stop()
+    answer_for(smtp_server, monkeypatch, "owner0@example.org", "550 5.1.1 No such mailbox")
     now = soon()
     result = deliver(app, now)
-    assert (result.sent, result.retry_later, result.skipped) == (0, 1, 2)
-    assert "connection failed" in result.note
-    assert [row.attempts for row in rows(app)] == [1, 0, 0]
-    assert "ConnectionRefusedError" in (rows(app)[0].last_error or "")
+    assert (result.sent, result.retry_later, result.skipped) == (2, 1, 0)
+    assert sorted(r.message["To"] for r in smtp_server.received) == [
+        "owner1@example.org", "owner2@example.org"]
+    refused, *_ = rows(app)
+    assert refused.state == "queued" and refused.send_after == now + timedelta(minutes=1)
+    assert "550" in (refused.last_error or "")
 
-    smtp_server.start()  # back on the same port
-    result = deliver(app, now + timedelta(minutes=1))
-    assert result.sent == 3
+
+def test_a_connection_lost_with_an_email_in_flight_counts_against_that_email(  # type: ignore[no-untyped-def]
+        app: Flask, smtp_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    smtp_server.configure(app)
+    put(app, 3)
+    # 421: the server closes the connection; it still takes new ones, so the rest go out
+    answer_for(smtp_server, monkeypatch, "owner1@example.org",
+               "421 4.3.2 Closing the connection")
+    now = soon()
+    result = deliver(app, now)
+    assert (result.sent, result.retry_later, result.skipped) == (2, 1, 0)
+    assert sorted(r.message["To"] for r in smtp_server.received) == [
+        "owner0@example.org", "owner2@example.org"]
+    lost = rows(app)[1]
+    assert lost.state == "queued" and lost.attempts == 1
+    assert lost.send_after == now + timedelta(minutes=1)
+    assert (lost.last_error or "").startswith(
+        "The connection to the SMTP server was lost while this email was sent")
+
+
+def test_during_an_outage_emails_stay_due_and_all_go_out_when_the_server_is_back(  # type: ignore[no-untyped-def]
+        kingston_app: Flask, smtp_server) -> None:
+    smtp_server.configure(kingston_app)
+    put(kingston_app, 3)
+    start = soon()
+    smtp_server.refuse()  # each email is refused once before the outage
+    assert deliver(kingston_app, start).retry_later == 3
+    smtp_server.accept()
+    smtp_server.stop()
+
+    # an hour down, a run every minute: no email is pushed back, none counts a try
+    for minute in range(1, 61):
+        now = start + timedelta(minutes=minute)
+        result = deliver(kingston_app, now)
+        assert (result.sent, result.retry_later, result.failed, result.skipped) == (0, 0, 0, 3)
+        assert "could not be used" in result.note
+    for row in rows(kingston_app):
+        assert row.state == "queued" and row.attempts == 1
+        assert row.send_after == start + timedelta(minutes=1)  # still due, where it was
+        assert row.first_attempt_at == start and row.last_attempt_at == now
+        assert (row.last_error or "").startswith(
+            f"The SMTP server could not be reached at {now.day} {now:%B %Y %H:%M} UTC: "
+            "ConnectionRefusedError")
+
+    # the admin sees why on the outbox page, and when each email was last tried
+    client = signed_in(kingston_app, ADMIN)
+    listing = text(client.get("/admin/outbox?state=queued"))
+    assert "Queued emails: 3" in listing
+    assert listing.count("The SMTP server could not be reached at") == 3
+    stamp = f"{now.day} {now:%B %Y %H:%M} UTC"
+    shown = text(client.get(f"/admin/outbox/{rows(kingston_app)[0].id}"))
+    assert "Tries 1" in shown and f"Last tried {stamp}" in shown
+
+    # the first run after the server is back sends every email due
+    smtp_server.start()
+    result = deliver(kingston_app, now + timedelta(minutes=1))
+    assert (result.sent, result.skipped) == (3, 0)
+    assert sorted(r.message["To"] for r in smtp_server.received) == [
+        "owner0@example.org", "owner1@example.org", "owner2@example.org"]
+    assert all(row.state == "sent" and row.last_error is None for row in rows(kingston_app))
+
+
+def test_a_server_going_down_mid_run_leaves_the_rest_due(app: Flask, smtp_server,  # type: ignore[no-untyped-def]
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    smtp_server.configure(app)
+    put(app, 3)
+    real = delivery._transmit
+    calls = []
+
+    def down_before_the_second(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 2:
+            smtp_server.stop()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(delivery, "_transmit", down_before_the_second)
+    now = soon()
+    result = deliver(app, now)
+    assert (result.sent, result.retry_later, result.skipped) == (1, 0, 2)
+    first, in_flight, waiting = rows(app)
+    assert first.state == "sent"
+    for row in (in_flight, waiting):
+        assert row.state == "queued" and row.send_after <= now  # due at the next run
+        assert "The SMTP server could not be reached" in (row.last_error or "")
+    assert (in_flight.attempts, waiting.attempts) == (1, 0)
+
+    smtp_server.start()
+    assert deliver(app, now + timedelta(minutes=1)).sent == 2
     assert sorted(r.message["To"] for r in smtp_server.received) == [
         "owner0@example.org", "owner1@example.org", "owner2@example.org"]
 
 
-def test_after_the_last_try_an_email_fails_and_admins_see_it(kingston_app: Flask,  # type: ignore[no-untyped-def]
-                                                             smtp_server) -> None:
+def test_an_outage_of_more_than_a_day_fails_the_emails_due(kingston_app: Flask,  # type: ignore[no-untyped-def]
+                                                           smtp_server) -> None:
+    smtp_server.configure(kingston_app)
+    put(kingston_app, 2)
+    smtp_server.stop()
+    now = soon()
+    assert deliver(kingston_app, now).skipped == 2
+    nearly = deliver(kingston_app, now + timedelta(hours=23, minutes=59))
+    assert (nearly.failed, nearly.skipped) == (0, 2)
+    day = deliver(kingston_app, now + outbox.RETRY_WINDOW)
+    assert (day.failed, day.skipped) == (2, 0)
+    for row in rows(kingston_app):
+        assert row.state == "failed" and row.failed_at == now + outbox.RETRY_WINDOW
+        assert "could not be reached" in (row.last_error or "")
+    listing = text(signed_in(kingston_app, ADMIN).get("/admin/outbox?state=failed"))
+    assert "Failed emails: 2" in listing
+
+
+@pytest.mark.parametrize("reply", ["451 4.3.0 Mail server busy: please try again later",
+                                   "554 5.7.1 Relay access denied"])
+def test_a_refused_email_is_retried_for_a_day_then_fails_and_admins_see_it(  # type: ignore[no-untyped-def]
+        kingston_app: Flask, smtp_server, reply: str) -> None:
     smtp_server.configure(kingston_app)
     put(kingston_app, to="owner@example.org", subject="Your update is due")
-    smtp_server.refuse("554 5.7.1 Relay access denied")
-    now = soon()
-    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+    smtp_server.refuse(reply)
+    first = now = soon()
+    waits = []
+    while True:
         result = deliver(kingston_app, now)
         [row] = rows(kingston_app)
-        assert row.attempts == attempt
-        if attempt < outbox.MAX_ATTEMPTS:
-            assert result.retry_later == 1 and row.state == "queued"
-            assert row.send_after == now + outbox.backoff(attempt)
-            now = row.send_after
-        else:
-            assert result.failed == 1 and row.state == "failed" and row.failed_at == now
+        if row.state == "failed":
+            break
+        assert result.retry_later == 1 and row.state == "queued"
+        assert deliver(kingston_app, row.send_after - timedelta(seconds=1)).retry_later == 0
+        waits.append(row.send_after - now)
+        now = row.send_after
+    minutes = [int(wait / timedelta(minutes=1)) for wait in waits]
+    assert minutes[:7] == [1, 5, 15, 30, 60, 180, 180]  # then every 3 hours
+    assert sum(minutes) == 24 * 60  # the last try is a day after the first
+    assert result.failed == 1 and row.failed_at == now == first + timedelta(days=1)
+    assert row.attempts == len(waits) + 1 == 14
     assert deliver(kingston_app, now + timedelta(days=1)).sent == 0  # no more tries
 
     client = signed_in(kingston_app, ADMIN)
     listing = text(client.get("/admin/outbox?state=failed"))
     assert "Failed emails: 1" in listing
     assert "Your update is due Reminder owner@example.org" in listing
-    assert "SMTPDataError: (554, b'5.7.1 Relay access denied')" in listing
+    code, _, words = reply.partition(" ")
+    assert f"The SMTP server refused this email, at {now.day} {now:%B %Y %H:%M} UTC: " \
+        f"SMTPDataError: ({code}, b'{words}')" in listing
     page = client.get(f"/admin/outbox/{row.id}")
-    assert "could not be delivered after 5 tries" in text(page)
+    assert f"This email could not be delivered: it was tried from {first.day} " in text(page)
+    assert "it gets another 24 hours of tries" in text(page)
 
     # the admin tries again once the server is fixed
     smtp_server.accept()

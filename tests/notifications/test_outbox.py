@@ -85,11 +85,16 @@ def test_a_subject_loses_its_line_breaks(app: Flask) -> None:
     assert message.subject == "Hello Bcc: evil@example.net X-Evil: 1"
 
 
-def test_backoff_grows_and_tries_are_limited() -> None:
-    assert [outbox.backoff(n) for n in range(1, outbox.MAX_ATTEMPTS)] == [
-        timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
-        timedelta(minutes=60)]
-    assert outbox.MAX_ATTEMPTS == 5
+def test_backoff_grows_then_repeats_and_tries_last_a_day() -> None:
+    assert [outbox.backoff(n) / timedelta(minutes=1) for n in range(1, 9)] == [
+        1, 5, 15, 30, 60, 180, 180, 180]
+    assert outbox.RETRY_WINDOW == timedelta(hours=outbox.RETRY_HOURS) == timedelta(days=1)
+    first = utcnow()
+    assert outbox.next_try(first, 1, first) == first + timedelta(minutes=1)
+    # never past the end of the day: the last try is made a day after the first
+    late = first + timedelta(hours=23)
+    assert outbox.next_try(first, 12, late) == first + timedelta(days=1)
+    assert outbox.next_try(first, 13, first + timedelta(days=1)) is None  # failed
 
 
 # -- settings ----------------------------------------------------------------------------------
@@ -171,7 +176,7 @@ def test_the_outbox_page_shows_each_email_rendered_as_sent(kingston_app: Flask) 
     words = text(shown)
     for expected in ("From tracker@localhost", "To a@example.org", "Cc lead@example.org",
                      "Subject Your update for SKP-001 is due", "Sent Not sent",
-                     "Tries 0 of 5", "Key test|page|1"):
+                     "Tries 0", "Key test|page|1"):
         assert expected in words, expected
     as_text = client.get(f"/admin/outbox/{message.id}?view=text").get_data(as_text=True)
     assert '<pre class="app-json" id="email-text">Please update SKP-001.\nThanks.</pre>' \
@@ -226,7 +231,8 @@ def test_an_admin_tries_a_failed_email_again(kingston_app: Flask) -> None:
     with Session(get_engine(kingston_app)) as s:
         found = s.get(OutboxMessage, message.id)
         assert found is not None
-        found.attempts, found.failed_at = 5, utcnow()
+        found.attempts, found.failed_at = 14, utcnow()
+        found.first_attempt_at = found.failed_at - timedelta(days=1)
         found.last_error = "SMTPDataError: (451, b'busy')"
         s.commit()
     client = signed_in(kingston_app, ADMIN)
@@ -234,17 +240,20 @@ def test_an_admin_tries_a_failed_email_again(kingston_app: Flask) -> None:
     assert "Failed" in text(page) and "Last error SMTPDataError: (451, b&#39;busy&#39;)" \
         not in text(page)
     assert "Last error SMTPDataError: (451, b'busy')" in text(page)
+    assert "Tries 14" in text(page)
+    assert "This email could not be delivered: it was tried from" in text(page)
     assert client.post(f"/admin/outbox/{message.id}/retry").status_code == 400  # no token
     response = client.post(f"/admin/outbox/{message.id}/retry",
                            data={"csrf_token": _csrf(page.get_data(as_text=True))})
     assert response.status_code == 302
     [again] = rows(kingston_app)
     assert again.state == "queued" and again.attempts == 0 and again.failed_at is None
+    assert again.first_attempt_at is None  # a new day of tries, from the next one
     assert again.send_after <= utcnow()
     with Session(get_engine(kingston_app)) as s:
         [event] = s.scalars(select(AuditEvent).where(AuditEvent.action == "outbox.retried"))
         assert event.actor_label == ADMIN and event.object_ref == message.key
-        assert event.old is not None and event.old["attempts"] == 5
+        assert event.old is not None and event.old["attempts"] == 14
     assert "will be tried again" in text(client.get(response.headers["Location"]))
     # a queued (or sent) email is not sent again by hand
     page = client.get(f"/admin/outbox/{message.id}")

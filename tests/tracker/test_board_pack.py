@@ -72,7 +72,7 @@ def board(app: Flask, fmt: str, slug: str = SLUG,
         plan = current_plan(session)
         assert plan is not None
         quarter = dashboard.choose_quarter(plan, TODAY, slug)
-        pack = render(fmt, session, plan, TODAY, quarter, filters)
+        pack = render(fmt, session, plan, TODAY, quarter, filters, env=app.jinja_env)
         return pack, dashboard.build(session, plan, TODAY, quarter, filters)
 
 

@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from flask import Flask
 
 from tracker.config import ConfigError, load_config
-from tracker.db import get_engine
+from tracker.db import SQLITE_BUSY_TIMEOUT_MS, get_engine
 from tracker.models import Base
 
 
@@ -53,7 +53,7 @@ def test_unknown_environment_name_is_refused(tmp_path: Path) -> None:
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(app: Flask) -> None:
     with get_engine(app).connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 

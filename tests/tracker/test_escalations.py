@@ -132,7 +132,7 @@ def test_an_admin_resolves_a_board_escalation_with_a_note(kingston_app: Flask) -
     page = admin.get(url).get_data(as_text=True)
     assert "Resolve it" in page and "How was it resolved?" in page
     refused = admin.post(url, data={"csrf_token": token_for(admin, url), "note": "  "})
-    assert refused.status_code == 200
+    assert refused.status_code == 400
     assert error_summary(refused.get_data(as_text=True)) == [
         "Enter how the escalation was resolved"]
     assert _escalations(kingston_app, people.action)[0].is_open  # type: ignore[attr-defined]

@@ -294,13 +294,28 @@ def test_the_commitment_page_runs_the_same_queries_whatever_its_history(kingston
 
 def test_the_statuses_are_dated_to_the_open_quarter(kingston_app: Flask,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """When the next quarter's window opens, the pages move to it and compute it at once."""
+    """When the next quarter's window opens, the pages move to it at once, but only read:
+    the scheduler's statuses job works the new quarter out, and the pages then show it."""
+    from tests.conftest import db_fingerprint
+
     scene = amber_commitment(kingston_app)
     next_window = date(2026, 12, 31) - timedelta(days=14)
     pin_today(monkeypatch, next_window)
     reader = browser(kingston_app)
+    before = db_fingerprint(kingston_app)
 
-    html = reader.get(f"/commitments/{scene.commitment}").get_data(as_text=True)
+    html = visible(reader.get(f"/commitments/{scene.commitment}").get_data(as_text=True))
 
-    assert "Status, 2026/27 Q3" in visible(html)
+    assert "Status, 2026/27 Q3 Not worked out yet" in html
+    after = db_fingerprint(kingston_app)
+    assert {k: v for k, v in after.items() if k != "user_sessions"} == {
+        k: v for k, v in before.items() if k != "user_sessions"}
+
+    ran = kingston_app.test_cli_runner().invoke(
+        args=["jobs", "run", "statuses", "--today", next_window.isoformat()])
+    assert ran.exit_code == 0, ran.output
+    assert "worked out the statuses of" in ran.output and "for 2026/27 Q3" in ran.output
     assert status_of(kingston_app, scene.action, "2026/27 Q3")[1] == "No update"
+    html = visible(reader.get(f"/commitments/{scene.commitment}").get_data(as_text=True))
+    assert "Status, 2026/27 Q3 Not worked out yet" not in html
+    assert "Status, 2026/27 Q3" in html

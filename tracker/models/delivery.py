@@ -46,6 +46,9 @@ class Action(PlanItem, Base):
     due: Mapped[date]
     prevention_id: Mapped[int | None] = mapped_column(ForeignKey("prevention_levels.id"))
     years: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # moved on each time the action's facts change and its statuses are recomputed for it
+    # (tracker.services.statuses)
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
 
     commitment: Mapped[Commitment] = relationship(back_populates="actions")
     owner: Mapped[User] = relationship()

@@ -34,7 +34,9 @@ class OutboxMessage(Base):
     html_body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     send_after: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    attempts: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)  # times handed to the SMTP server
+    # when delivery was first tried (server reached or not): the day of retries runs from it
+    first_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
     last_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     sent_at: Mapped[datetime | None] = mapped_column(default=None, index=True)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-from flask import current_app
+from jinja2 import Environment
 from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -294,18 +294,19 @@ def kpi_chart(defn: measures.KpiDefinition, numbers: tuple[measures.TableRow, ..
 
 
 def render(fmt: str, session: Session, plan: Plan, today: date, quarter: Quarter,
-           filters: Filters = NO_FILTERS) -> Pack:
-    """The board pack for ``quarter`` in ``fmt`` (one of :data:`FORMATS`)."""
+           filters: Filters = NO_FILTERS, *, env: Environment) -> Pack:
+    """The board pack for ``quarter`` in ``fmt`` (one of :data:`FORMATS`), its HTML drawn
+    with the templates of ``env`` (the app's Jinja environment)."""
     if fmt not in FORMATS:
         raise UnknownFormat(f"'{fmt}' is not a board pack format: choose one of "
                             f"{', '.join(FORMATS)}")
     contents = gather(session, plan, today, quarter, filters,
                       with_kpi_panels=fmt in ("pdf", "html"), with_trend=fmt != "csv")
     if fmt == "html":
-        content = html(contents).encode("utf-8")
+        content = html(contents, env).encode("utf-8")
         parts = len(content)
     elif fmt == "pdf":
-        content, parts = pdf(html(contents))
+        content, parts = pdf(html(contents, env))
     else:
 
         content, parts = (csv_bytes if fmt == "csv" else workbook)(contents)
@@ -321,7 +322,7 @@ def filename(dashboard: Dashboard, fmt: str) -> str:
     return f"{name}-board-pack-{dashboard.quarter.slug}{narrowed}.{fmt}"
 
 
-def html(contents: Contents) -> str:
+def html(contents: Contents, env: Environment) -> str:
     """The pack as one standalone HTML document."""
     db = contents.dashboard
     red_amber = {}
@@ -343,7 +344,7 @@ def html(contents: Contents) -> str:
     escalations = db.open_escalations
     left = escalations[ESCALATIONS_LISTED:]
     to_board = sum(1 for e in left if "board" in e.to)
-    template = current_app.jinja_env.get_template("board/pack.html")
+    template = env.get_template("board/pack.html")
     return template.render(
         pack=contents, db=db, colours=COLOURS, words=WORDS, changes=CHANGES,
         kpi_words=KPI_WORDS, prepared=_long_date(contents.prepared),

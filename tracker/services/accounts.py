@@ -56,13 +56,13 @@ def accounts(session: Session, role: str | None = None) -> list[User]:
     return list(session.scalars(query))
 
 
-def new_link(session: Session, admin: User, user: User) -> NewLink:
+def new_link(session: Session, admin: User, user: User, mail: outbox.MailTemplates) -> NewLink:
     """An invitation (no password yet) or reset link; earlier links stop working."""
     if not user.is_active:
         raise AccountRefused(f"{user.name}'s account is disabled: enable it before sending "
                              "a link")
     purpose = "reset" if user.has_password else "invite"
-    link = email_link(session, user, purpose)
+    link = email_link(session, user, purpose, mail)
     if purpose == "invite":
         audit.record(session, admin, "account.invited", "account", user.email,
                      "new invitation link")
@@ -73,20 +73,21 @@ def new_link(session: Session, admin: User, user: User) -> NewLink:
     return link
 
 
-def email_link(session: Session, user: User, purpose: str) -> NewLink:
+def email_link(session: Session, user: User, purpose: str,
+               mail: outbox.MailTemplates) -> NewLink:
     """Issue an invitation or reset link and queue an email with it. Flushes.
 
     The email's outbox key names the link's token, so each link is emailed once. An
     address the outbox refuses (it could not be delivered safely) gets no email: the link
     is still returned, for whoever asked to pass on.
     """
-    url = auth.issue_link(session, user, purpose)
+    url = auth.issue_link(session, user, purpose, mail.base_url)
     token = session.scalars(select(AccountToken).where(AccountToken.user_id == user.id)
                             .order_by(AccountToken.id.desc()).limit(1)).one()
     kind = "invitation" if purpose == "invite" else "reset"
     partnership = outbox.partnership_name(session)
-    text, html = outbox.render(kind, partnership_name=partnership, name=user.name, url=url,
-                               expires_at=token.expires_at)
+    text, html = mail.render(kind, partnership_name=partnership, name=user.name, url=url,
+                             expires_at=token.expires_at)
     subject = (f"Your invitation to the {partnership} tracker" if purpose == "invite"
                else f"Set a new password for the {partnership} tracker")
     try:

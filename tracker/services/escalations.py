@@ -112,6 +112,8 @@ class ResolveRefused(ValueError):
 def resolve(session: Session, escalation: Escalation, user: object, note: str,
             now: datetime) -> None:
     """Close an open escalation with a note (flushes; the caller commits)."""
+    # held until committed: of two people resolving it at once, the second finds it resolved
+    session.refresh(escalation, with_for_update=True)
     text = note.strip()
     if not escalation.is_open:
         raise ResolveRefused("This escalation was already resolved")

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kpis import KpiDefinition
@@ -24,6 +24,19 @@ from tracker.services import audit
 
 class ValueRefused(ValueError):
     """A value cannot be recorded; the message says why and how to fix it."""
+
+
+class ValueConflict(ValueRefused):
+    """A value for the period was recorded while the person's form was open."""
+
+    def __init__(self, recorded: KPIValue, newest_id: int) -> None:
+        who = recorded.recorded_by.name if recorded.recorded_by is not None else "Someone"
+        super().__init__(
+            f"{who} saved {recorded.value:g} for {recorded.period} while you had this form "
+            f"open, so yours was not saved. If your value is still right, save it again: "
+            "it will correct theirs (both stay in the history)")
+        self.recorded = recorded
+        self.newest_id = newest_id
 
 
 def period_examples(kpi: KPI, calendar: Calendar) -> str:
@@ -69,10 +82,19 @@ def check_in_plan(kpi: KPI, label: str, plan: Plan, today: date) -> None:
         raise ValueRefused(f"{label} has not started yet")
 
 
+def newest_id(session: Session, kpi: KPI) -> int:
+    """The id of the KPI's newest value (0 if it has none): what a value form has seen."""
+    return session.scalar(select(func.max(KPIValue.id)).where(KPIValue.kpi_id == kpi.id)) or 0
+
+
 def record_value(session: Session, plan: Plan, actor: User | str, kpi: KPI, period: str,
                  value: float, note: str = "", data_source: str = "", origin: str = "entered",
-                 today: date | None = None) -> KPIValue:
-    """Record (or correct) the value of a KPI for a period. Flushes; the caller commits."""
+                 today: date | None = None, seen: int | None = None) -> KPIValue:
+    """Record (or correct) the value of a KPI for a period. Flushes; the caller commits.
+
+    ``seen``: the newest value id the person's form had seen; a value for the same period
+    recorded since is not silently superseded (:class:`ValueConflict`).
+    """
     day = today or date.today()
     calendar = plan.partnership.calendar
     label = normalise_period(kpi, period, calendar)
@@ -81,7 +103,12 @@ def record_value(session: Session, plan: Plan, actor: User | str, kpi: KPI, peri
         raise ValueRefused("the value is not a number")
     if kpi.unit == "percent" and not 0 <= value <= 100:
         raise ValueRefused(f"{value:g} is not a percentage from 0 to 100")
+    # the KPI's row is held until this value is committed: two people entering a value at
+    # the same moment are taken one after the other, and the second sees the first
+    session.execute(select(KPI.id).where(KPI.id == kpi.id).with_for_update())
     previous = latest_value(session, kpi, label)
+    if seen is not None and previous is not None and previous.id > seen:
+        raise ValueConflict(previous, newest_id(session, kpi))
     row = KPIValue(kpi_id=kpi.id, period=label, value=float(value), note=note.strip(),
                    data_source=data_source.strip(), source=origin,
                    recorded_by_id=actor.id if isinstance(actor, User) else None)

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
+from flask import Flask
+from jinja2 import Environment
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -34,9 +35,11 @@ from tracker.models.outbox import FAILED, QUEUED, SENT
 from tracker.services import audit
 
 STATES = (QUEUED, SENT, FAILED)
-MAX_ATTEMPTS = 5
-# the wait after the 1st, 2nd, 3rd and 4th failed try; the 5th failure is final
-BACKOFF_MINUTES = (1, 5, 15, 60)
+# an email the server refuses is tried again for this long after its first try, then failed
+RETRY_HOURS = 24
+RETRY_WINDOW = timedelta(hours=RETRY_HOURS)
+# the wait after the 1st, 2nd, 3rd, 4th and 5th refused try; after that, the last one again
+BACKOFF_MINUTES = (1, 5, 15, 30, 60, 180)
 PER_PAGE = 50
 KEY_LENGTH = 500
 SUBJECT_LENGTH = 500
@@ -69,9 +72,22 @@ def clean_subject(subject: str) -> str:
 
 
 def backoff(attempts: int) -> timedelta:
-    """How long to wait after ``attempts`` failed tries before the next one."""
+    """How long to wait after ``attempts`` refused tries before the next one."""
     index = min(max(attempts, 1), len(BACKOFF_MINUTES)) - 1
     return timedelta(minutes=BACKOFF_MINUTES[index])
+
+
+def next_try(first_attempt_at: datetime, attempts: int, now: datetime) -> datetime | None:
+    """When to try again an email whose try at ``now`` failed; ``None``: it has failed.
+
+    The wait grows with ``attempts`` (:func:`backoff`) but never runs past the end of the
+    retry window, so the last try is made a day (``RETRY_WINDOW``) after the first, and a
+    try that fails at or after that moment is the last.
+    """
+    window_ends = first_attempt_at + RETRY_WINDOW
+    if now >= window_ends:
+        return None
+    return min(now + backoff(attempts), window_ends)
 
 
 def queue(session: Session, *, key: str, kind: str, to: str, subject: str, text: str,
@@ -107,22 +123,26 @@ def partnership_name(session: Session) -> str:
     return name or "Community safety partnership"
 
 
-def render(template: str, **context: Any) -> tuple[str, str]:
-    """The text and HTML bodies of ``templates/email/<template>.txt`` and ``.html``.
+@dataclass(frozen=True)
+class MailTemplates:
+    """What writing an email needs from the app: its templates and its address."""
 
-    Rendered with the app's Jinja environment, without a request (jobs and commands have
-    none): HTML is autoescaped, text is not. ``partnership_name`` is filled in from the
-    database unless given.
-    """
-    if "partnership_name" not in context:
-        from tracker.db import get_session
+    env: Environment
+    base_url: str
 
-        context["partnership_name"] = partnership_name(get_session())
-    context.setdefault("base_url", current_app.config.get("BASE_URL", ""))
-    env = current_app.jinja_env
-    text = env.get_template(f"email/{template}.txt").render(**context)
-    html = env.get_template(f"email/{template}.html").render(**context)
-    return text.strip() + "\n", html
+    @classmethod
+    def of(cls, app: Flask) -> MailTemplates:
+        return cls(app.jinja_env, str(app.config.get("BASE_URL") or "").rstrip("/"))
+
+    def render(self, template: str, *, partnership_name: str, **context: Any
+               ) -> tuple[str, str]:
+        """The text and HTML bodies of ``templates/email/<template>.txt`` and ``.html``,
+        without a request (jobs and commands have none): HTML is autoescaped, text is not."""
+        context.update(partnership_name=partnership_name)
+        context.setdefault("base_url", self.base_url)
+        text = self.env.get_template(f"email/{template}.txt").render(**context)
+        html = self.env.get_template(f"email/{template}.html").render(**context)
+        return text.strip() + "\n", html
 
 
 # -- the admin's outbox page -------------------------------------------------------------
@@ -168,17 +188,19 @@ def counts(session: Session) -> dict[str, int]:
 
 def retry(session: Session, admin: User | str, message: OutboxMessage,
           now: datetime | None = None) -> None:
-    """Give a failed message a new round of tries, starting now. Flushes, never commits."""
+    """Give a failed message a new day of tries, starting now. Flushes, never commits."""
     if message.state != FAILED:
         raise OutboxRefused("Only a message that failed can be tried again: this one is "
                             f"{message.state}")
     now = now or utcnow()
-    old = {"attempts": message.attempts, "failed_at": message.failed_at,
-           "last_error": message.last_error}
+    old = {"attempts": message.attempts, "first_attempt_at": message.first_attempt_at,
+           "failed_at": message.failed_at, "last_error": message.last_error}
     message.failed_at = None
     message.attempts = 0
+    message.first_attempt_at = None
     message.send_after = now
     audit.record(session, admin, "outbox.retried", "email", message.key,
                  f"{message.kind} email to {message.to_address} will be tried again",
-                 old=old, new={"attempts": 0, "failed_at": None, "send_after": now})
+                 old=old, new={"attempts": 0, "first_attempt_at": None, "failed_at": None,
+                               "send_after": now})
     session.flush()

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from plans import Plan, PlanError, parse_plan
 from plans.errors import Problem
 from tracker.models import PlanLoad
-from tracker.services.plan_sync import PlanDiff, apply_plan, diff_plan
+from tracker.services import audit
+from tracker.services.plan_sync import PlanDiff, Snapshot, apply_plan, diff_plan
+from tracker.services.statuses import recompute
 
 
 @dataclass
@@ -40,15 +42,22 @@ def compare_plan_file(session: Session, path: str | Path) -> tuple[Plan, PlanDif
 
 def load_plan_file(session: Session, path: str | Path, loaded_by: str | None = None,
                    today: date | None = None) -> LoadResult:
-    """Validate the file and apply it, then recompute statuses with its rules.
-
-    Flushes only: the caller commits once, or rolls everything back.
+    """Validate the file and apply it, then recompute statuses with its rules, all in the
+    caller's transaction (:func:`tracker.work.load_plan` does it without holding the write
+    lock for long). Flushes only: the caller commits once, or rolls everything back.
     """
-    from tracker.services import audit
-    from tracker.services.statuses import recompute
-
     plan, data = read_plan_file(path)
-    diff = apply_plan(session, plan)
+    result = apply_plan_file(session, plan, data, path, loaded_by)
+    recompute(session, plan, today or date.today(), actor=loaded_by or audit.COMMAND_LINE)
+    return result
+
+
+def apply_plan_file(session: Session, plan: Plan, data: bytes, path: str | Path,
+                    loaded_by: str | None = None, snapshot: Snapshot | None = None
+                    ) -> LoadResult:
+    """Apply a validated plan and record the load (its text, checksum and changes) and its
+    audit row; statuses are left to the caller. Flushes only."""
+    diff = apply_plan(session, plan, snapshot)
     record = PlanLoad(
         loaded_by=loaded_by,
         filename=Path(path).name,
@@ -64,7 +73,6 @@ def load_plan_file(session: Session, path: str | Path, loaded_by: str | None = N
                  f"{counts['retire']} retired, {counts['restore']} restored",
                  new={"sha256": record.sha256, "counts": counts})
     session.flush()
-    recompute(session, plan, today or date.today(), actor=loaded_by or audit.COMMAND_LINE)
     return LoadResult(plan, diff, record)
 
 

@@ -213,9 +213,13 @@ def _kpi_value_changes(session: Session, plan: Plan) -> list[Change]:
 # -- applying it --------------------------------------------------------------------------
 
 
-def apply_plan(session: Session, plan: Plan) -> PlanDiff:
-    """Make the database match ``plan``; flushes, never commits. Returns what changed."""
-    snapshot = Snapshot.load(session)
+def apply_plan(session: Session, plan: Plan, snapshot: Snapshot | None = None) -> PlanDiff:
+    """Make the database match ``plan``; flushes, never commits. Returns what changed.
+
+    ``snapshot``: what the database held, if already loaded (in a read before this write
+    transaction, with nothing loaded since: its rows are changed in place).
+    """
+    snapshot = snapshot or Snapshot.load(session)
     result = diff_plan(session, plan, snapshot)
     now = utcnow()
     desired_by_kind = {kind.name: kind.desired(plan) for kind in KINDS}

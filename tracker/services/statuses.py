@@ -4,34 +4,62 @@ An action's status for a quarter comes from :mod:`plans.engine` and is stored wi
 that produced it and the reason. Commitments, priorities and themes roll their actions' statuses
 up by the plan's ``rollup`` rule. Statuses are recomputed whenever an update, a plan load or a
 KPI value can change them; a change of colour or rule is written to the audit trail.
+
+Recomputing is two steps, so that the long one holds no lock:
+
+1. :func:`work_out` reads the facts (updates, dates, KPI statuses) and works out every
+   status, escalation episode and roll-up, writing nothing;
+2. :func:`store` writes what differs from what is stored, in bulk. It first checks what
+   changed since step 1: an action whose ``revision`` moved on (its facts changed, by an
+   update, a review or a KPI value, and it was recomputed for that) is worked out again
+   there and then, and a plan loaded in between makes it refuse (:class:`PlanChanged`):
+   the newer plan's recompute wins.
+
+:func:`recompute` does both in one transaction (for one update's action, or a few); commands
+and jobs that recompute everything run step 1 in a read transaction and step 2 in a short
+write transaction (:func:`tracker.work.recompute_everything`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, Protocol
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from plans import Plan, Quarter
 from plans.engine import ActionFacts, Status, UpdateFacts, escalations_by_quarter, evaluate
 from plans.rollup import rollup
 from tracker.models import (
+    KPI,
     Action,
     ActionStatus,
     ActionUpdate,
     Commitment,
+    PlanLoad,
     Priority,
     RollupStatus,
     Theme,
     utcnow,
 )
+from tracker.models.delivery import action_kpis, action_themes
+from tracker.models.kpi import kpi_commitments
+from tracker.models.plan import commitment_themes
 from tracker.services import audit
 from tracker.services import escalations as escalation_service
-from tracker.services.calendar import plan_quarters
+from tracker.services.calendar import plan_quarters, reporting
+from tracker.services.kpi_values import kpi_statuses
+
+COUNTING = ("not_needed", "approved")  # the reviews under which an update counts
+BATCH = 1000
+
+
+class PlanChanged(RuntimeError):
+    """A plan was loaded while these statuses were being worked out: they are not stored."""
 
 
 @dataclass
@@ -40,9 +68,36 @@ class Recomputed:
     changed: list[tuple[str, str, str, str]] = field(default_factory=list)  # ref, quarter, old, new
     added: int = 0
     raised: int = 0
+    again: int = 0  # actions worked out again at the store, having changed in between
 
 
-def action_start(plan: Plan, action: Action) -> date:
+RollupKey = tuple[str, int, str]  # item type, item id, quarter label
+RollupValue = tuple[str, str, dict[str, int]]  # colour, reason, counts
+
+
+@dataclass
+class Worked:
+    """Statuses worked out (:func:`work_out`), not yet stored (:func:`store`)."""
+
+    today: date
+    quarters: list[Quarter]
+    scope: frozenset[int] | None  # the actions worked out; None: every current action
+    plan_load: int | None
+    revisions: dict[int, int] = field(default_factory=dict)
+    refs: dict[int, str] = field(default_factory=dict)
+    statuses: dict[int, list[Status]] = field(default_factory=dict)
+    episodes: dict[int, list[escalation_service.Episode]] = field(default_factory=dict)
+    rollups: dict[RollupKey, RollupValue] | None = None  # worked out for the whole plan only
+
+
+class Dated(Protocol):
+    """What :func:`action_start` needs of an action (a model or a plain row)."""
+
+    starts: date | None
+    years: list[str]
+
+
+def action_start(plan: Plan, action: Dated) -> date:
     """When an action's clock starts: its own start, or the start of its first year."""
     if action.starts is not None:
         return action.starts
@@ -55,16 +110,45 @@ def action_start(plan: Plan, action: Action) -> date:
 def counting_updates(session: Session, action_ids: Collection[int] | None
                      ) -> dict[int, dict[str, ActionUpdate]]:
     """The update that counts per action and quarter: its latest counting version."""
-    query = select(ActionUpdate).where(ActionUpdate.review.in_(("not_needed", "approved")))
+    query = select(ActionUpdate).where(ActionUpdate.review.in_(COUNTING))
     if action_ids is not None:
         query = query.where(ActionUpdate.action_id.in_(action_ids))
     result: dict[int, dict[str, ActionUpdate]] = defaultdict(dict)
-    for update in session.scalars(query.order_by(ActionUpdate.version)):
-        result[update.action_id][update.quarter] = update
+    for update_row in session.scalars(query.order_by(ActionUpdate.version)):
+        result[update_row.action_id][update_row.quarter] = update_row
     return result
 
 
-def facts_for(plan: Plan, action: Action, updates: dict[str, ActionUpdate],
+def _counting_facts(session: Session, plan: Plan, action_ids: Collection[int] | None
+                    ) -> dict[int, dict[Quarter, UpdateFacts]]:
+    """Like :func:`counting_updates`, as the engine's facts, from plain rows."""
+    u = ActionUpdate
+    query = (select(u.action_id, u.quarter, u.rag, u.percent_complete, u.is_concern)
+             .where(u.review.in_(COUNTING)).order_by(u.version))
+    if action_ids is not None:
+        query = query.where(u.action_id.in_(action_ids))
+    parse = _quarter_parser(plan)
+    result: dict[int, dict[Quarter, UpdateFacts]] = defaultdict(dict)
+    for action_id, label, rag, percent, concern in session.execute(query):
+        result[action_id][parse(label)] = UpdateFacts(
+            rag=rag, percent_complete=percent, is_concern=concern)
+    return result
+
+
+def _quarter_parser(plan: Plan) -> Any:
+    calendar = plan.partnership.calendar
+    seen: dict[str, Quarter] = {}
+
+    def parse(label: str) -> Quarter:
+        found = seen.get(label)
+        if found is None:
+            found = seen[label] = calendar.parse_quarter(label)
+        return found
+
+    return parse
+
+
+def facts_for(plan: Plan, action: Any, updates: Mapping[str, ActionUpdate],
               kpis: dict[Quarter, dict[str, str]] | None = None) -> ActionFacts:
     calendar = plan.partnership.calendar
     return ActionFacts(
@@ -73,23 +157,18 @@ def facts_for(plan: Plan, action: Action, updates: dict[str, ActionUpdate],
         due=action.due,
         updates={
             calendar.parse_quarter(label): UpdateFacts(
-                rag=update.rag, percent_complete=update.percent_complete,  # type: ignore[arg-type]
-                is_concern=update.is_concern)
-            for label, update in updates.items()
+                rag=update_row.rag, percent_complete=update_row.percent_complete,  # type: ignore[arg-type]
+                is_concern=update_row.is_concern)
+            for label, update_row in updates.items()
         },
         kpis=kpis or {},  # type: ignore[arg-type]
     )
 
 
-def kpi_facts(session: Session, plan: Plan, actions: list[Action], quarters: list[Quarter]
+def kpi_facts(session: Session, plan: Plan, actions: Iterable[Any], quarters: list[Quarter]
               ) -> dict[int, dict[Quarter, dict[str, str]]]:
     """Per action and quarter, the status of each KPI linked to it (directly, or through its
     commitment or the commitment a part belongs to)."""
-    from tracker.models import KPI
-    from tracker.models.delivery import action_kpis
-    from tracker.models.kpi import kpi_commitments
-    from tracker.services.kpi_values import kpi_statuses
-
     by_action: dict[int, set[int]] = defaultdict(set)
     for action_id, kpi_id in session.execute(select(action_kpis.c.action_id,
                                                     action_kpis.c.kpi_id)):
@@ -129,85 +208,171 @@ def kpi_facts(session: Session, plan: Plan, actions: list[Action], quarters: lis
     return result
 
 
-def recompute(session: Session, plan: Plan, today: date,
-              action_ids: Iterable[int] | None = None, actor: object = None) -> Recomputed:
-    """Recompute stored statuses (all actions, or some) and every roll-up. Flushes only."""
-    ids = None if action_ids is None else set(action_ids)
+def latest_plan_load(session: Session) -> int | None:
+    return session.scalar(select(PlanLoad.id).order_by(PlanLoad.id.desc()).limit(1))
+
+
+# -- step 1: working it out ------------------------------------------------------------------
+
+
+def work_out(session: Session, plan: Plan, today: date,
+             action_ids: Iterable[int] | None = None) -> Worked:
+    """Work out the statuses, escalation episodes (and, for the whole plan, the roll-ups) of
+    these actions, or of every current one, as on ``today``. Reads only."""
+    ids = None if action_ids is None else frozenset(action_ids)
     quarters = plan_quarters(plan, today)
-    result = Recomputed()
+    worked = Worked(today=today, quarters=quarters, scope=ids,
+                    plan_load=latest_plan_load(session))
     if not quarters:
-        return result
-    query = select(Action).where(Action.retired_at.is_(None))
+        return worked
+    query = (select(Action.id, Action.ref, Action.starts, Action.years, Action.due,
+                    Action.commitment_id, Action.revision)
+             .where(Action.retired_at.is_(None)).order_by(Action.position))
     if ids is not None:
         query = query.where(Action.id.in_(ids))
-    actions = list(session.scalars(query))
-    updates = counting_updates(session, [a.id for a in actions] if ids is not None else None)
-    stored = _stored(session, [a.id for a in actions] if ids is not None else None)
+    actions = list(session.execute(query))
+    updates = _counting_facts(session, plan, ids)
     kpis = kpi_facts(session, plan, actions, quarters)
-    raised = escalation_service.stored(session, [a.id for a in actions] if ids is not None
-                                       else None)
-    now = utcnow()
-    new_rows: list[dict[str, object]] = []
+    rules = plan.rules
     for action in actions:
-        facts = facts_for(plan, action, updates.get(action.id, {}), kpis.get(action.id))
-        statuses = evaluate(plan.rules, facts, quarters)
-        result.actions += 1
-        result.raised += escalation_service.sync(
-            session, action, escalation_service.episodes(
-                escalations_by_quarter(plan.rules, facts, statuses)), quarters[-1],
-            raised.setdefault(action.id, {}), now, actor)
-        for status in statuses:
-            row = stored.get((action.id, status.quarter.label))
-            if row is None:
-                new_rows.append(_new_row(action.id, status, now))
-                result.added += 1
-            elif (row.colour, row.rule, row.reason, row.has_update) != (
-                    status.colour, status.rule, status.reason, status.has_update):
-                if (row.colour, row.rule) != (status.colour, status.rule):
-                    result.changed.append((action.ref, status.quarter.label,
-                                           row.colour, status.colour))
-                    audit.record(
-                        session, actor, "status.changed", "action", action.ref,
-                        f"{status.quarter.label}: {row.colour} to {status.colour} "
-                        f"({status.rule})",
-                        old={"quarter": row.quarter, "colour": row.colour, "rule": row.rule},
-                        new={"quarter": row.quarter, "colour": status.colour,
-                             "rule": status.rule},
-                    )
-                row.colour, row.rule, row.reason = status.colour, status.rule, status.reason
-                row.has_update, row.computed_at = status.has_update, now
-    for start in range(0, len(new_rows), 1000):  # many rows at once: one statement each
-        session.execute(insert(ActionStatus), new_rows[start:start + 1000])
+        facts = ActionFacts(ref=action.ref, starts=action_start(plan, action), due=action.due,
+                            updates=updates.get(action.id, {}),
+                            kpis=kpis.get(action.id, {}))  # type: ignore[arg-type]
+        statuses = evaluate(rules, facts, quarters)
+        worked.refs[action.id] = action.ref
+        worked.revisions[action.id] = action.revision
+        worked.statuses[action.id] = statuses
+        worked.episodes[action.id] = escalation_service.episodes(
+            escalations_by_quarter(rules, facts, statuses))
+    if ids is None:
+        status_of = {(action_id, s.quarter.label): s.colour
+                     for action_id, statuses in worked.statuses.items() for s in statuses}
+        worked.rollups = _rollups(plan, _members(session, None), status_of,
+                                  [q.label for q in quarters])
+    return worked
+
+
+# -- step 2: storing it ----------------------------------------------------------------------
+
+
+def store(session: Session, plan: Plan, worked: Worked, actor: object = None) -> Recomputed:
+    """Store what :func:`work_out` found, where it differs from what is stored. Flushes only.
+
+    Raises :class:`PlanChanged` (having written nothing) if a plan was loaded since.
+    """
+    result = Recomputed()
+    if not worked.quarters:
+        return result
+    if latest_plan_load(session) != worked.plan_load:
+        raise PlanChanged("a plan was loaded while the statuses were being worked out")
+    scope = worked.scope
+    current = select(Action.id, Action.revision).where(Action.retired_at.is_(None))
+    if scope is not None:
+        current = current.where(Action.id.in_(scope))
+    revisions: dict[int, int] = {row.id: row.revision for row in session.execute(current)}
+    moved = {action_id for action_id, revision in revisions.items()
+             if worked.revisions.get(action_id) != revision}
+    if moved:  # changed since step 1 (or new): worked out again, with what is there now
+        again = work_out(session, plan, worked.today, moved)
+        worked.refs.update(again.refs)
+        worked.revisions.update(again.revisions)
+        worked.statuses.update(again.statuses)
+        worked.episodes.update(again.episodes)
+        result.again = len(again.statuses)
+    stale = set(worked.statuses) - set(revisions)  # retired since step 1
+    for action_id in stale:
+        for table in (worked.refs, worked.revisions, worked.statuses, worked.episodes):
+            table.pop(action_id, None)
+    ids = list(worked.statuses)
+    if scope is not None:
+        # some actions are recomputed because their facts changed (an update, a review, a
+        # KPI value): a recompute of the whole plan still working them out sees that
+        session.execute(update(Action).where(Action.id.in_(ids))
+                        .values(revision=Action.revision + 1)
+                        .execution_options(synchronize_session=False))
+    now = utcnow()
+    _store_actions(session, worked, result, actor, now)
+    result.raised = _store_escalations(session, worked, actor, now)
     session.flush()
-    recompute_rollups(session, plan, quarters, ids)
+    if worked.rollups is not None and not stale:
+        _store_rollups(session, worked.rollups, now, whole=True)
+        if moved:
+            recompute_rollups(session, plan, worked.quarters, moved)
+    else:
+        recompute_rollups(session, plan, worked.quarters, ids if scope is not None else None)
+    result.actions = len(ids)
     return result
 
 
-def _stored(session: Session, action_ids: list[int] | None
-            ) -> dict[tuple[int, str], ActionStatus]:
-    query = select(ActionStatus)
-    if action_ids is not None:
-        query = query.where(ActionStatus.action_id.in_(action_ids))
-    return {(row.action_id, row.quarter): row for row in session.scalars(query)}
+def recompute(session: Session, plan: Plan, today: date,
+              action_ids: Iterable[int] | None = None, actor: object = None) -> Recomputed:
+    """Work out and store the statuses of some actions (or all), in the caller's
+    transaction. Flushes only."""
+    return store(session, plan, work_out(session, plan, today, action_ids), actor)
 
 
-def _new_row(action_id: int, status: Status, now: object) -> dict[str, object]:
-    return {"action_id": action_id, "quarter": status.quarter.label, "colour": status.colour,
-            "rule": status.rule, "reason": status.reason, "has_update": status.has_update,
-            "computed_at": now}
+def _store_actions(session: Session, worked: Worked, result: Recomputed, actor: object,
+                   now: object) -> None:
+    s = ActionStatus
+    query = select(s.id, s.action_id, s.quarter, s.colour, s.rule, s.reason, s.has_update)
+    if worked.scope is not None:
+        query = query.where(s.action_id.in_(list(worked.statuses)))
+    stored = {(row.action_id, row.quarter): row for row in session.execute(query)}
+    new_rows: list[dict[str, object]] = []
+    changed_rows: list[dict[str, object]] = []
+    for action_id, statuses in worked.statuses.items():
+        ref = worked.refs[action_id]
+        for status in statuses:
+            label = status.quarter.label
+            row = stored.get((action_id, label))
+            values = {"colour": status.colour, "rule": status.rule, "reason": status.reason,
+                      "has_update": status.has_update, "computed_at": now}
+            if row is None:
+                new_rows.append({"action_id": action_id, "quarter": label, **values})
+                result.added += 1
+                continue
+            if (row.colour, row.rule, row.reason, row.has_update) == (
+                    status.colour, status.rule, status.reason, status.has_update):
+                continue
+            changed_rows.append({"id": row.id, **values})
+            if (row.colour, row.rule) != (status.colour, status.rule):
+                result.changed.append((ref, label, row.colour, status.colour))
+                audit.record(
+                    session, actor, "status.changed", "action", ref,
+                    f"{label}: {row.colour} to {status.colour} ({status.rule})",
+                    old={"quarter": label, "colour": row.colour, "rule": row.rule},
+                    new={"quarter": label, "colour": status.colour, "rule": status.rule},
+                )
+    for start in range(0, len(new_rows), BATCH):  # many rows at once: one statement each
+        session.execute(insert(ActionStatus), new_rows[start:start + BATCH])
+    for start in range(0, len(changed_rows), BATCH):
+        session.execute(update(ActionStatus), changed_rows[start:start + BATCH])
 
 
-def recompute_rollups(session: Session, plan: Plan, quarters: list[Quarter],
-                      action_ids: Collection[int] | None = None) -> None:
-    """Roll action statuses up into commitments (with their parts), priorities and themes.
+def _store_escalations(session: Session, worked: Worked, actor: object, now: Any) -> int:
+    if not worked.quarters:
+        return 0
+    raised = escalation_service.stored(
+        session, list(worked.statuses) if worked.scope is not None else None)
+    actions = {a.id: a for a in session.scalars(select(Action).where(
+        Action.id.in_([i for i in worked.statuses
+                       if worked.episodes.get(i) or raised.get(i)])))}
+    count = 0
+    for action_id, action in actions.items():
+        count += escalation_service.sync(
+            session, action, worked.episodes.get(action_id, []), worked.quarters[-1],
+            raised.setdefault(action_id, {}), now, actor)
+    return count
 
-    With ``action_ids``, only the roll-ups those actions belong to are recomputed (one
-    update changes its commitment, priority and themes, not the whole plan's).
-    """
-    from tracker.models.delivery import action_themes
-    from tracker.models.plan import commitment_themes
 
-    labels = [q.label for q in quarters]
+# -- roll-ups --------------------------------------------------------------------------------
+
+Members = dict[tuple[str, int], list[tuple[int, str]]]
+
+
+def _members(session: Session, action_ids: Collection[int] | None) -> Members:
+    """Which actions each commitment (with its parts), priority and theme rolls up: every
+    item (even with no actions), or only those the given actions belong to."""
     actions = list(session.execute(select(Action.id, Action.ref, Action.commitment_id)
                                    .where(Action.retired_at.is_(None))
                                    .order_by(Action.position)))
@@ -222,7 +387,7 @@ def recompute_rollups(session: Session, plan: Plan, quarters: list[Quarter],
     for a_id, t_id in session.execute(select(action_themes.c.action_id,
                                              action_themes.c.theme_id)):
         themes_of_action[a_id].add(t_id)
-    members: dict[tuple[str, int], list[tuple[int, str]]] = defaultdict(list)
+    members: Members = defaultdict(list)
     for action_id, ref, commitment_id in actions:
         commitment = commitments[commitment_id]
         keys = [("commitment", commitment.id), ("priority", commitment.priority_id)]
@@ -241,44 +406,75 @@ def recompute_rollups(session: Session, plan: Plan, quarters: list[Quarter],
         for c in commitments.values():
             if c.retired_at is None:
                 members.setdefault(("commitment", c.id), [])
-    else:
-        touched = set(action_ids)
-        members = {key: group for key, group in members.items()
-                   if any(action_id in touched for action_id, _ in group)}
-    needed = {action_id for group in members.values() for action_id, _ in group}
-    query = select(ActionStatus.action_id, ActionStatus.quarter, ActionStatus.colour).where(
-        ActionStatus.quarter.in_(labels))
-    if action_ids is not None:
-        query = query.where(ActionStatus.action_id.in_(needed))
-    status_of: dict[tuple[int, str], str] = {
-        (action_id, quarter): colour for action_id, quarter, colour in session.execute(query)}
-    existing: dict[tuple[str, int, str], RollupStatus] = {}
-    for item_type in ("commitment", "priority", "theme"):
-        ids = [item_id for kind, item_id in members if kind == item_type]
-        if not ids:
-            continue
-        rows = select(RollupStatus).where(RollupStatus.item_type == item_type,
-                                          RollupStatus.quarter.in_(labels))
-        if action_ids is not None:
-            rows = rows.where(RollupStatus.item_id.in_(ids))
-        existing.update(((r.item_type, r.item_id, r.quarter), r) for r in session.scalars(rows))
-    now = utcnow()
-    new_rows: list[dict[str, object]] = []
+        return dict(members)
+    touched = set(action_ids)
+    return {key: group for key, group in members.items()
+            if any(action_id in touched for action_id, _ in group)}
+
+
+def _rollups(plan: Plan, members: Members, status_of: Mapping[tuple[int, str], str],
+             labels: list[str]) -> dict[RollupKey, RollupValue]:
+    result: dict[RollupKey, RollupValue] = {}
+    method = plan.rules.rollup
     for (item_type, item_id), group in members.items():
         for label in labels:
             items = [(ref, status_of.get((action_id, label), "grey")) for action_id, ref in group]
-            result = rollup(plan.rules.rollup, items)  # type: ignore[arg-type]
-            counts = dict(result.counts)
-            row = existing.get((item_type, item_id, label))
-            if row is None:
-                new_rows.append({"item_type": item_type, "item_id": item_id, "quarter": label,
-                                 "colour": result.colour, "reason": result.reason,
+            rolled = rollup(method, items)  # type: ignore[arg-type]
+            result[(item_type, item_id, label)] = (rolled.colour, rolled.reason,
+                                                   dict(rolled.counts))
+    return result
+
+
+def _store_rollups(session: Session, found: dict[RollupKey, RollupValue], now: object,
+                   whole: bool) -> None:
+    r = RollupStatus
+    labels = sorted({label for _, _, label in found})
+    query = select(r.id, r.item_type, r.item_id, r.quarter, r.colour, r.reason, r.counts).where(
+        r.quarter.in_(labels))
+    existing: dict[RollupKey, Any] = {}
+    for item_type in ("commitment", "priority", "theme"):
+        ids = sorted({item_id for kind, item_id, _ in found if kind == item_type})
+        if not ids:
+            continue
+        rows = query.where(r.item_type == item_type)
+        if not whole:
+            rows = rows.where(r.item_id.in_(ids))
+        existing.update(((row.item_type, row.item_id, row.quarter), row)
+                        for row in session.execute(rows))
+    new_rows: list[dict[str, object]] = []
+    changed_rows: list[dict[str, object]] = []
+    for key, (colour, reason, counts) in found.items():
+        row = existing.get(key)
+        if row is None:
+            item_type, item_id, label = key
+            new_rows.append({"item_type": item_type, "item_id": item_id, "quarter": label,
+                             "colour": colour, "reason": reason, "counts": counts,
+                             "computed_at": now})
+        elif (row.colour, row.reason, row.counts) != (colour, reason, counts):
+            changed_rows.append({"id": row.id, "colour": colour, "reason": reason,
                                  "counts": counts, "computed_at": now})
-            elif (row.colour, row.reason, row.counts) != (result.colour, result.reason, counts):
-                row.colour, row.reason, row.counts, row.computed_at = (
-                    result.colour, result.reason, counts, now)
-    for start in range(0, len(new_rows), 1000):
-        session.execute(insert(RollupStatus), new_rows[start:start + 1000])
+    for start in range(0, len(new_rows), BATCH):
+        session.execute(insert(RollupStatus), new_rows[start:start + BATCH])
+    for start in range(0, len(changed_rows), BATCH):
+        session.execute(update(RollupStatus), changed_rows[start:start + BATCH])
+
+
+def recompute_rollups(session: Session, plan: Plan, quarters: list[Quarter],
+                      action_ids: Collection[int] | None = None) -> None:
+    """Roll stored action statuses up into commitments (with their parts), priorities and
+    themes: all of them, or (with ``action_ids``) only those these actions belong to (one
+    update changes its commitment, priority and themes, not the whole plan's)."""
+    labels = [q.label for q in quarters]
+    members = _members(session, action_ids)
+    query = select(ActionStatus.action_id, ActionStatus.quarter, ActionStatus.colour).where(
+        ActionStatus.quarter.in_(labels))
+    if action_ids is not None:
+        needed = {action_id for group in members.values() for action_id, _ in group}
+        query = query.where(ActionStatus.action_id.in_(needed))
+    status_of = {(action_id, quarter): colour
+                 for action_id, quarter, colour in session.execute(query)}
+    _store_rollups(session, _rollups(plan, members, status_of, labels), utcnow(),
+                   whole=action_ids is None)
     session.flush()
 
 
@@ -286,19 +482,25 @@ def _current_ids(session: Session, model: type[Priority] | type[Theme]) -> list[
     return list(session.scalars(select(model.id).where(model.retired_at.is_(None))))
 
 
-def ensure_current(session: Session, plan: Plan, today: date) -> bool:
-    """Compute statuses for the open quarter if none exist yet (a new quarter has opened).
+# -- a quarter opening -----------------------------------------------------------------------
 
-    Returns whether it computed anything. The caller commits.
-    """
-    from tracker.services.calendar import reporting
 
+def needs_opening(session: Session, plan: Plan, today: date) -> bool:
+    """Whether the quarter open on ``today`` has no statuses yet (it has just opened), so
+    that the scheduler's ``statuses`` job (or ``tracker statuses recompute``) works them out.
+    Reads only: pages never store statuses."""
     quarter = reporting(plan, today).quarter.label
     exists = session.scalars(select(ActionStatus.id).where(ActionStatus.quarter == quarter)
                              .limit(1)).first()
     has_actions = session.scalars(select(Action.id).where(Action.retired_at.is_(None))
                                   .limit(1)).first()
-    if exists is not None or has_actions is None:
+    return exists is None and has_actions is not None
+
+
+def ensure_current(session: Session, plan: Plan, today: date) -> bool:
+    """Compute statuses for the open quarter if none exist yet, in the caller's write
+    transaction (commands). Returns whether it computed anything."""
+    if not needs_opening(session, plan, today):
         return False
-    recompute(session, plan, today, actor="system")
+    recompute(session, plan, today, actor=audit.SYSTEM)
     return True

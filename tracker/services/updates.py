@@ -145,6 +145,9 @@ def _tick_milestones(session: Session, user: User, action: Action, done: set[int
 def review(session: Session, plan: Plan, user: User, update: ActionUpdate, approve: bool,
            comment: str, today: date) -> None:
     """A lead approves a pending update, or sends it back with a comment."""
+    # the update's row is held until the decision is committed, so that of two leads
+    # deciding at the same moment the second finds it already reviewed
+    session.refresh(update, with_for_update=True)
     action = session.get(Action, update.action_id)
     assert action is not None
     if not can_approve(user, action):
@@ -181,7 +184,8 @@ def lock_quarter(session: Session, user: User, quarter: Quarter, note: str = "")
 
 
 def unlock_quarter(session: Session, user: User, quarter: Quarter, reason: str) -> None:
-    lock = session.scalars(select(QuarterLock).where(QuarterLock.quarter == quarter.label)).first()
+    lock = session.scalars(select(QuarterLock).where(QuarterLock.quarter == quarter.label)
+                           .with_for_update()).first()
     if lock is None:
         raise UpdateRefused(f"{quarter.label} is not locked")
     if not reason.strip():

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
-from flask import abort
+from flask import abort, make_response
+from flask.typing import ResponseReturnValue
 
 from plans import Plan
 from tracker.db import get_session
@@ -19,6 +20,13 @@ def plan_or_404() -> Plan:
     if plan is None:
         abort(404)
     return plan
+
+
+def refuse(page: ResponseReturnValue, status: int | None = None) -> NoReturn:
+    """Answer with ``page`` (a refusal, a conflict: nothing may be saved), rolling back
+    whatever this request had written before the refusal was found."""
+    response = make_response(page) if status is None else make_response(page, status)
+    abort(response)
 
 
 def pagination(page: int, pages: int, href: Callable[[int], str],

@@ -10,7 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -22,7 +31,8 @@ from tracker.forms_admin import AuditFilterForm, RoleForm, UsersFilterForm
 from tracker.models import User
 from tracker.services import accounts, audit_trail
 from tracker.services.accounts import AccountRefused
-from tracker.views import pagination
+from tracker.services.outbox import MailTemplates
+from tracker.views import pagination, refuse
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -82,7 +92,10 @@ def users() -> str:
 
 
 def _account(user_id: int) -> User:
-    user = get_session().get(User, user_id)
+    # a change holds the account's row until it is committed: two admins changing one
+    # account at the same moment are taken one after the other
+    user = get_session().get(User, user_id,
+                             with_for_update=True if request.method == "POST" else None)
     if user is None:
         abort(404)
     return user
@@ -113,13 +126,10 @@ def _change(user_id: int, change: Callable[[Session, User, User], object],
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    db = get_session()
     try:
-        change(db, current_user, user)
+        change(get_session(), current_user, user)
     except AccountRefused as refused:
-        db.rollback()
-        return _show(user, problem=str(refused), status=400)
-    db.commit()
+        refuse(*_show(user, problem=str(refused), status=400))
     flash(done.format(name=user.name), "success")
     return redirect(url_for("admin.user", user_id=user.id))
 
@@ -147,13 +157,11 @@ def link(user_id: int) -> tuple[str, int]:
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    db = get_session()
     try:
-        new = accounts.new_link(db, current_user, user)
+        new = accounts.new_link(get_session(), current_user, user,
+                               MailTemplates.of(current_app))
     except AccountRefused as refused:
-        db.rollback()
-        return _show(user, problem=str(refused), status=400)
-    db.commit()
+        refuse(*_show(user, problem=str(refused), status=400))
     if new.is_emailed:
         flash(f"An email with this link to {user.email} is in the outbox: it is sent with the "
               "next delivery, or can be read on the outbox page.", "info")
@@ -167,13 +175,10 @@ def role(user_id: int) -> tuple[str, int] | Response:
     form = RoleForm()
     if not form.validate_on_submit():
         return _show(user, role_form=form, status=400)
-    db = get_session()
     try:
-        accounts.change_role(db, current_user, user, form.role.data or "")
+        accounts.change_role(get_session(), current_user, user, form.role.data or "")
     except AccountRefused as refused:
-        db.rollback()
         form.role.errors = [str(refused)]
-        return _show(user, role_form=form, status=400)
-    db.commit()
+        refuse(*_show(user, role_form=form, status=400))
     flash(f"{user.name} is now: {accounts.ROLE_NAMES[user.role]}.", "success")
     return redirect(url_for("admin.user", user_id=user.id))

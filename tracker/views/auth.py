@@ -7,7 +7,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tracker import access, auth
-from tracker.db import get_session, transaction
+from tracker.db import get_session
 from tracker.forms import ChangePasswordForm, ConfirmForm, SetPasswordForm, SignInForm
 from tracker.models import User, utcnow
 from tracker.passwords import hash_password, problem_with, verify_password
@@ -42,11 +42,10 @@ def sign_in() -> str | Response:
             if user is not None:
                 auth.sign_in(db, user)
                 audit.record(db, user, "account.signed_in", "account", user.email)
-                db.commit()
                 return redirect(target)
             problem = WRONG
             form.email.errors = [WRONG]
-        db.commit()
+    # a failed attempt is kept (it counts towards the throttle): this page commits too
     form.password.data = ""
     status = 200 if problem is None and not form.errors else 400
     return render_template("auth/sign_in.html", form=form, problem=problem), status  # type: ignore[return-value]
@@ -57,9 +56,9 @@ def sign_in() -> str | Response:
 def sign_out() -> Response:
     form = ConfirmForm()
     if form.validate_on_submit():
-        with transaction() as db:
-            audit.record(db, current_user, "account.signed_out", "account", current_user.email)
-            auth.sign_out(db)
+        db = get_session()
+        audit.record(db, current_user, "account.signed_out", "account", current_user.email)
+        auth.sign_out(db)
         flash("You have signed out.", "success")
     return redirect(url_for("auth.sign_in"))
 
@@ -86,7 +85,6 @@ def set_password(token: str) -> str | Response:
             audit.record(db, user, "account.password_set", "account", user.email,
                          f"password set from {how}")
             auth.sign_in(db, user)
-            db.commit()
             flash("Your password is set and you are signed in.", "success")
             return redirect(url_for("plan.overview"))
     return render_template("auth/set_password.html", form=form, user=user,  # type: ignore[return-value]
@@ -111,7 +109,6 @@ def account() -> str | Response:
 
             auth.end_sessions(db, user, "password changed", keep=g.get("user_session_id"))
             audit.record(db, user, "account.password_changed", "account", user.email)
-            db.commit()
             flash("Your password has been changed. You have been signed out everywhere else.",
                   "success")
             return redirect(url_for("auth.account"))

@@ -14,13 +14,20 @@ import hashlib
 import re
 from typing import Any
 
-from flask import Blueprint, Response, abort, make_response, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    render_template,
+    request,
+)
 
 from plans import Plan
 from tracker import access, clock
 from tracker.db import get_session
 from tracker.reports import dashboard as board
-from tracker.services.statuses import ensure_current
 from tracker.views import plan_or_404
 
 bp = Blueprint("board", __name__, url_prefix="/board")
@@ -29,8 +36,6 @@ bp = Blueprint("board", __name__, url_prefix="/board")
 def _view(plan: Plan) -> board.Dashboard:
     db = get_session()
     today = clock.today()
-    if ensure_current(db, plan, today):
-        db.commit()
     try:
         quarter = board.choose_quarter(plan, today, request.args.get("quarter"))
     except board.QuarterUnknown as problem:
@@ -114,10 +119,7 @@ def _trend() -> Any:
     from tracker.reports import trend as trend_report
 
     plan = plan_or_404()
-    db = get_session()
-    if ensure_current(db, plan, clock.today()):
-        db.commit()
-    return trend_report.build(db, plan, clock.today())
+    return trend_report.build(get_session(), plan, clock.today())
 
 
 @bp.get("/pack.<fmt>")
@@ -130,7 +132,7 @@ def pack(fmt: str) -> Response:
     plan = plan_or_404()
     view = _view(plan)
     made = board_pack.render(fmt, get_session(), plan, clock.today(), view.quarter,
-                             view.filters)
+                             view.filters, env=current_app.jinja_env)
     response = Response(made.content, mimetype=made.mimetype)
     if fmt == "html":  # a standalone document: its own stylesheet, nothing else
         response.headers["Content-Security-Policy"] = _document_policy(made.content)

@@ -18,6 +18,7 @@ from tracker.forms import ResolveForm
 from tracker.models import Action, Escalation
 from tracker.models.base import utcnow
 from tracker.services import escalations as escalation_service
+from tracker.views import refuse
 
 bp = Blueprint("escalations", __name__, url_prefix="/escalations")
 STATES = {"open": "Open", "resolved": "Resolved"}
@@ -60,23 +61,21 @@ def detail(escalation_id: int) -> str:
 
 @bp.post("/<int:escalation_id>")
 @access.signed_in
-def resolve(escalation_id: int) -> str | Response:
+def resolve(escalation_id: int) -> tuple[str, int] | Response:
     """Checked here, per escalation: admins, or the lead of the action's group."""
     escalation = _escalation(escalation_id)
     access.require(access.can_resolve(current_user, escalation))
     form = ResolveForm()
     if form.validate_on_submit():
-        db = get_session()
         try:
-            escalation_service.resolve(db, escalation, current_user, form.note.data or "",
-                                       utcnow())
+            escalation_service.resolve(get_session(), escalation, current_user,
+                                       form.note.data or "", utcnow())
         except escalation_service.ResolveRefused as refused:
             form.note.errors = [str(refused)]
-        else:
-            db.commit()
-            flash(f"The escalation for {escalation.action.ref} is resolved.", "success")
-            return redirect(url_for("escalations.detail", escalation_id=escalation.id))
-    return _page(escalation, form)
+            refuse(_page(escalation, form), 400)
+        flash(f"The escalation for {escalation.action.ref} is resolved.", "success")
+        return redirect(url_for("escalations.detail", escalation_id=escalation.id))
+    return _page(escalation, form), 400
 
 
 def _page(escalation: Escalation, form: ResolveForm) -> str:

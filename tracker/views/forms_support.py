@@ -56,7 +56,7 @@ def hold_submission() -> Response | None:
     db.add(HeldSubmission(token_hash=token_hash(token), user_id=typist, path=request.path,
                           form=data,
                           created_at=now, expires_at=now + HOLD_FOR))
-    db.commit()
+    # committed with the request (it returns normally): the text is safe before the redirect
     session[HELD_KEY] = token
     flash("You were signed out before your form was saved. We have kept what you typed: sign "
           "in again and it will be waiting for you.", "info")
@@ -76,7 +76,6 @@ def take_held(path: str, user_id: int) -> MultiDict[str, str] | None:
     if row.user_id != user_id:
         return None  # someone else signed in on this browser: the text is not theirs
     row.used_at = utcnow()
-    db.commit()
     session.pop(HELD_KEY, None)
     pairs = [(key, value) for key, values in row.form.items() for value in values]
     return MultiDict(pairs)

@@ -28,6 +28,7 @@ from tracker.services.kpi_import import (
 )
 from tracker.services.kpi_values import ValueRefused
 from tracker.services.plan_load import current_plan
+from tracker.views import refuse
 
 bp = Blueprint("kpi_import", __name__)
 
@@ -58,20 +59,17 @@ def upload() -> tuple[str, int]:
     if form.validate_on_submit():
         upload_file = form.file.data
         data = read_limited(upload_file.stream)
-        db = get_session()
         try:
-            report = import_values(db, plan, current_user, data, upload_file.filename or "",
+            report = import_values(get_session(), plan, current_user, data,
+                                   upload_file.filename or "",
                                    dry_run=bool(form.dry_run.data), today=clock.today())
-            db.commit()
         except ImportRefused as error:
-            db.rollback()
             refused = error
         except ValueRefused as error:  # the checks should have caught it: refuse all the same
-            db.rollback()
             refused = ImportRefused([Problem(None, str(error))])
         if refused is not None:
-            status = 400
             form.file.errors = [_field_error(refused)]
+            refuse(_page(plan, form, refused=refused), 400)
     elif form.is_submitted():
         status = 400
     return _page(plan, form, refused=refused, report=report), status

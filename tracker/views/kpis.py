@@ -18,7 +18,7 @@ from tracker.forms import KpiValueForm
 from tracker.models import KPI, Action, Commitment, Group, KPIValue, Priority, Theme, User
 from tracker.services import kpi_values
 from tracker.services.statuses import recompute
-from tracker.views import plan_or_404
+from tracker.views import plan_or_404, refuse
 
 bp = Blueprint("kpis", __name__)
 
@@ -114,7 +114,10 @@ def _series(kpi: KPI, plan: Plan) -> tuple[measures.KpiDefinition, dict[date, fl
 @bp.get("/kpis/<ref>")
 @access.reader
 def detail(ref: str) -> str:
-    return _render(_plan(), _kpi(ref), KpiValueForm())
+    kpi = _kpi(ref)
+    form = KpiValueForm()
+    form.seen.data = str(kpi_values.newest_id(get_session(), kpi))
+    return _render(_plan(), kpi, form)
 
 
 @bp.post("/kpis/<ref>/values")
@@ -136,13 +139,16 @@ def enter_value(ref: str) -> str | Response | tuple[str, int]:
                 row = kpi_values.record_value(
                     db, plan, user, kpi, form.period.data or "", number,
                     note=form.note.data or "", data_source=form.data_source.data or "",
-                    today=clock.today())
+                    today=clock.today(), seen=form.seen_id())
                 recompute(db, plan, clock.today(), kpi_values.affected_actions(db, kpi), actor=user)
-                db.commit()
+            except kpi_values.ValueConflict as conflict:
+                form.seen.data = str(conflict.newest_id)
+                form.period.errors = [str(conflict)]
+                refuse(_render(plan, kpi, form), 409)
             except kpi_values.ValueRefused as refused:
-                db.rollback()
                 message = str(refused)
                 form.period.errors = [message[0].upper() + message[1:]]
+                refuse(_render(plan, kpi, form), 400)
             else:
                 flash(f"The value for {row.period} has been saved.", "success")
                 return redirect(url_for("kpis.detail", ref=kpi.ref))

@@ -28,7 +28,7 @@ from tracker.forms import ConfirmForm
 from tracker.models import OutboxMessage
 from tracker.models.base import utcnow
 from tracker.services import outbox
-from tracker.views import pagination
+from tracker.views import pagination, refuse
 
 bp = Blueprint("outbox", __name__, url_prefix="/admin/outbox")
 
@@ -47,7 +47,7 @@ def index() -> str:
         "admin/outbox.html", page=page, state=state, counts=outbox.counts(db),
         state_tags=STATE_TAGS, pagination=_pagination(page, state),
         is_delivering=bool(current_app.config.get("SMTP_HOST")),
-        max_attempts=outbox.MAX_ATTEMPTS,
+        retry_hours=outbox.RETRY_HOURS,
     )
 
 
@@ -77,7 +77,7 @@ def message(message_id: int) -> str:
     return render_template(
         "admin/outbox_message.html", message=found, state_tags=STATE_TAGS,
         mail_from=current_app.config.get("MAIL_FROM", ""), form=ConfirmForm(),
-        view=request.args.get("view", "html"), max_attempts=outbox.MAX_ATTEMPTS,
+        view=request.args.get("view", "html"), retry_hours=outbox.RETRY_HOURS,
     )
 
 
@@ -88,14 +88,11 @@ def retry(message_id: int) -> Response:
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    db = get_session()
     try:
-        outbox.retry(db, current_user, found, utcnow())
+        outbox.retry(get_session(), current_user, found, utcnow())
     except outbox.OutboxRefused as refused:
-        db.rollback()
         flash(f"{refused}.", "error")
-        return redirect(url_for("outbox.message", message_id=found.id))
-    db.commit()
+        refuse(redirect(url_for("outbox.message", message_id=found.id)))
     flash(f"The email to {found.to_address} will be tried again with the next delivery.",
           "success")
     return redirect(url_for("outbox.message", message_id=found.id))

@@ -23,6 +23,7 @@ from tracker.models import (
     Commitment,
     Duty,
     Group,
+    Partnership,
     PreventionLevel,
     Principle,
     Priority,
@@ -72,10 +73,6 @@ def _statuses_for(item_type: str, item_id: int, action_ids: list[int]) -> dict[s
     plan = current_plan(db)
     if plan is None:
         return {"quarter": None, "rollup": None, "action_statuses": {}}
-    from tracker.services.statuses import ensure_current
-
-    if ensure_current(db, plan, clock.today()):
-        db.commit()
     quarter = reporting(plan, clock.today()).quarter.label
     rollup = db.scalars(select(RollupStatus).where(
         RollupStatus.item_type == item_type, RollupStatus.item_id == item_id,
@@ -91,6 +88,7 @@ def overview() -> str:
     priorities = [p for p in _priorities_with_commitments() if not p.is_retired]
     return render_template(
         "plan/overview.html",
+        partnership=get_session().scalars(select(Partnership).limit(1)).first(),
         priorities=priorities,
         action_counts=_action_counts(),
         themes=_current(Theme),

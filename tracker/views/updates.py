@@ -20,8 +20,7 @@ from tracker.services.calendar import (
     reporting,
     window,
 )
-from tracker.services.statuses import ensure_current
-from tracker.views import plan_or_404
+from tracker.views import plan_or_404, refuse
 from tracker.views.forms_support import EXPIRED_MESSAGE, csrf_expired, keeps_text, take_held
 
 bp = Blueprint("updates", __name__)
@@ -55,8 +54,6 @@ def my_actions() -> str:
     plan = _plan()
     period = reporting(plan, clock.today())
     db = get_session()
-    if ensure_current(db, plan, clock.today()):
-        db.commit()
     led = access.led_group_ids(user)
     query = (select(Action).where(Action.retired_at.is_(None))
              .where((Action.owner_id == user.id) | Action.group_id.in_(led))
@@ -108,7 +105,7 @@ def update(ref: str, quarter: str) -> str | Response | tuple[str, int]:
         service.check_can_edit(db, plan, user, action, period.quarter, clock.today())
     except service.UpdateRefused as refused:
         return render_template("updates/closed.html", action=action, period=period,
-                               reason=str(refused)), 409
+                               reason=str(refused), shown=_typed()), 409
     milestones = [m for m in action.milestones if not m.is_retired]
     latest = service.latest_version(db, action, period.quarter)
     problem = None
@@ -133,16 +130,15 @@ def update(ref: str, quarter: str) -> str | Response | tuple[str, int]:
             try:
                 service.record_update(db, plan, user, action, period.quarter,
                                       _data(form), base, clock.today())
-                db.commit()
             except service.StaleEdit as stale:
-                db.rollback()
                 form.base_version.data = str(stale.latest.version)
-                return render_template("updates/conflict.html", action=action, period=period,
-                                       form=form, theirs=stale.latest,
-                                       yours=_data(form)), 409
+                refuse(render_template("updates/conflict.html", action=action, period=period,
+                                       form=form, theirs=stale.latest, yours=_data(form)), 409)
             except service.UpdateRefused as refused:
-                db.rollback()
-                problem = str(refused)
+                refuse(render_template(
+                    "updates/form.html", action=action, period=period, form=form,
+                    latest=latest, problem=str(refused), today=clock.today(),
+                    approval=plan.rules.approval), 400)
             else:
                 pending = plan.rules.approval == "group_lead" and not access.leads_action(
                     user, action)
@@ -154,6 +150,19 @@ def update(ref: str, quarter: str) -> str | Response | tuple[str, int]:
     return render_template("updates/form.html", action=action, period=period, form=form,
                            latest=latest, problem=problem, today=clock.today(),
                            approval=plan.rules.approval), status
+
+
+TYPED = (("narrative", "Progress"), ("next_steps", "Next steps"), ("risks", "Risks and issues"),
+         ("corrective_action", "Corrective action"), ("concern_reason", "Area of concern"),
+         ("evidence", "Evidence"))
+
+
+def _typed() -> list[tuple[str, str]]:
+    """What a refused submit had typed, to show back (nothing typed is lost)."""
+    if request.method != "POST":
+        return []
+    return [(label, request.form[name]) for name, label in TYPED
+            if request.form.get(name, "").strip()]
 
 
 def _int(value: object) -> int:
@@ -212,10 +221,9 @@ def review(ref: str, update_id: int) -> str | Response | tuple[str, int]:
         try:
             service.review(db, plan, user, update, form.decision.data == "approve",
                            form.comment.data or "", clock.today())
-            db.commit()
         except service.UpdateRefused as refused:
-            db.rollback()
             flash(f"The decision was not saved: {refused}.", "error")
+            refuse(redirect(url_for("plan.action", ref=action.ref) + "#updates"))
         else:
             flash("Update approved." if update.review == "approved"
                   else "Update sent back to the owner with your comment.", "success")
@@ -249,10 +257,9 @@ def lock(quarter: str, change: str) -> Response:
                 service.lock_quarter(db, user, chosen, form.note.data or "")
             else:
                 service.unlock_quarter(db, user, chosen, form.note.data or "")
-            db.commit()
         except service.UpdateRefused as refused:
-            db.rollback()
             flash(f"Nothing was changed: {refused}.", "error")
+            refuse(redirect(url_for("updates.quarters")))
         else:
             flash(f"{chosen.label} is now {'locked' if change == 'lock' else 'unlocked'}.",
                   "success")
