@@ -14,14 +14,13 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from plans import Plan, Quarter
-from tracker import work
+from tracker import clock, work
 from tracker.db import begin_write, get_session
 from tracker.models import Action, Group, User
 from tracker.services.plan_load import current_plan
@@ -29,7 +28,7 @@ from tracker.services.statuses import Recomputed
 
 logger = logging.getLogger(__name__)
 
-LONDON = ZoneInfo("Europe/London")
+LONDON = clock.LONDON
 
 
 @dataclass

@@ -27,6 +27,7 @@ from flask import Flask
 
 from notifications.job_support import LONDON
 from notifications.jobs import JOBS, TIMEZONE, Job, deliver_seconds
+from tracker import clock
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ def lock_path(database: str | None) -> Path:
 
 
 def london_today() -> Any:
-    return datetime.now(LONDON).date()
+    return clock.today()
 
 
 def run_job(app: Flask, name: str) -> None:

@@ -18,7 +18,7 @@ from flask_login import LoginManager, login_user, logout_user
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from tracker.db import get_session
+from tracker.db import get_session, has_failed
 from tracker.models import AccountToken, LoginAttempt, User, UserSession, utcnow
 
 login_manager = LoginManager()
@@ -44,7 +44,10 @@ def init_app(app: Flask) -> None:
 
 
 def load_user(token: str) -> User | None:
-    """Flask-Login's loader: the token in the cookie, checked against the database."""
+    """Flask-Login's loader: the token in the cookie, checked against the database (not on
+    the error page of a request the database failed: it reads nothing)."""
+    if has_failed():
+        return None
     db = get_session()
     row = db.scalars(select(UserSession).where(UserSession.token_hash == token_hash(token))
                      .options(joinedload(UserSession.user))).first()

@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from plans import PlanError
-from tracker import work
+from tracker import serving, work
 from tracker.cli_support import day_option, loaded_plan
 from tracker.db import get_engine, get_session, transaction
 from tracker.services.plan_load import compare_plan_file, read_plan_file
@@ -218,19 +218,37 @@ def recompute_statuses(today: object) -> None:
 @click.command("serve")
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
-def serve(host: str, port: int, threads: int) -> None:
-    """Serve the web app with waitress (production-grade WSGI server)."""
-    import waitress
-
-    from tracker.templating import current_partnership
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes (gunicorn) when more than one; see the README.")
+@click.option("--threads", default=None, type=click.IntRange(1, 64),
+              help="Threads per worker [default: 4 with gunicorn, 8 with waitress].")
+@click.option("--server", type=click.Choice([serving.GUNICORN, serving.WAITRESS]),
+              default=None, help="Which server [default: gunicorn with several workers, "
+              "else waitress].")
+def serve(host: str, port: int, workers: int, threads: int | None, server: str | None) -> None:
+    """Serve the web app: gunicorn with --workers N, or waitress in one process."""
+    from tracker.templating import partnership_name
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    partnership = current_partnership()
-    name = partnership.name if partnership else "the tracker (no plan loaded yet)"
-    click.echo(f"Serving {name} on http://{host}:{port}/ (Ctrl+C to stop)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="tracker")
+    chosen = serving.choose_server(workers, server)
+    if chosen == serving.GUNICORN and not serving.can_fork():
+        raise click.ClickException("gunicorn needs fork, which this system does not have: "
+                                   "leave out --server gunicorn (waitress serves one process)")
+    if chosen == serving.WAITRESS and workers > 1:
+        raise click.ClickException("waitress serves one process: use --threads, or leave "
+                                   "out --server waitress for gunicorn's workers")
+    with app.test_request_context():
+        name = partnership_name()
+    get_engine(app).dispose()  # nothing of this process's connections reaches the workers
+    how = (f"{workers} gunicorn worker{'s' if workers != 1 else ''}" if chosen == "gunicorn"
+           else "waitress")
+    click.echo(f"Serving {name} on http://{host}:{port}/ with {how} (Ctrl+C to stop)")
+    if chosen == serving.GUNICORN:
+        serving.run_gunicorn(_create_app, serving.gunicorn_options(host, port, workers,
+                                                                   threads or 4))
+    else:
+        serving.run_waitress(app, host, port, threads or 8)
 
 
 def init_app(app: Flask) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,15 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
             )
         if debug:
             raise ConfigError("TRACKER_DEBUG must be off in production.")
+    if env.get("TRACKER_TODAY", "").strip():
+        if mode == "production":
+            raise ConfigError("TRACKER_TODAY pins the date for demonstrations and tests: unset "
+                              "it in production.")
+        try:
+            date.fromisoformat(env["TRACKER_TODAY"].strip())
+        except ValueError:
+            raise ConfigError(f"TRACKER_TODAY={env['TRACKER_TODAY']!r} must be a date, "
+                              "YYYY-MM-DD") from None
     https = env.get("TRACKER_HTTPS", "1" if mode == "production" else "0").strip().lower() \
         in {"1", "true", "yes", "on"}
     config: dict[str, Any] = {

@@ -41,9 +41,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request, session
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -59,7 +59,8 @@ CONFLICT_ATTEMPTS = 3  # a unique constraint won by a concurrent request: it is 
 WRITABLE_ON_READ = frozenset({"user_sessions", "held_submissions", "pack_builds",
                               "pack_requests"})
 
-_FAILED = "_uow_failed"
+_FAILED = "_uow_failed"  # something raised: roll back
+_BROKEN = "_uow_broken"  # the database failed: the error page must not read it
 _WRITE = "_uow_write"
 _SESSION = "db_session"
 
@@ -203,6 +204,17 @@ def read_transaction() -> Iterator[Session]:
         db.rollback()
 
 
+def hold(db: Session, instance: object) -> None:
+    """Lock ``instance``'s row until the transaction ends (``SELECT ... FOR UPDATE`` on
+    PostgreSQL; SQLite's write transaction already holds the whole database) and read it
+    again, so a decision is made on what a concurrent one committed."""
+    mapper = inspect(instance).mapper
+    key = mapper.primary_key[0]
+    ident = inspect(instance).identity
+    db.execute(select(key).where(key == ident[0]).with_for_update())
+    db.refresh(instance)
+
+
 # -- what counts as retryable ---------------------------------------------------------------
 
 _SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
@@ -251,11 +263,30 @@ def request_failed(error: Exception) -> None:
     catch, so that :func:`serve_request` runs the request again.
     """
     g.setdefault(_FAILED, True)
+    if isinstance(error, SQLAlchemyError):
+        _database_broken()
     db = g.get(_SESSION)
     if db is not None:
         db.rollback()
     if retry_kind(error) is not None:
         raise _Retry(error) from error
+
+
+def _database_broken() -> None:
+    """The database failed this request: what its error page shows of the person signed in
+    is kept from what was read, so that page reads nothing."""
+    g.setdefault(_BROKEN, True)
+    user = g.get("_login_user")
+    state = inspect(user, raiseerr=False) if user is not None else None
+    if state is None or state.session is None:
+        return
+    kept = type(user)()
+    for attribute in state.mapper.column_attrs:
+        if attribute.key in state.dict:
+            setattr(kept, attribute.key, state.dict[attribute.key])
+    kept.session_token = getattr(user, "session_token", None)
+    kept.__dict__.update({k: v for k, v in user.__dict__.items() if k.startswith("_led")})
+    g._login_user = kept
 
 
 class _RequestState:
@@ -292,6 +323,7 @@ def serve_request(dispatch: Callable[[], Any]) -> Any:
             return response
         except Exception as error:  # noqa: BLE001 - sorted below: retried, or passed on
             g.setdefault(_FAILED, True)
+            _database_broken()  # the session goes: nothing may be read through it again
             _discard()
             kind = retry_kind(error)
             if kind is None:
@@ -306,7 +338,6 @@ def serve_request(dispatch: Callable[[], Any]) -> Any:
                         attempt, type(cause).__name__)
             state.restore()
             g.setdefault(_WRITE, True)  # the next try takes the write lock from the start
-            g.pop(_FAILED, None)
             _pause(attempt)
 
 
@@ -320,8 +351,8 @@ def _discard() -> None:
 
 
 def has_failed() -> bool:
-    """Whether this request's unit of work failed (its error page must not read data)."""
-    return bool(g.get(_FAILED))
+    """Whether the database failed this request (its error page must not read it)."""
+    return bool(g.get(_BROKEN))
 
 
 # -- GET never writes ----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker.db import get_engine
@@ -105,7 +105,9 @@ def _people(app: Flask) -> tuple[dict[str, User], Action, ActionUpdate]:
         for user in people.values():
             assert user is not None
             user.password_hash = hash_password(PASSWORD)
-        update = ActionUpdate(action_id=action.id, quarter="2024/25 Q1", version=1,
+        version = 1 + (s.scalar(select(func.max(ActionUpdate.version)).where(
+            ActionUpdate.action_id == action.id, ActionUpdate.quarter == "2024/25 Q1")) or 0)
+        update = ActionUpdate(action_id=action.id, quarter="2024/25 Q1", version=version,
                               rag="green", percent_complete=10, narrative="Started.",
                               review="pending", author_id=action.owner_id)
         s.add(update)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from plans import Quarter
 from plans.rules import EscalationRule
+from tracker.db import hold
 from tracker.models import Action, Escalation
 from tracker.services import audit
 
@@ -113,7 +114,7 @@ def resolve(session: Session, escalation: Escalation, user: object, note: str,
             now: datetime) -> None:
     """Close an open escalation with a note (flushes; the caller commits)."""
     # held until committed: of two people resolving it at once, the second finds it resolved
-    session.refresh(escalation, with_for_update=True)
+    hold(session, escalation)
     text = note.strip()
     if not escalation.is_open:
         raise ResolveRefused("This escalation was already resolved")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from plans import Plan, Quarter
 from tracker.access import can_approve, can_update, leads_action
+from tracker.db import hold
 from tracker.models import Action, ActionUpdate, Milestone, QuarterLock, User, utcnow
 from tracker.services import audit
 from tracker.services.calendar import first_quarter, is_locked, reporting
@@ -147,7 +148,7 @@ def review(session: Session, plan: Plan, user: User, update: ActionUpdate, appro
     """A lead approves a pending update, or sends it back with a comment."""
     # the update's row is held until the decision is committed, so that of two leads
     # deciding at the same moment the second finds it already reviewed
-    session.refresh(update, with_for_update=True)
+    hold(session, update)
     action = session.get(Action, update.action_id)
     assert action is not None
     if not can_approve(user, action):

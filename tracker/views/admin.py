@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from tracker import access
-from tracker.db import get_session
+from tracker.db import get_session, hold
 from tracker.forms import ConfirmForm
 from tracker.forms_admin import AuditFilterForm, RoleForm, UsersFilterForm
 from tracker.models import User
@@ -94,10 +94,11 @@ def users() -> str:
 def _account(user_id: int) -> User:
     # a change holds the account's row until it is committed: two admins changing one
     # account at the same moment are taken one after the other
-    user = get_session().get(User, user_id,
-                             with_for_update=True if request.method == "POST" else None)
+    user = get_session().get(User, user_id)
     if user is None:
         abort(404)
+    if request.method == "POST":
+        hold(get_session(), user)
     return user
 
 

@@ -37,7 +37,7 @@ def busy_page(_error: DatabaseBusy) -> tuple[str, int, dict[str, str]]:
     shown = [(label(name), value) for name, value in sent if value.strip()]
     return render_template(
         "errors/busy.html", fields=sent, shown=shown, target=request.full_path.rstrip("?"),
-        csrf_token=generate_csrf(), had_files=bool(request.files),
+        fresh_token=generate_csrf(), had_files=bool(request.files),
         has_password=any(name in request.form for name in HIDDEN - {"csrf_token"}),
         is_post=request.method == "POST",
     ), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}

@@ -1,0 +1,51 @@
+"""Pages only read: every GET (and HEAD) route, with every role, leaves the data as it was.
+
+Walked on the demo's history on the day the next quarter's update window opens, when a page
+that worked statuses out for the newly opened quarter would have stored them. Only the
+bookkeeping a page may write (tracker.db.WRITABLE_ON_READ: sign-in sessions, held form
+text, pack builds) may change.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from flask import Flask
+
+from tests.conftest import db_fingerprint
+from tests.tracker.helpers import pin_today
+from tests.tracker.test_route_walk import ROLES, _client, _people, _url
+from tracker.db import WRITABLE_ON_READ
+
+NEXT_WINDOW = date(2026, 12, 17)  # 2026/27 Q3's update window opens today
+QUERIES = ("", "?quarter=2025-26-Q2&group=communities&status=red&state=resolved&page=2")
+
+
+def _data(app: Flask) -> dict[str, list[tuple[object, ...]]]:
+    return {table: rows for table, rows in db_fingerprint(app).items()
+            if table not in WRITABLE_ON_READ}
+
+
+def test_no_page_writes_data_for_any_role(kingston_app: Flask,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    demo = kingston_app.test_cli_runner().invoke(args=["demo", "--today", "2026-11-25"])
+    assert demo.exit_code == 0, demo.output
+    people, action, update = _people(kingston_app)
+    pin_today(monkeypatch, NEXT_WINDOW)
+    rules = [r for r in kingston_app.url_map.iter_rules()
+             if r.endpoint != "static" and "GET" in r.methods]
+    clients = {role: _client(kingston_app, role, people)[0] for role in ROLES}  # signed in
+    before = _data(kingston_app)
+    answered = 0
+    for role, client in clients.items():
+        for rule in rules:
+            base = _url(kingston_app, rule, action, update, people)
+            for query, method in [(q, "GET") for q in QUERIES] + [("", "HEAD")]:
+                response = client.open(base + query, method=method)
+                assert response.status_code < 500, (role, method, base + query)
+                answered += 1
+    assert answered > 500
+    after = _data(kingston_app)
+    changed = sorted(table for table in before if before[table] != after[table])
+    assert changed == [], f"GET requests changed {changed}"

@@ -1,0 +1,73 @@
+"""Serving the app: gunicorn with several worker processes, or waitress in one process.
+
+Several workers are how production runs: each is a process with its own database
+connections, and nothing one of them needs lives only in its own memory (sessions,
+throttles, held text and built packs are in the database), so the workers, and web servers
+on several hosts behind a load balancer, share one database and one scheduler. Each worker
+builds its own app after it is forked (the app is not preloaded in the parent), so no
+database connection is ever shared across a fork.
+
+waitress serves one process with threads: for ``make run``, for a single small deployment,
+and on platforms without ``fork`` (gunicorn needs it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+
+GUNICORN, WAITRESS = "gunicorn", "waitress"
+TIMEOUT_SECONDS = 60  # a worker silent this long is restarted (packs are built elsewhere)
+
+
+def can_fork() -> bool:
+    return hasattr(os, "fork")
+
+
+def choose_server(workers: int, asked: str | None) -> str:
+    if asked:
+        return asked
+    return GUNICORN if workers > 1 and can_fork() else WAITRESS
+
+
+def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "timeout": TIMEOUT_SECONDS,
+        "graceful_timeout": 30,
+        "keepalive": 5,
+        # each worker builds its app after the fork: no connection crosses it
+        "preload_app": False,
+        # the client's address and scheme come from TRACKER_PROXIES (ProxyFix), not here
+        "forwarded_allow_ips": "",
+        "proc_name": "tracker",
+        # no control socket: it would be one per user, shared by every instance they run
+        "control_socket_disable": True,
+    }
+
+
+def run_gunicorn(make_app: Callable[[], Flask], options: dict[str, Any]) -> None:
+    """Run gunicorn in this process as its master, each worker calling ``make_app``."""
+    from gunicorn.app.base import BaseApplication
+
+    class TrackerServer(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return make_app()
+
+    TrackerServer().run()
+
+
+def run_waitress(app: Flask, host: str, port: int, threads: int) -> None:
+    import waitress
+
+    waitress.serve(app, host=host, port=port, threads=threads, ident="tracker")
