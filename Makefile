@@ -7,13 +7,21 @@ ASSETS := tracker/static/css/app.css
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install assets database lint typecheck pytest serve clean help
+.PHONY: run test install assets database lint typecheck pytest serve clean help \
+	system-run system-test
 
 help:
 	@echo "make run    set everything up, load plans.yaml and demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make test   set everything up and run the linters and the test suite"
 
-$(INSTALLED): pyproject.toml
+# the Debian packages needed (installed as root; otherwise the apt-get line to run is shown)
+system-run:
+	@scripts/system-packages.sh run
+
+system-test:
+	@scripts/system-packages.sh test
+
+$(INSTALLED): pyproject.toml | system-run
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
@@ -33,10 +41,14 @@ database: install
 run: database
 	$(BIN)/tracker jobs run reminders
 	$(BIN)/tracker jobs run escalations
-	@# the scheduler runs beside the web server, never inside it; Ctrl+C stops both
-	@echo "Scheduler running beside the web server; its log: instance/scheduler.log"
+	@# the scheduler and the pack builder run beside the web server, never inside it;
+	@# Ctrl+C stops all three
+	@echo "Scheduler and pack builder running beside the web server; their logs:"
+	@echo "  instance/scheduler.log, instance/worker.log"
 	$(BIN)/tracker scheduler >> instance/scheduler.log 2>&1 & scheduler=$$!; \
-	trap 'kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/tracker worker >> instance/worker.log 2>&1 & worker=$$!; \
+	trap 'kill $$scheduler $$worker 2>/dev/null; wait $$scheduler $$worker 2>/dev/null' \
+		EXIT INT TERM; \
 	$(BIN)/tracker serve --host $(HOST) --port $(PORT)
 
 lint: install
@@ -48,7 +60,7 @@ typecheck: install
 pytest: install
 	$(BIN)/python -m pytest
 
-test: lint typecheck pytest
+test: system-test lint typecheck pytest
 
 clean:
 	rm -rf $(VENV) node_modules tracker/static/css tracker/static/js tracker/static/govuk instance *.egg-info

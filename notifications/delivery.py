@@ -295,10 +295,10 @@ def pending_count(session: Session, now: datetime) -> int:
 
 
 def deliver_pending(session: Session, now: datetime, settings: SmtpSettings | None,
-                    limit: int = 100) -> DeliveryResult:
+                    limit: int = 100, lease: timedelta = CLAIM_LEASE) -> DeliveryResult:
     """Send up to ``limit`` due emails, oldest first, committing after each one.
 
-    ``now`` is the time of the run; each claim's lease runs from the moment it is made
+    ``now`` is the time of the run; each claim's ``lease`` runs from the moment it is made
     (``now`` plus the whole seconds the run has taken so far).
     """
     result = DeliveryResult()
@@ -324,7 +324,7 @@ def deliver_pending(session: Session, now: datetime, settings: SmtpSettings | No
                 _record_outage(session, now, error, result)
                 break
             elapsed = timedelta(seconds=int(time.monotonic() - started))
-            if not _claim(session, message_id, now, now + elapsed + CLAIM_LEASE):
+            if not _claim(session, message_id, now, now + elapsed + lease):
                 continue  # another deliverer has it, or sent it
             message = session.get(OutboxMessage, message_id, populate_existing=True)
             assert message is not None

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Flask
 
 from notifications import digests, duties, escalation_digest, reminders, statuses
+from notifications.delivery import CLAIM_LEASE, deliver_pending, pending_count, smtp_settings
 from notifications.job_support import JobFunction, JobResult, job_session
 from tracker.models import utcnow
 
@@ -34,8 +35,6 @@ class Job:
 
 def deliver(app: Flask, today: date, dry_run: bool = False) -> JobResult:
     """Send the outbox's due emails over SMTP (``TRACKER_SMTP_*``), or leave them queued."""
-    from notifications.delivery import pending_count, smtp_settings
-
     result = JobResult("deliver", dry_run=dry_run, verb="send")
     settings = smtp_settings(app.config)
     with job_session(app, dry_run=True) as session:  # delivery commits per message itself
@@ -49,14 +48,20 @@ def deliver(app: Flask, today: date, dry_run: bool = False) -> JobResult:
                 result.say(f"Would send {waiting} email{'s' if waiting != 1 else ''} to "
                            f"{settings.host}:{settings.port}.")
             return result
-        from notifications.delivery import deliver_pending
-
-        delivered = deliver_pending(session, now, settings)
+        delivered = deliver_pending(session, now, settings, lease=claim_lease())
         result.queued = delivered.sent
         result.say(f"Delivery: {delivered.summary()}")
         for error in delivered.errors:
             result.say(f"  {error}")
     return result
+
+
+def claim_lease() -> timedelta:
+    """How long a claimed email is held before another run may try it (a delivery killed
+    while sending it): two minutes; ``TRACKER_DELIVERY_LEASE_SECONDS`` changes it (the test
+    that kills the scheduler uses a few seconds)."""
+    raw = os.environ.get("TRACKER_DELIVERY_LEASE_SECONDS", "").strip()
+    return timedelta(seconds=max(1, int(raw))) if raw.isdigit() else CLAIM_LEASE
 
 
 def deliver_seconds() -> int:

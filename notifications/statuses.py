@@ -15,7 +15,7 @@ from flask import Flask
 
 from notifications.job_support import JobResult, job_session, loaded_plan, settle_statuses
 from tracker.services.calendar import reporting
-from tracker.services.statuses import needs_opening, recompute
+from tracker.services.statuses import Recomputed, needs_opening, recompute
 
 
 def run(app: Flask, today: date, dry_run: bool = False) -> JobResult:
@@ -29,6 +29,7 @@ def run(app: Flask, today: date, dry_run: bool = False) -> JobResult:
         if not needs_opening(session, plan, today):
             result.headline = f"the statuses of {quarter.label} are already worked out."
             return result
+        done: Recomputed | None = None
         if dry_run:
             done = recompute(session, plan, today, actor="scheduler")  # and rolled back
     if not dry_run:

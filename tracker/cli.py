@@ -251,6 +251,25 @@ def serve(host: str, port: int, workers: int, threads: int | None, server: str |
         serving.run_waitress(app, host, port, threads or 8)
 
 
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Build every pack waiting, here, then stop.")
+@with_appcontext
+def worker(once: bool) -> None:
+    """Build the board packs people ask for (and those built ahead) until stopped."""
+    import logging
+
+    from tracker import builder
+
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if once:
+        ready = builder.build_waiting(app)
+        click.echo(f"{ready} board pack{'s' if ready != 1 else ''} built.")
+        return
+    builder.run_forever(app)
+
+
 def init_app(app: Flask) -> None:
     from tracker.cli_kpis import kpi_cli
     from tracker.cli_reports import report_cli
@@ -266,3 +285,4 @@ def init_app(app: Flask) -> None:
     statuses_cli.add_command(recompute_statuses)
     app.cli.add_command(statuses_cli)
     app.cli.add_command(serve)
+    app.cli.add_command(worker)

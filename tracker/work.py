@@ -27,7 +27,7 @@ from tracker import clock
 from tracker.db import get_session, read_transaction, transaction
 from tracker.services import audit
 from tracker.services.plan_load import LoadResult, apply_plan_file, current_plan, read_plan_file
-from tracker.services.plan_sync import Snapshot, diff_plan
+from tracker.services.plan_sync import Snapshot, desired_of, diff_plan
 from tracker.services.statuses import (
     PlanChanged,
     Recomputed,
@@ -87,13 +87,14 @@ def load_plan(path: str | Path, loaded_by: str | None = None,
             db.expire_all()  # read again what the other load wrote
         # the read: every plan item, and what loading would change; a refused file stops here
         snapshot = Snapshot.load(db)
-        diff_plan(db, plan, snapshot)
+        desired = desired_of(plan)
+        diff = diff_plan(db, plan, snapshot, desired)
         seen = latest_plan_load(db)
         db.commit()  # ends the read, keeping what it loaded (nothing was written)
         with transaction() as db:
             if latest_plan_load(db) != seen:
                 continue  # another load came first: read again
-            result = apply_plan_file(db, plan, data, path, loaded_by, snapshot)
+            result = apply_plan_file(db, plan, data, path, loaded_by, snapshot, diff, desired)
         break
     else:
         raise PlanMoved("other plans kept being loaded at the same time: load it again")

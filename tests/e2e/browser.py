@@ -64,15 +64,24 @@ class _QuietHandler(WSGIRequestHandler):
 
 @contextmanager
 def serve(app: Flask, database: Path) -> Iterator[LiveServer]:
-    """Serve ``app`` on 127.0.0.1, on a free port (bound to port 0), in a background thread."""
+    """Serve ``app`` on 127.0.0.1, on a free port (bound to port 0), in a background thread,
+    with the pack builder beside it (in threads of this process: the pinned date holds)."""
+    from tracker import builder
+
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True,
                                          request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name=f"live-server-{server.port}", daemon=True)
+    stop = threading.Event()
+    packs = threading.Thread(target=builder.serve, args=(app, stop),
+                             kwargs={"in_process": True}, name="pack-builder", daemon=True)
     thread.start()
+    packs.start()
     try:
         yield LiveServer(app=app, url=f"http://127.0.0.1:{server.port}", database=database)
     finally:
+        stop.set()
+        packs.join(timeout=30)
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()

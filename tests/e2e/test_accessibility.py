@@ -28,6 +28,8 @@ PAGES = [
     pytest.param("/board/commitments/2.c", BOARD, id="board-commitment"),
     pytest.param("/board/trend", BOARD, id="board-trend"),
     pytest.param("/actions/SKP-004?quarter=2025-26-Q2", BOARD, id="action-from-the-board"),
+    # asking for a pack leads to the page that shows it being prepared, then ready
+    pytest.param("/board/pack.xlsx?quarter=2024-25-Q4", BOARD, id="board-pack-status"),
 ]
 
 

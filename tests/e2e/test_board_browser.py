@@ -40,9 +40,14 @@ def test_a_board_member_reads_the_dashboard_drills_down_and_downloads_the_pack(
     back.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Board dashboard: 2025/26 Q2")
 
-    # the board pack for the chosen quarter
+    # the board pack for the chosen quarter: prepared by the builder, then offered
+    page.get_by_role("link", name="PDF board pack").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(
+        "Preparing your board pack|Your board pack is ready"))
+    ready = page.get_by_role("link", name="Download the PDF board pack")
+    expect(ready).to_be_visible(timeout=60_000)  # the page follows the build by itself
     with page.expect_download() as waiting:
-        page.get_by_role("link", name="PDF board pack").click()
+        ready.click()
     download = waiting.value
     assert download.suggested_filename.endswith("board-pack-2025-26-Q2.pdf")
     with open(download.path(), "rb") as pdf:

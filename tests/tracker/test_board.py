@@ -271,14 +271,21 @@ def test_the_dashboard_s_date_is_the_pinned_today() -> None:
     assert tracker.clock.today() == date(2026, 11, 25)
 
 
-def test_the_html_pack_opens_styled_and_can_run_nothing(scene: Scene,
+def test_the_html_pack_opens_styled_and_can_run_nothing(kingston_app: Flask, scene: Scene,
                                                         board: FlaskClient) -> None:
     import base64
     import hashlib
     import re
 
-    response = board.get("/board/pack.html?quarter=2026-27-Q2")
+    from tracker import builder
+
+    asked = board.get("/board/pack.html?quarter=2026-27-Q2")
+    assert asked.status_code == 302
+    builder.build_waiting(kingston_app)
+    file_url = board.get("/board/pack.html?quarter=2026-27-Q2").headers["Location"]
+    response = board.get(file_url)
     assert response.status_code == 200 and response.mimetype == "text/html"
+    assert response.headers["Content-Disposition"].startswith("inline")
     policy = response.headers["Content-Security-Policy"]
     styles = re.findall(rb"<style[^>]*>(.*?)</style>", response.data, re.S)
     assert styles

@@ -9,9 +9,12 @@ feed follow at once.
 
 from __future__ import annotations
 
+import functools
 import io
+import itertools
 import re
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +24,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
-from werkzeug.test import encode_multipart
+from werkzeug.test import TestResponse, encode_multipart
 
 from tests.conftest import KINGSTON, db_fingerprint
 from tests.tracker.helpers import (
@@ -41,6 +44,7 @@ from tests.tracker.helpers import (
 )
 from tests.tracker.signing import ADMIN, BOARD
 from tracker.models import KPI, Action, AuditEvent, Commitment, KPIValue, User
+from tracker.services import kpi_import_xlsx
 from tracker.services.kpi_import import MAX_ROWS
 
 HEADER = "kpi,period,value,note\n"
@@ -692,6 +696,349 @@ def test_anonymous_visitors_are_sent_to_sign_in(kingston_app: Flask) -> None:
     assert recorded(kingston_app) == []
 
 
+# -- files past the caps ----------------------------------------------------------------------
+# A small file can unpack to millions of cells (a "cell bomb": 234 KB of XLSX holding 50,000
+# rows of 120 cells once took minutes and gigabytes to refuse). Such a file is refused as soon
+# as it passes a cap, with a message naming the cap and what to do, and nothing is written.
+
+WORKBOOK_PARTS = {
+    "[Content_Types].xml": (
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+        'officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.'
+        'openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>'),
+    "_rels/.rels": (
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+    "xl/workbook.xml": (
+        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        '<sheets><sheet name="Values" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+    "xl/_rels/workbook.xml.rels": (
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+        '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>'),
+}
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def text_cells(*texts: str) -> bytes:
+    return "".join(f'<c t="inlineStr"><is><t>{t}</t></is></c>' for t in texts).encode()
+
+
+HEADER_ROW = b"<row>" + text_cells("kpi", "period", "value", "note") + b"</row>"
+GOOD_XLSX_ROW = b"<row>" + text_cells("asb-incidents", "2025/26 Q1") + b"<c><v>270</v></c></row>"
+
+
+def raw_xlsx(rows: Iterable[bytes], *, prolog: bytes = b"", before: bytes = b"",
+             strings: str = "") -> bytes:
+    """An XLSX written as XML straight into the zip (openpyxl would take minutes to write a
+    cell bomb): one sheet whose ``<sheetData>`` holds ``rows``, streamed into the zip;
+    ``prolog`` goes before the sheet's root element, ``before`` before its data."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in WORKBOOK_PARTS.items():
+            archive.writestr(name, text)
+        archive.writestr("xl/sharedStrings.xml", f'<sst xmlns="{MAIN}">{strings}</sst>')
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write(prolog + f'<worksheet xmlns="{MAIN}">'.encode() + before
+                        + b"<sheetData>")
+            for row in rows:
+                sheet.write(row)
+            sheet.write(b"</sheetData></worksheet>")
+    return out.getvalue()
+
+
+@functools.cache
+def cell_bomb() -> bytes:
+    """The measured cell bomb: a header, then 49,999 rows of 120 numbers, with no declared
+    size (about 230 KB zipped, 90 MB unpacked)."""
+    row = b"<row>" + b"<c><v>1</v></c>" * 120 + b"</row>"
+    return raw_xlsx(itertools.chain([HEADER_ROW], itertools.repeat(row, 49_999)))
+
+
+def upload_large(client: FlaskClient, name: str, data: bytes, *,
+                 dry_run: bool = False) -> TestResponse:
+    """:func:`upload`, with the request encoded in memory: the test client would otherwise
+    spool a large file to a temporary file nobody closes."""
+    token = csrf_token(client.get("/kpis/import").get_data(as_text=True))
+    fields: dict[str, object] = {"csrf_token": token, "file": FileStorage(io.BytesIO(data), name)}
+    if dry_run:
+        fields["dry_run"] = "y"
+    boundary, body = encode_multipart(fields)
+    return client.post("/kpis/import", data=body,
+                       content_type=f"multipart/form-data; boundary={boundary}")
+
+
+@pytest.fixture
+def unpacked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the bytes unpacked from any zip while the test runs: the work a workbook cost."""
+    counts: list[int] = []
+    read = zipfile.ZipExtFile.read
+
+    def counting(self: zipfile.ZipExtFile, n: int | None = -1) -> bytes:
+        data = read(self, n)
+        counts.append(len(data))
+        return data
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counting)
+    return counts
+
+
+TOO_MANY_COLUMNS = ("the file has more than 10 columns (row 2 has a value in column DP): keep "
+                    "only the columns kpi, period, value and note")
+TOO_MANY_CELLS = ("the file has more than 250,000 cells, counting empty ones: keep only the "
+                  "columns kpi, period, value and note, delete the empty columns beside them, "
+                  "or split it into smaller files")
+
+
+def test_a_cell_bomb_is_refused_on_the_command_line_before_most_of_it_is_read(
+        kingston_app: Flask, tmp_path: Path, unpacked: list[int]) -> None:
+    path = tmp_path / "values.xlsx"
+    path.write_bytes(cell_bomb())
+    assert path.stat().st_size < 300 * 1024
+    before = db_fingerprint(kingston_app)
+    unpacked.clear()
+
+    result = run(kingston_app, path, "--dry-run")
+
+    assert result.exit_code == 1
+    assert result.output == f"Refused: {TOO_MANY_COLUMNS}. Nothing was changed.\n"
+    # the sheet unpacks to 90 MB; it was refused within its first rows
+    assert 0 < sum(unpacked) < 1024 * 1024
+    assert db_fingerprint(kingston_app) == before
+
+
+def test_a_cell_bomb_is_refused_on_the_upload_page(kingston_app: Flask,
+                                                   admin: FlaskClient) -> None:
+    assert admin.get("/kpis/import").status_code == 200
+    before = db_fingerprint(kingston_app)
+
+    response = upload_large(admin, "values.xlsx", cell_bomb(), dry_run=True)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    message = f"The file was refused: {TOO_MANY_COLUMNS}. Nothing was saved"
+    assert error_summary(html) == [message]
+    assert field_error(html, "file") == message
+    assert 'id="problems"' not in html
+    assert db_fingerprint(kingston_app) == before
+
+
+CSV_PAST_THE_CAPS = {
+    "too many columns": (
+        "wide.csv", (HEADER + ("1," * 119 + "1\n") * 20_000).encode(), TOO_MANY_COLUMNS),
+    "too many cells": (
+        "padded.csv", (HEADER + (GOOD_ROW.strip() + "," * 16 + "\n") * 50_000).encode(),
+        TOO_MANY_CELLS),
+    "a row of a million cells": (
+        "row.csv", (HEADER + "," * 1_000_000 + "\n").encode(), TOO_MANY_CELLS),
+}
+
+
+@pytest.mark.parametrize("name, data, message", list(CSV_PAST_THE_CAPS.values()),
+                         ids=list(CSV_PAST_THE_CAPS))
+def test_a_csv_past_the_caps_is_refused_on_the_command_line(
+        kingston_app: Flask, tmp_path: Path, name: str, data: bytes, message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    assert len(data) < 5 * 1024 * 1024
+    before = db_fingerprint(kingston_app)
+
+    result = run(kingston_app, path)
+
+    assert result.exit_code == 1
+    assert result.output == f"Refused: {message}. Nothing was changed.\n"
+    assert db_fingerprint(kingston_app) == before
+
+
+@pytest.mark.parametrize("name, data, message", list(CSV_PAST_THE_CAPS.values())[:2],
+                         ids=list(CSV_PAST_THE_CAPS)[:2])
+def test_a_csv_past_the_caps_is_refused_on_the_upload_page(
+        kingston_app: Flask, admin: FlaskClient, name: str, data: bytes, message: str) -> None:
+    assert admin.get("/kpis/import").status_code == 200
+    before = db_fingerprint(kingston_app)
+
+    response = upload_large(admin, name, data)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert error_summary(html) == [f"The file was refused: {message}. Nothing was saved"]
+    assert recorded(kingston_app) == []
+    assert db_fingerprint(kingston_app) == before
+
+
+def test_the_column_cap_counts_up_to_the_last_value_in_a_row(kingston_app: Flask,
+                                                             tmp_path: Path) -> None:
+    # trailing empty cells (a spreadsheet's used range) are not columns; a value in column J
+    # is within the cap (and reported on its row), one in column K is past it
+    padded = write(tmp_path, HEADER + GOOD_ROW.strip() + "," * 30 + "\n", "padded.csv")
+    result = run(kingston_app, padded)
+    assert result.exit_code == 0, result.output
+    assert recorded(kingston_app) == [("asb-incidents", "2025/26 Q1", 270.0, "", "import")]
+
+    in_j = write(tmp_path, HEADER + "asb-incidents,2025/26 Q2,270,,,,,,,x\n", "j.csv")
+    assert run(kingston_app, in_j).output.splitlines() == [
+        "Refused: 1 row has a problem. Nothing was changed.",
+        "row 2: column J has no heading: clear the cell, or head the column note"]
+
+    in_k = write(tmp_path, HEADER + "asb-incidents,2025/26 Q2,270,,,,,,,,x\n", "k.csv")
+    assert run(kingston_app, in_k).output == (
+        "Refused: the file has more than 10 columns (row 2 has a value in column K): keep "
+        "only the columns kpi, period, value and note. Nothing was changed.\n")
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("cell.csv", (HEADER + "asb-incidents,2025/26 Q1,270," + "x" * 40_000 + "\n").encode(),
+     "the cell in row 2, column D, has more than 32,767 characters (the most a spreadsheet "
+     "cell holds): shorten it"),
+    # past the csv module's own limit (131,072): the same cap, said the same way
+    ("field.csv", (HEADER + GOOD_ROW + 'asb-incidents,2025/26 Q2,270,"'
+                   + "x" * 4_000_000 + '"\n').encode(),
+     "a cell in row 3 has more than 32,767 characters (the most a spreadsheet cell holds): "
+     "shorten it"),
+    ("cell.xlsx", raw_xlsx([HEADER_ROW, b'<row><c t="s"><v>0</v></c></row>'],
+                           strings="<si><t>" + "x" * 40_000 + "</t></si>"),
+     "the cell in row 2, column A, has more than 32,767 characters (the most a spreadsheet "
+     "cell holds): shorten it"),
+], ids=["CSV", "CSV past the csv module's limit", "XLSX"])
+def test_a_cell_too_long_for_a_spreadsheet_is_refused(kingston_app: Flask, tmp_path: Path,
+                                                      name: str, data: bytes,
+                                                      message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    before = db_fingerprint(kingston_app)
+
+    result = run(kingston_app, path)
+
+    assert result.output == f"Refused: {message}. Nothing was changed.\n"
+    assert db_fingerprint(kingston_app) == before
+
+
+def test_a_long_cell_is_not_repeated_whole_in_a_problem(kingston_app: Flask,
+                                                        tmp_path: Path) -> None:
+    long = "asb-incidents " * 2000  # 28,000 characters
+    path = write(tmp_path, HEADER + f"{long},2025/26 Q1,270,\nasb-incidents,{long},270,\n"
+                                    f"asb-incidents,2025/26 Q2,{long},\n")
+
+    result = run(kingston_app, path)
+
+    shown = "'asb-incidents asb-incidents asb-incidents asb-incidents asb\u2026'"
+    assert result.output.splitlines() == [
+        "Refused: 3 rows have problems. Nothing was changed.",
+        f"row 2: there is no KPI {shown} in the plan: use the KPI's id, such as "
+        "neighbourhood-crime",
+        f"row 3: asb-incidents: {shown} is not a quarter such as 2025/26 Q1",
+        f"row 4: {shown} is not a number: write it with digits, like 1234, 1,234 or 12.5",
+    ]
+
+
+def test_rows_far_apart_are_read_quickly_and_keep_their_numbers(kingston_app: Flask,
+                                                                tmp_path: Path) -> None:
+    path = tmp_path / "far.xlsx"
+    path.write_bytes(raw_xlsx([
+        b'<row r="1">' + text_cells("kpi", "period", "value", "note") + b"</row>",
+        b'<row r="1000000"><c t="inlineStr"><is><t>asb-incidnets</t></is></c></row>']))
+    result = run(kingston_app, path)
+    assert result.output.splitlines()[1:] == [
+        "row 1000000: there is no KPI 'asb-incidnets' in the plan; did you mean "
+        "'asb-incidents'?",
+        "row 1000000: the value is empty: enter a number, or delete the row"]
+
+
+def test_a_row_past_the_last_row_of_a_spreadsheet_is_refused(kingston_app: Flask,
+                                                             tmp_path: Path) -> None:
+    path = tmp_path / "far.xlsx"
+    path.write_bytes(raw_xlsx([HEADER_ROW, b'<row r="2000000000"><c><v>1</v></c></row>']))
+    result = run(kingston_app, path)
+    assert result.output == (
+        "Refused: the file has more than 1,048,576 rows, counting empty ones (the most a "
+        "spreadsheet has): delete the empty rows below the values. Nothing was changed.\n")
+
+
+def test_the_size_a_sheet_declares_is_not_trusted(kingston_app: Flask, tmp_path: Path) -> None:
+    # the sheet claims to be 16,384 columns wide: padded to that, its empty rows 3 to 39
+    # would be more than 250,000 cells
+    path = tmp_path / "values.xlsx"
+    path.write_bytes(raw_xlsx([
+        b'<row r="1">' + text_cells("kpi", "period", "value", "note") + b"</row>",
+        GOOD_XLSX_ROW.replace(b"<row>", b'<row r="2">'),
+        b'<row r="40">' + text_cells("da-reports", "2025/26 Q1") + b"<c><v>150</v></c></row>",
+    ], before=b'<dimension ref="A1:XFD40"/>'))
+    result = run(kingston_app, path)
+    assert result.exit_code == 0, result.output
+    assert recorded(kingston_app) == [("asb-incidents", "2025/26 Q1", 270.0, "", "import"),
+                                      ("da-reports", "2025/26 Q1", 150.0, "", "import")]
+
+
+COPY = ("copy the kpi, period, value and note columns into a new workbook, or save it as "
+        "'CSV UTF-8 (Comma delimited)'")
+
+
+@pytest.mark.parametrize("cap, value, data, message", [
+    (None, None, raw_xlsx([HEADER_ROW, b"<row>" + b"<c/>" * 30_000 + b"</row>"]),
+     "values.xlsx has a row of more than 20,000 cells and other XML elements: keep only the "
+     "columns kpi, period, value and note"),
+    # a row inside a row is part of it
+    (None, None, raw_xlsx([HEADER_ROW, b"<row><row/>" + b"<c/>" * 30_000 + b"</row>"]),
+     "values.xlsx has a row of more than 20,000 cells and other XML elements: keep only the "
+     "columns kpi, period, value and note"),
+    # openpyxl keeps, or builds whole, what is outside the rows
+    (None, None, raw_xlsx([HEADER_ROW, b"<x/>" * 30_000, GOOD_XLSX_ROW]),
+     "values.xlsx is too complex to read (more than 20,000 XML elements of formatting and "
+     f"settings in one part once unpacked): {COPY}"),
+    ("MAX_ELEMENTS", 1_000, raw_xlsx([HEADER_ROW, b"<x/>" * 2_000, GOOD_XLSX_ROW]),
+     f"values.xlsx is too complex to read (more than 1,000 XML elements once unpacked): {COPY}"),
+    ("MAX_TEXT_ELEMENTS", 100, raw_xlsx([HEADER_ROW, GOOD_XLSX_ROW],
+                                        strings="<si><t>x</t></si>" * 60),
+     "values.xlsx is too complex to read (more than 100 XML elements of text once unpacked): "
+     f"{COPY}"),
+    ("MAX_UNPACKED", 1024 * 1024, raw_xlsx([HEADER_ROW, b" " * 2 * 1024 * 1024,
+                                            GOOD_XLSX_ROW]),
+     "values.xlsx is larger than 1 MB once unpacked: split it into smaller files, or save it "
+     "as 'CSV UTF-8 (Comma delimited)'"),
+    (None, None, raw_xlsx([HEADER_ROW, b"<row>&cells;</row>"],
+                          prolog=b'<!DOCTYPE worksheet [<!ENTITY cells "<c><v>1</v></c>">]>'),
+     "values.xlsx cannot be read: it declares a DTD, which an Excel workbook never does. Copy "
+     "the kpi, period, value and note columns into a new workbook, or save it as 'CSV UTF-8 "
+     "(Comma delimited)'"),
+], ids=["a row of 30,000 cells", "a row in a row", "too much outside the rows",
+        "too many XML elements", "too much shared text",
+        "too large once unpacked", "a DTD"])
+def test_a_workbook_past_an_xml_cap_is_refused(kingston_app: Flask, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               cap: str | None, value: int | None,
+                                               data: bytes, message: str) -> None:
+    if cap is not None:  # a lower cap, so that the test builds a small file
+        monkeypatch.setattr(kpi_import_xlsx, cap, value)
+    path = tmp_path / "values.xlsx"
+    path.write_bytes(data)
+    before = db_fingerprint(kingston_app)
+
+    result = run(kingston_app, path)
+
+    assert result.output == f"Refused: {message}. Nothing was changed.\n"
+    assert db_fingerprint(kingston_app) == before
+
+
+def test_the_xml_caps_leave_room_for_a_workbook_that_passes_them(
+        kingston_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the same workbooks as above with the caps as they are: what a cap refuses is the excess
+    path = tmp_path / "values.xlsx"
+    path.write_bytes(raw_xlsx([HEADER_ROW, b"<row>" + b"<c/>" * 15_000 + b"</row>",
+                               b"<x/>" * 15_000, b" " * 2 * 1024 * 1024, GOOD_XLSX_ROW],
+                              strings="<si><t>x</t></si>" * 60))
+    result = run(kingston_app, path)
+    assert result.exit_code == 0, result.output
+    assert recorded(kingston_app) == [("asb-incidents", "2025/26 Q1", 270.0, "", "import")]
+
+
 # -- statuses follow the values ---------------------------------------------------------------
 
 KPI_RED = "    - {name: KPI off target, if: {kpi: red}, then: red}\n"
@@ -772,3 +1119,26 @@ def test_an_import_recomputes_actions_under_the_parts_of_a_linked_commitment(
 
     assert result.exit_code == 0, result.output
     assert status_of(kingston_app, ref)[:2] == ("red", "KPI off target")
+
+
+def test_a_file_with_very_many_problems_lists_the_first_and_says_how_many_more(
+        kingston_app: Flask) -> None:
+    """The page lists the first problems, not hundreds of thousands of them."""
+    from tests.tracker.helpers import browser, token_for, visible
+    from tests.tracker.signing import ADMIN
+    from tracker.views.kpi_import import PROBLEMS_LISTED
+
+    rows = "".join(f"no-such-kpi-{n},2025/26 Q1,{n}\n" for n in range(PROBLEMS_LISTED + 40))
+    admin = browser(kingston_app, ADMIN)
+    before = db_fingerprint(kingston_app)
+    response = admin.post("/kpis/import", data={
+        "csrf_token": token_for(admin, "/kpis/import"),
+        "file": (io.BytesIO(f"kpi,period,value\n{rows}".encode()), "values.csv")},
+        content_type="multipart/form-data")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    listed = re.findall(r'<tr class="govuk-table__row">\s*<td class="govuk-table__cell">\d+',
+                        html)
+    assert len(listed) == PROBLEMS_LISTED
+    assert "40 more problems are not listed here" in visible(html)
+    assert db_fingerprint(kingston_app) == before

@@ -72,6 +72,9 @@ def test_reloading_the_same_file_changes_nothing(kingston_app: Flask) -> None:
     events = after.pop("audit_events")
     assert len(events) == len(before.pop("audit_events")) + 1
     assert events[-1][4] == "plan.loaded"
+    # the statuses were worked out again with the plan's rules, and none changed
+    runs = after.pop("status_runs")
+    assert len(runs) == len(before.pop("status_runs")) + 1 and runs[-1][-1] == 0
     assert after == before
 
 

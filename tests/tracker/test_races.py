@@ -228,8 +228,8 @@ def test_two_decisions_on_one_update_at_once_make_one(scene: Scene) -> None:
         path = f"/actions/{scene.action}/updates/{update_id}/review"
         tokens = [p.token(f"/actions/{scene.action}") for p in (lead_here, lead_there)]
         responses = race(*(
-            (lambda p=p, t=t, d=d: p.post(path, {"csrf_token": t, "decision": d,
-                                                 "comment": "Please add the figures."}))
+            (lambda p=p, t=t, d=d, path=path: p.post(path, {
+                "csrf_token": t, "decision": d, "comment": "Please add the figures."}))
             for p, t, d in zip((lead_here, lead_there), tokens, decisions, strict=True)))
         assert [r.status_code for r in responses] == [302, 302]
         said = [_words(p.get(f"/actions/{scene.action}").text) for p in (lead_here, lead_there)]

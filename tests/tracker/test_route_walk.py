@@ -75,6 +75,9 @@ TABLE: dict[str, Callable[[str], str]] = {
     "board.trend": signed_in,
     "board.trend_chart": signed_in,
     "board.pack": signed_in,
+    "board.pack_status": signed_in,
+    "board.pack_progress": signed_in,
+    "board.pack_file": signed_in,
     "escalations.index": signed_in,
     "escalations.detail": signed_in,
     "escalations.resolve": only("admin"),  # or the lead of the action's group: see its tests
@@ -147,7 +150,7 @@ def _url(app: Flask, rule, action: Action, update: ActionUpdate,  # type: ignore
          people: dict[str, User]) -> str:
     samples = {"ref": action.ref, "quarter": "2024-25-Q1", "update_id": update.id,
                "token": "not-a-real-token", "change": "lock", "user_id": people["owner"].id,
-               "fmt": "csv", "message_id": 1,
+               "fmt": "csv", "message_id": 1, "build_id": 1, "filename": "pack.csv",
                "escalation_id": _board_escalation(app)}
     if rule.endpoint in ("plan.priority", "board.priority"):
         samples["ref"] = "1"

@@ -5,6 +5,7 @@ from tracker.models.base import Base, utcnow
 from tracker.models.delivery import Action, ActionUpdate, Milestone
 from tracker.models.kpi import KPI, KPIValue
 from tracker.models.outbox import OutboxMessage
+from tracker.models.packs import PackBuild, PackRequest
 from tracker.models.people import AccountToken, LoginAttempt, User, UserSession
 from tracker.models.plan import (
     Authority,
@@ -24,6 +25,7 @@ from tracker.models.tracking import (
     HeldSubmission,
     QuarterLock,
     RollupStatus,
+    StatusRun,
 )
 
 __all__ = [
@@ -37,8 +39,11 @@ __all__ = [
     "HeldSubmission",
     "LoginAttempt",
     "OutboxMessage",
+    "PackBuild",
+    "PackRequest",
     "QuarterLock",
     "RollupStatus",
+    "StatusRun",
     "UserSession",
     "Authority",
     "Base",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
@@ -53,6 +53,23 @@ class RollupStatus(Base):
 
     def __repr__(self) -> str:
         return f"<RollupStatus {self.item_type} {self.item_id} {self.quarter} {self.colour}>"
+
+
+class StatusRun(Base):
+    """A recompute of the whole plan's statuses, as stored: a recompute still working the
+    statuses out elsewhere sees that another was stored since it read them."""
+
+    __tablename__ = "status_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stored_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(320), default="")
+    today: Mapped[date]
+    actions: Mapped[int] = mapped_column(default=0)
+    changed: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self) -> str:
+        return f"<StatusRun {self.id} {self.today}>"
 
 
 class QuarterLock(Base):

@@ -76,6 +76,7 @@ __all__ = [
     "KpiRow",
     "Dashboard",
     "build",
+    "checked_filters",
     "choose_quarter",
 ]
 
@@ -118,16 +119,7 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
                                plan_tables.commitment_themes.c.theme_id)
     themes = list(session.scalars(select(Theme).where(Theme.retired_at.is_(None))
                                   .order_by(Theme.position)))
-    groups = list(session.scalars(select(Group).where(Group.retired_at.is_(None))
-                                  .order_by(Group.position)))
-    leads = list(session.scalars(select(Authority).where(Authority.retired_at.is_(None))
-                                 .order_by(Authority.position)))
-    options = {
-        "group": [Option(g.ref, g.name) for g in groups if g.kind != "board"],
-        "lead": [Option(a.ref, a.name) for a in leads],
-        "theme": [Option(t.ref, t.name) for t in themes],
-        "status": [Option(c, WORDS[c]) for c in COLOURS],
-    }
+    options = _options(session, themes)
     filters, problems = _checked(filters, options)
 
     labels = [quarter.label] + ([previous.label] if previous else [])
@@ -197,6 +189,28 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
         kpis=_kpis(session, plan, quarter, filters, commitments, priority_ref),
         due=reporting(plan, today).due if is_current else quarter.end, today=today,
     )
+
+
+def _options(session: Session, themes: list[Theme]) -> dict[str, list[Option]]:
+    """What each filter can be set to."""
+    groups = list(session.scalars(select(Group).where(Group.retired_at.is_(None))
+                                  .order_by(Group.position)))
+    leads = list(session.scalars(select(Authority).where(Authority.retired_at.is_(None))
+                                 .order_by(Authority.position)))
+    return {
+        "group": [Option(g.ref, g.name) for g in groups if g.kind != "board"],
+        "lead": [Option(a.ref, a.name) for a in leads],
+        "theme": [Option(t.ref, t.name) for t in themes],
+        "status": [Option(c, WORDS[c]) for c in COLOURS],
+    }
+
+
+def checked_filters(session: Session, filters: Filters) -> tuple[Filters, list[str]]:
+    """``filters`` less those that name nothing in the plan, and why each was dropped (as
+    :func:`build` does, without building the dashboard)."""
+    themes = list(session.scalars(select(Theme).where(Theme.retired_at.is_(None))
+                                  .order_by(Theme.position)))
+    return _checked(filters, _options(session, themes))
 
 
 def _pairs(session: Session, left: Any, right: Any) -> dict[int, list[int]]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -294,14 +295,20 @@ def kpi_chart(defn: measures.KpiDefinition, numbers: tuple[measures.TableRow, ..
 
 
 def render(fmt: str, session: Session, plan: Plan, today: date, quarter: Quarter,
-           filters: Filters = NO_FILTERS, *, env: Environment) -> Pack:
+           filters: Filters = NO_FILTERS, *, env: Environment,
+           progress: Callable[[str, int], None] | None = None) -> Pack:
     """The board pack for ``quarter`` in ``fmt`` (one of :data:`FORMATS`), its HTML drawn
-    with the templates of ``env`` (the app's Jinja environment)."""
+    with the templates of ``env`` (the app's Jinja environment). ``progress`` is told each
+    step as it starts (what it is, and how far along the whole is, in percent)."""
     if fmt not in FORMATS:
         raise UnknownFormat(f"'{fmt}' is not a board pack format: choose one of "
                             f"{', '.join(FORMATS)}")
+    tell = progress or (lambda _step, _percent: None)
+    tell("Gathering the figures", 10)
     contents = gather(session, plan, today, quarter, filters,
                       with_kpi_panels=fmt in ("pdf", "html"), with_trend=fmt != "csv")
+    tell({"pdf": "Drawing the pages", "html": "Writing the page", "xlsx": "Writing the sheets",
+          "csv": "Writing the rows"}[fmt], 50)
     if fmt == "html":
         content = html(contents, env).encode("utf-8")
         parts = len(content)

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from plans import Plan
 from plans.yamlsource import suggest
+from tracker import clock
 from tracker.models import KPI, User
 from tracker.services import audit
 from tracker.services.kpi_import_file import (
@@ -66,6 +67,7 @@ __all__ = ["MAX_BYTES", "MAX_NOTE", "MAX_ROWS", "ImportRefused", "ImportReport",
            "read_sheet"]
 
 MAX_NOTE = 2000
+SHOWN = 60  # the most of a cell's text a message repeats (a cell may hold 32,767 characters)
 NON_NEGATIVE = frozenset({"count", "rate", "days"})
 
 _PLAIN = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
@@ -133,6 +135,11 @@ def _text(cell: Cell | None) -> str:
     return str(value).strip()
 
 
+def _shown(text: str) -> str:
+    """The text as a message repeats it: cut short past :data:`SHOWN` characters."""
+    return text if len(text) <= SHOWN else text[:SHOWN - 1].rstrip() + "…"
+
+
 def _period_text(cell: Cell | None, kpi: KPI) -> str:
     """A spreadsheet turns ``2025-04`` into a date: a monthly KPI reads it back as a month."""
     if cell is not None and isinstance(cell.value, date) and kpi.frequency == "monthly":
@@ -147,8 +154,8 @@ def parse_value(cell: Cell | None, kpi: KPI | None) -> float:
         raise ValueRefused("the value is empty: enter a number, or delete the row")
     typed_percent = bool(cell and cell.is_percent)
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise ValueRefused(f"'{_text(cell)}' is not a number: enter a number such as 1234 "
-                           "or 12.5")
+        raise ValueRefused(f"'{_shown(_text(cell))}' is not a number: enter a number such as "
+                           "1234 or 12.5")
     if isinstance(raw, str):
         text = raw.strip()
         typed_percent = text.endswith("%")
@@ -158,8 +165,8 @@ def parse_value(cell: Cell | None, kpi: KPI | None) -> float:
         elif _GROUPED.fullmatch(core):
             number = float(core.replace(",", ""))
         else:
-            raise ValueRefused(f"'{text}' is not a number: write it with digits, like 1234, "
-                               "1,234 or 12.5")
+            raise ValueRefused(f"'{_shown(text)}' is not a number: write it with digits, like "
+                               "1234, 1,234 or 12.5")
     else:
         number = float(raw) * 100 if typed_percent else float(raw)
         number = round(number, 10) if typed_percent else number
@@ -168,7 +175,7 @@ def parse_value(cell: Cell | None, kpi: KPI | None) -> float:
     if kpi is None:
         return number
     if typed_percent and kpi.unit != "percent":
-        shown = raw.strip() if isinstance(raw, str) else f"{number:g}%"
+        shown = _shown(raw.strip()) if isinstance(raw, str) else f"{number:g}%"
         raise ValueRefused(f"'{shown}' is a percentage, but {kpi.ref} is not measured in "
                            f"percent (its unit is {kpi.unit}): enter the number without %")
     if kpi.unit == "percent" and not 0 <= number <= 100:
@@ -188,6 +195,7 @@ def check_sheet(session: Session, plan: Plan, sheet: Sheet, today: date) -> list
     current = current_values(session)
     example = next((k.ref for k in kpis if k.retired_at is None), "a KPI id")
     seen: dict[tuple[int, str], int] = {}
+    unknown: dict[str, str] = {}  # the problem with each text that is not a KPI
     problems: list[Problem] = []
     rows: list[ImportRow] = []
     for line in sheet.lines:
@@ -199,7 +207,7 @@ def check_sheet(session: Session, plan: Plan, sheet: Sheet, today: date) -> list
                 problems.append(Problem(line.row, f"column {column_letter(index)} has no "
                                         "heading: clear the cell, or head the column note"))
         found: list[str] = []
-        kpi = _kpi(_text(cells.get("kpi")), by_ref, by_name, example, found)
+        kpi = _kpi(_text(cells.get("kpi")), by_ref, by_name, example, found, unknown)
         label = None
         if kpi is not None:
             label = _period(kpi, _period_text(cells.get("period"), kpi), plan, today, found)
@@ -235,17 +243,17 @@ def check_sheet(session: Session, plan: Plan, sheet: Sheet, today: date) -> list
 
 
 def _kpi(text: str, by_ref: dict[str, KPI], by_name: dict[str, str], example: str,
-         found: list[str]) -> KPI | None:
+         found: list[str], unknown: dict[str, str]) -> KPI | None:
+    """The row's KPI, or None with its problem in ``found``. ``unknown`` keeps the message for
+    each text that is not a KPI: a file repeats the same mistake on many rows."""
     if not text:
         found.append(f"the kpi is empty: enter the KPI's id from the plan, such as {example}")
         return None
     kpi = by_ref.get(text.casefold())
     if kpi is None:
-        hint = suggest(text.casefold(), list(by_ref))
-        if not hint and text.casefold() in by_name:
-            hint = f"; did you mean '{by_name[text.casefold()]}'?"
-        found.append(f"there is no KPI '{text}' in the plan{hint}"
-                     + ("" if hint else f": use the KPI's id, such as {example}"))
+        if text not in unknown:
+            unknown[text] = _unknown_kpi(text, by_ref, by_name, example)
+        found.append(unknown[text])
         return None
     if kpi.retired_at is not None:
         found.append(f"the KPI {kpi.ref} was retired from the plan on "
@@ -254,10 +262,25 @@ def _kpi(text: str, by_ref: dict[str, KPI], by_name: dict[str, str], example: st
     return kpi
 
 
+def _unknown_kpi(text: str, by_ref: dict[str, KPI], by_name: dict[str, str], example: str
+                 ) -> str:
+    # suggest's cutoff (0.6) matches no text over 2.3 times as long as every id: a longer one
+    # (a note in the wrong column, say) is not compared character by character, row after row
+    close = len(text) <= 3 * max(map(len, by_ref), default=0)
+    hint = suggest(text.casefold(), list(by_ref)) if close else ""
+    if not hint and text.casefold() in by_name:
+        hint = f"; did you mean '{by_name[text.casefold()]}'?"
+    return (f"there is no KPI '{_shown(text)}' in the plan{hint}"
+            + ("" if hint else f": use the KPI's id, such as {example}"))
+
+
 def _period(kpi: KPI, text: str, plan: Plan, today: date, found: list[str]) -> str | None:
     calendar = plan.partnership.calendar
     if not text:
         found.append(f"the period is empty: enter {period_examples(kpi, calendar)}")
+        return None
+    if len(text) > SHOWN:  # no period is written in so many characters
+        found.append(f"{kpi.ref}: '{_shown(text)}' is not {period_examples(kpi, calendar)}")
         return None
     try:
         label = normalise_period(kpi, text, calendar)
@@ -279,7 +302,7 @@ def import_values(session: Session, plan: Plan, actor: User | str, data: bytes,
 
     Raises :class:`ImportRefused` (having written nothing) if the file has any problem.
     """
-    day = today or date.today()
+    day = today or clock.today()
     name = display_name(filename)
     sheet = read_sheet(data, filename)
     rows = check_sheet(session, plan, sheet, day)

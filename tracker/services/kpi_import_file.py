@@ -3,25 +3,47 @@ separated) or the first sheet of an XLSX workbook, whose first non-empty row nam
 ``kpi``, ``period``, ``value`` and optionally ``note`` (any case, any order).
 
 Row numbers are the spreadsheet's own: the header is row 1, and empty rows are skipped but keep
-their numbers. A file that cannot be read, is over 5 MB or has more than 50,000 rows, or whose
-header is wrong, is refused with :class:`ImportRefused` naming every problem.
+their numbers. A file that cannot be read, or whose header is wrong, is refused with
+:class:`ImportRefused` naming every problem.
+
+A file is also refused when it passes one of the caps below, and it is refused as soon as it
+passes it: the rest is not read. A KPI file needs four columns and at most 50,000 rows; the
+caps leave room for any such file, and stop a small file that unpacks to millions of cells (a
+"cell bomb") from tying up the server. An XLSX is read lazily, a row at a time, with openpyxl's
+read-only reader, and only its first worksheet is opened; what openpyxl reads from the zip goes
+through :mod:`tracker.services.kpi_import_xlsx`, which counts its XML elements (whole rows are
+parsed at once, so a row is bounded before it is parsed) and refuses a workbook with a DTD.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import warnings
 import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
+
+from openpyxl.utils import get_column_letter
 
 from plans.yamlsource import suggest
+from tracker.services.kpi_import_xlsx import (
+    KEEP_COLUMNS,
+    BoundedReader,
+    Refusal,
+)
 
-MAX_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 50_000
-MAX_UNPACKED = 100 * 1024 * 1024  # an XLSX is a zip: what it may hold once unpacked
+# -- caps -------------------------------------------------------------------------------------
+# Every file, CSV or XLSX:
+MAX_BYTES = 5 * 1024 * 1024  # the file as uploaded
+MAX_ROWS = 50_000  # rows with a value, not counting the header or empty rows
+MAX_LAST_ROW = 1_048_576  # rows counting empty ones: the most a spreadsheet has
+MAX_COLUMNS = 10  # a row's cells up to its last value: a KPI file needs four
+MAX_CELLS = 250_000  # cells read in all, empty ones included: 50,000 rows of five cells
+MAX_CELL_CHARS = 32_767  # the most a spreadsheet cell holds (a note may have 2,000)
 COLUMNS = ("kpi", "period", "value", "note")
 REQUIRED = ("kpi", "period", "value")
 EXTENSIONS = (".csv", ".xlsx")
@@ -104,15 +126,59 @@ def blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+@functools.lru_cache(maxsize=256)
 def column_letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
     letter: str = get_column_letter(index + 1)
     return letter
 
 
 def _refuse(message: str) -> ImportRefused:
     return ImportRefused([Problem(None, message)])
+
+
+def _lines(rows: Iterable[Sequence[Any]], cell: Callable[[Any], Cell]) -> list[Line]:
+    """The rows that are not empty, numbered from 1; refused as soon as a cap is passed, before
+    the next row is read."""
+    lines: list[Line] = []
+    read = 0
+    for number, values in enumerate(rows, start=1):
+        if number > MAX_LAST_ROW:
+            raise _refuse(f"the file has more than {MAX_LAST_ROW:,} rows, counting empty ones "
+                          "(the most a spreadsheet has): delete the empty rows below the values")
+        read += len(values)
+        if read > MAX_CELLS:
+            raise _refuse(f"the file has more than {MAX_CELLS:,} cells, counting empty ones: "
+                          f"{KEEP_COLUMNS}, delete the empty columns beside them, or split it "
+                          "into smaller files")
+        cells = [cell(value) for value in values]
+        while cells and blank(cells[-1].value):
+            cells.pop()
+        if not cells:
+            continue
+        if len(cells) > MAX_COLUMNS:
+            where = column_letter(len(cells) - 1) if len(cells) <= 16_384 else f"{len(cells):,}"
+            raise _refuse(f"the file has more than {MAX_COLUMNS} columns (row {number} has a "
+                          f"value in column {where}): {KEEP_COLUMNS}")
+        for index, found in enumerate(cells):
+            if isinstance(found.value, str) and len(found.value) > MAX_CELL_CHARS:
+                raise _too_long(number, column_letter(index))
+        lines.append(Line(number, cells))
+        if len(lines) > MAX_ROWS + 1:
+            raise _too_many()
+    return lines
+
+
+def _too_many() -> ImportRefused:
+    return _refuse(f"the file has more than {MAX_ROWS:,} rows: split it into smaller files")
+
+
+def _too_long(row: int, column: str | None) -> ImportRefused:
+    where = f"the cell in row {row}, column {column}," if column else f"a cell in row {row}"
+    return _refuse(f"{where} has more than {MAX_CELL_CHARS:,} characters (the most a "
+                   "spreadsheet cell holds): shorten it")
+
+
+# -- CSV --------------------------------------------------------------------------------------
 
 
 def _csv_lines(data: bytes, name: str) -> list[Line]:
@@ -123,60 +189,59 @@ def _csv_lines(data: bytes, name: str) -> list[Line]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise _refuse(f"{name} is not UTF-8 text: {SAVE_AS}") from None
-    lines: list[Line] = []
-    try:
-        for number, record in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
-            if all(blank(v) for v in record):
-                continue
-            lines.append(Line(number, [Cell(v) for v in record]))
-            if len(lines) > MAX_ROWS + 1:
-                raise _too_many()
-    except csv.Error as error:
-        raise _refuse(f"{name} cannot be read as CSV ({error}): {SAVE_AS}") from None
-    return lines
+    return _lines(_csv_records(text, name), Cell)
+
+
+def _csv_records(text: str, name: str) -> Iterator[list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    number = 0
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            # the csv module stops at a field of more than csv.field_size_limit() characters
+            if str(error).startswith("field larger than field limit"):
+                raise _too_long(number + 1, None) from None
+            raise _refuse(f"{name} cannot be read as CSV ({error}): {SAVE_AS}") from None
+        number += 1
+        yield record
+
+
+# -- XLSX -------------------------------------------------------------------------------------
+
+
+def _xlsx_cell(cell: Any) -> Cell:
+    value = cell.value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return Cell(value, "%" in (getattr(cell, "number_format", "") or ""))
+    return Cell(value)
 
 
 def _xlsx_lines(data: bytes, name: str) -> list[Line]:
-    import openpyxl
-
     cannot_open = f"{name} cannot be opened as an Excel workbook: {SAVE_AS}"
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(i.file_size for i in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+        reader = BoundedReader(data)
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
         raise _refuse(cannot_open) from None
-    if unpacked > MAX_UNPACKED:
-        raise _refuse(f"{name} is too large once unpacked: split it into smaller files")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openpyxl warns about features it drops
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # noqa: BLE001 - a broken workbook fails in many ways; all mean the same
-        raise _refuse(cannot_open) from None
-    lines: list[Line] = []
-    try:
-        if not book.worksheets:
-            raise _refuse(f"{name} has no sheet: put the values on its first sheet")
-        sheet = book.worksheets[0]
-        for number, cells in enumerate(sheet.iter_rows(min_row=1), start=1):
-            values = [Cell(c.value, "%" in (getattr(c, "number_format", "") or ""))
-                      for c in cells]
-            if all(blank(c.value) for c in values):
-                continue
-            lines.append(Line(number, values))
-            if len(lines) > MAX_ROWS + 1:
-                raise _too_many()
-    except ImportRefused:
-        raise
-    except Exception:  # noqa: BLE001
-        raise _refuse(cannot_open) from None
-    finally:
-        book.close()
-    return lines
+    with reader.archive:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # openpyxl warns about features it drops
+                reader.read()
+                if not reader.wb.worksheets:
+                    raise _refuse(f"{name} has no sheet: put the values on its first sheet")
+                return _lines(reader.wb.worksheets[0].iter_rows(), _xlsx_cell)
+        except ImportRefused:
+            raise
+        except Refusal as refusal:
+            raise _refuse(f"{name} {refusal.text}") from None
+        except Exception:  # noqa: BLE001 - a broken workbook fails in many ways; all mean the same
+            raise _refuse(cannot_open) from None
 
 
-def _too_many() -> ImportRefused:
-    return _refuse(f"the file has more than {MAX_ROWS:,} rows: split it into smaller files")
+# -- the header -------------------------------------------------------------------------------
 
 
 def read_sheet(data: bytes, filename: str) -> Sheet:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from kpis import KpiDefinition
 from plans import Calendar, Plan
+from tracker import clock
 from tracker.models import KPI, Action, Commitment, KPIValue, User
 from tracker.services import audit
 
@@ -95,7 +96,7 @@ def record_value(session: Session, plan: Plan, actor: User | str, kpi: KPI, peri
     ``seen``: the newest value id the person's form had seen; a value for the same period
     recorded since is not silently superseded (:class:`ValueConflict`).
     """
-    day = today or date.today()
+    day = today or clock.today()
     calendar = plan.partnership.calendar
     label = normalise_period(kpi, period, calendar)
     check_in_plan(kpi, label, plan, day)

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from plans import Plan, PlanError, parse_plan
 from plans.errors import Problem
+from tracker import clock
 from tracker.models import PlanLoad
 from tracker.services import audit
-from tracker.services.plan_sync import PlanDiff, Snapshot, apply_plan, diff_plan
+from tracker.services.plan_sync import Desired, PlanDiff, Snapshot, apply_plan, diff_plan
 from tracker.services.statuses import recompute
 
 
@@ -48,16 +49,18 @@ def load_plan_file(session: Session, path: str | Path, loaded_by: str | None = N
     """
     plan, data = read_plan_file(path)
     result = apply_plan_file(session, plan, data, path, loaded_by)
-    recompute(session, plan, today or date.today(), actor=loaded_by or audit.COMMAND_LINE)
+    recompute(session, plan, today or clock.today(), actor=loaded_by or audit.COMMAND_LINE)
     return result
 
 
 def apply_plan_file(session: Session, plan: Plan, data: bytes, path: str | Path,
-                    loaded_by: str | None = None, snapshot: Snapshot | None = None
+                    loaded_by: str | None = None, snapshot: Snapshot | None = None,
+                    diff: PlanDiff | None = None, desired: Desired | None = None
                     ) -> LoadResult:
     """Apply a validated plan and record the load (its text, checksum and changes) and its
-    audit row; statuses are left to the caller. Flushes only."""
-    diff = apply_plan(session, plan, snapshot)
+    audit row; statuses are left to the caller. Flushes only. ``snapshot``, ``diff`` and
+    ``desired``: as :func:`tracker.services.plan_sync.apply_plan` takes them."""
+    diff = apply_plan(session, plan, snapshot, diff, desired)
     record = PlanLoad(
         loaded_by=loaded_by,
         filename=Path(path).name,

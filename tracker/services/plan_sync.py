@@ -43,6 +43,8 @@ class Change:
 class PlanDiff:
     changes: list[Change] = field(default_factory=list)
     unchanged: int = 0
+    # by kind, the refs a load must write: added, changed (order included), restored
+    touched: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:
@@ -135,28 +137,46 @@ def _label(kind: Kind, values: dict[str, Any], row: Any) -> str:
     return str(value or "")
 
 
-def diff_plan(session: Session, plan: Plan, snapshot: Snapshot | None = None) -> PlanDiff:
+Desired = dict[str, dict[str, dict[str, Any]]]  # kind -> ref -> field values
+
+
+def desired_of(plan: Plan) -> Desired:
+    """Every item of ``plan`` by kind and ref, with the values the database should hold."""
+    return {kind.name: kind.desired(plan) for kind in KINDS}
+
+
+def diff_plan(session: Session, plan: Plan, snapshot: Snapshot | None = None,
+              desired: Desired | None = None) -> PlanDiff:
     """What loading ``plan`` would add, change, retire and restore, by ref."""
     snapshot = snapshot or Snapshot.load(session)
     _check_partnership(snapshot, plan)
+    wanted = desired or desired_of(plan)
     result = PlanDiff()
     for kind in KINDS:
-        desired = kind.desired(plan)
+        desired_here = wanted[kind.name]
         existing = snapshot.rows[kind.name]
-        for ref, values in desired.items():
+        touched = result.touched.setdefault(kind.name, set())
+        for ref, values in desired_here.items():
             row = existing.get(ref)
             if row is None:
                 result.changes.append(Change(kind.name, ref, "add", _label(kind, values, None)))
+                touched.add(ref)
                 continue
             fields = {}
+            quietly = False
             for f in kind.fields:
                 new = values.get(f.name)
-                if isinstance(new, OnCreate) or f.silent:
+                if isinstance(new, OnCreate):
                     continue
                 old = snapshot.current(kind, row, f)
                 if not _same(old, new):
-                    fields[f.name] = (old, new)
+                    if f.silent:
+                        quietly = True  # kept in step, not reported
+                    else:
+                        fields[f.name] = (old, new)
             retired = kind.retirable and row.retired_at is not None
+            if fields or quietly or retired:
+                touched.add(ref)
             if retired:
                 result.changes.append(Change(kind.name, ref, "restore",
                                              _label(kind, values, row), fields))
@@ -167,7 +187,7 @@ def diff_plan(session: Session, plan: Plan, snapshot: Snapshot | None = None) ->
                 result.unchanged += 1
         if kind.retirable:
             for ref, row in existing.items():
-                if ref not in desired and row.retired_at is None:
+                if ref not in desired_here and row.retired_at is None:
                     result.changes.append(Change(kind.name, ref, "retire",
                                                  _label(kind, {}, row)))
     result.changes.extend(_kpi_value_changes(session, plan))
@@ -213,21 +233,27 @@ def _kpi_value_changes(session: Session, plan: Plan) -> list[Change]:
 # -- applying it --------------------------------------------------------------------------
 
 
-def apply_plan(session: Session, plan: Plan, snapshot: Snapshot | None = None) -> PlanDiff:
+def apply_plan(session: Session, plan: Plan, snapshot: Snapshot | None = None,
+               diff: PlanDiff | None = None, desired: Desired | None = None) -> PlanDiff:
     """Make the database match ``plan``; flushes, never commits. Returns what changed.
 
-    ``snapshot``: what the database held, if already loaded (in a read before this write
-    transaction, with nothing loaded since: its rows are changed in place).
+    ``snapshot``, ``diff`` and ``desired``: what the database held, what loading changes
+    and what the plan holds, if already worked out (in a read before this write transaction,
+    with no plan loaded since: the snapshot's rows are changed in place). Only the rows the
+    diff touches are written.
     """
     snapshot = snapshot or Snapshot.load(session)
-    result = diff_plan(session, plan, snapshot)
+    desired_by_kind = desired or desired_of(plan)
+    result = diff or diff_plan(session, plan, snapshot, desired_by_kind)
     now = utcnow()
-    desired_by_kind = {kind.name: kind.desired(plan) for kind in KINDS}
     # first every row exists with its own values, then the references between them are set
     for kind in KINDS:
         desired = desired_by_kind[kind.name]
         existing = snapshot.rows[kind.name]
+        touched = result.touched.get(kind.name, set())
         for ref, values in desired.items():
+            if ref not in touched:
+                continue
             row = existing.get(ref)
             if row is None:
                 row = kind.model(**{kind.ref_attr: ref})
@@ -255,7 +281,10 @@ def apply_plan(session: Session, plan: Plan, snapshot: Snapshot | None = None) -
     for kind in KINDS:
         desired = desired_by_kind[kind.name]
         existing = snapshot.rows[kind.name]
+        touched = result.touched.get(kind.name, set())
         for ref, values in desired.items():
+            if ref not in touched:
+                continue
             row = existing[ref]
             for f in kind.fields:
                 if f.target is None:

@@ -43,6 +43,7 @@ from tracker.models import (
     PlanLoad,
     Priority,
     RollupStatus,
+    StatusRun,
     Theme,
     utcnow,
 )
@@ -75,6 +76,20 @@ RollupKey = tuple[str, int, str]  # item type, item id, quarter label
 RollupValue = tuple[str, str, dict[str, int]]  # colour, reason, counts
 
 
+StoredStatus = tuple[int, str, str, str, bool]  # id, colour, rule, reason, has_update
+StoredRollup = tuple[int, str, str, dict[str, int]]  # id, colour, reason, counts
+
+
+@dataclass
+class Writes:
+    """What storing changes: rows to insert and to update (by id), the changes to audit."""
+
+    new: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)
+    audits: list[tuple[str, str, str, str, str, str]] = field(default_factory=list)
+    # ref, quarter, old colour, old rule, new colour, new rule
+
+
 @dataclass
 class Worked:
     """Statuses worked out (:func:`work_out`), not yet stored (:func:`store`)."""
@@ -87,7 +102,12 @@ class Worked:
     refs: dict[int, str] = field(default_factory=dict)
     statuses: dict[int, list[Status]] = field(default_factory=dict)
     episodes: dict[int, list[escalation_service.Episode]] = field(default_factory=dict)
-    rollups: dict[RollupKey, RollupValue] | None = None  # worked out for the whole plan only
+    # for the whole plan only: the roll-ups, and what storing would change, worked out
+    # against the statuses stored when they were read (after the status run ``run``)
+    rollups: dict[RollupKey, RollupValue] | None = None
+    run: int | None = None
+    status_writes: Writes | None = None
+    rollup_writes: Writes | None = None
 
 
 class Dated(Protocol):
@@ -215,10 +235,15 @@ def latest_plan_load(session: Session) -> int | None:
 # -- step 1: working it out ------------------------------------------------------------------
 
 
+def latest_run(session: Session) -> int | None:
+    return session.scalar(select(StatusRun.id).order_by(StatusRun.id.desc()).limit(1))
+
+
 def work_out(session: Session, plan: Plan, today: date,
              action_ids: Iterable[int] | None = None) -> Worked:
-    """Work out the statuses, escalation episodes (and, for the whole plan, the roll-ups) of
-    these actions, or of every current one, as on ``today``. Reads only."""
+    """Work out the statuses and escalation episodes of these actions, or of every current
+    one, as on ``today``; for the whole plan, also the roll-ups and what storing them all
+    would change. Reads only."""
     ids = None if action_ids is None else frozenset(action_ids)
     quarters = plan_quarters(plan, today)
     worked = Worked(today=today, quarters=quarters, scope=ids,
@@ -245,10 +270,15 @@ def work_out(session: Session, plan: Plan, today: date,
         worked.episodes[action.id] = escalation_service.episodes(
             escalations_by_quarter(rules, facts, statuses))
     if ids is None:
+        labels = [q.label for q in quarters]
         status_of = {(action_id, s.quarter.label): s.colour
                      for action_id, statuses in worked.statuses.items() for s in statuses}
-        worked.rollups = _rollups(plan, _members(session, None), status_of,
-                                  [q.label for q in quarters])
+        worked.rollups = _rollups(plan, _members(session, None), status_of, labels)
+        worked.run = latest_run(session)
+        worked.status_writes = _status_writes(worked, worked.statuses,
+                                              _stored_statuses(session, None))
+        worked.rollup_writes = _rollup_writes(worked.rollups,
+                                              _stored_rollups(session, labels, None))
     return worked
 
 
@@ -279,27 +309,58 @@ def store(session: Session, plan: Plan, worked: Worked, actor: object = None) ->
         worked.statuses.update(again.statuses)
         worked.episodes.update(again.episodes)
         result.again = len(again.statuses)
-    stale = set(worked.statuses) - set(revisions)  # retired since step 1
-    for action_id in stale:
+    for action_id in set(worked.statuses) - set(revisions):  # retired since step 1
         for table in (worked.refs, worked.revisions, worked.statuses, worked.episodes):
             table.pop(action_id, None)
     ids = list(worked.statuses)
+    whole = scope is None
+    # what was worked out against the stored statuses still holds unless another recompute
+    # of the whole plan was stored since; the actions that moved are compared afresh
+    precomputed = whole and worked.status_writes is not None and \
+        worked.run == latest_run(session)
+    if precomputed:
+        assert worked.status_writes is not None
+        writes = _without(worked.status_writes, moved, worked.refs)
+        if moved:
+            fresh = _status_writes(worked, {i: worked.statuses[i] for i in moved},
+                                   _stored_statuses(session, moved))
+            writes = _joined(writes, fresh)
+    else:
+        writes = _status_writes(worked, worked.statuses,
+                                _stored_statuses(session, None if whole else ids))
     if scope is not None:
-        # some actions are recomputed because their facts changed (an update, a review, a
+        # these actions are recomputed because their facts changed (an update, a review, a
         # KPI value): a recompute of the whole plan still working them out sees that
         session.execute(update(Action).where(Action.id.in_(ids))
                         .values(revision=Action.revision + 1)
                         .execution_options(synchronize_session=False))
     now = utcnow()
-    _store_actions(session, worked, result, actor, now)
+    _write(session, ActionStatus, writes, now)
+    for ref, label, old_colour, old_rule, colour, rule in writes.audits:
+        result.changed.append((ref, label, old_colour, colour))
+        audit.record(session, actor, "status.changed", "action", ref,
+                     f"{label}: {old_colour} to {colour} ({rule})",
+                     old={"quarter": label, "colour": old_colour, "rule": old_rule},
+                     new={"quarter": label, "colour": colour, "rule": rule})
+    result.added = len(writes.new)
     result.raised = _store_escalations(session, worked, actor, now)
     session.flush()
-    if worked.rollups is not None and not stale:
-        _store_rollups(session, worked.rollups, now, whole=True)
-        if moved:
-            recompute_rollups(session, plan, worked.quarters, moved)
+    if whole:
+        assert worked.rollups is not None
+        if precomputed and not moved and worked.rollup_writes is not None:
+            _write(session, RollupStatus, worked.rollup_writes, now)
+        else:
+            labels = [q.label for q in worked.quarters]
+            _write(session, RollupStatus, _rollup_writes(
+                worked.rollups, _stored_rollups(session, labels, None)), now)
+            if moved:
+                recompute_rollups(session, plan, worked.quarters, moved)
+        session.add(StatusRun(actor=str(getattr(actor, "email", actor) or audit.SYSTEM),
+                              today=worked.today, actions=len(ids),
+                              changed=len(result.changed)))
     else:
-        recompute_rollups(session, plan, worked.quarters, ids if scope is not None else None)
+        recompute_rollups(session, plan, worked.quarters, ids)
+    session.flush()
     result.actions = len(ids)
     return result
 
@@ -311,42 +372,67 @@ def recompute(session: Session, plan: Plan, today: date,
     return store(session, plan, work_out(session, plan, today, action_ids), actor)
 
 
-def _store_actions(session: Session, worked: Worked, result: Recomputed, actor: object,
-                   now: object) -> None:
+def _stored_statuses(session: Session, action_ids: Collection[int] | None
+                     ) -> dict[tuple[int, str], StoredStatus]:
     s = ActionStatus
     query = select(s.id, s.action_id, s.quarter, s.colour, s.rule, s.reason, s.has_update)
-    if worked.scope is not None:
-        query = query.where(s.action_id.in_(list(worked.statuses)))
-    stored = {(row.action_id, row.quarter): row for row in session.execute(query)}
-    new_rows: list[dict[str, object]] = []
-    changed_rows: list[dict[str, object]] = []
-    for action_id, statuses in worked.statuses.items():
+    if action_ids is not None:
+        query = query.where(s.action_id.in_(list(action_ids)))
+    return {(action_id, quarter): (row_id, colour, rule, reason, bool(has_update))
+            for row_id, action_id, quarter, colour, rule, reason, has_update
+            in session.connection().execute(query)}
+
+
+def _status_writes(worked: Worked, statuses: Mapping[int, list[Status]],
+                   stored: Mapping[tuple[int, str], StoredStatus]) -> Writes:
+    """What storing ``statuses`` would change, against ``stored`` (plain computation)."""
+    writes = Writes()
+    for action_id, found in statuses.items():
         ref = worked.refs[action_id]
-        for status in statuses:
+        for status in found:
             label = status.quarter.label
             row = stored.get((action_id, label))
             values = {"colour": status.colour, "rule": status.rule, "reason": status.reason,
-                      "has_update": status.has_update, "computed_at": now}
+                      "has_update": status.has_update}
             if row is None:
-                new_rows.append({"action_id": action_id, "quarter": label, **values})
-                result.added += 1
+                writes.new.append({"action_id": action_id, "quarter": label, **values})
                 continue
-            if (row.colour, row.rule, row.reason, row.has_update) == (
-                    status.colour, status.rule, status.reason, status.has_update):
+            row_id, colour, rule, reason, has_update = row
+            if (colour, rule, reason, has_update) == (status.colour, status.rule,
+                                                      status.reason, status.has_update):
                 continue
-            changed_rows.append({"id": row.id, **values})
-            if (row.colour, row.rule) != (status.colour, status.rule):
-                result.changed.append((ref, label, row.colour, status.colour))
-                audit.record(
-                    session, actor, "status.changed", "action", ref,
-                    f"{label}: {row.colour} to {status.colour} ({status.rule})",
-                    old={"quarter": label, "colour": row.colour, "rule": row.rule},
-                    new={"quarter": label, "colour": status.colour, "rule": status.rule},
-                )
-    for start in range(0, len(new_rows), BATCH):  # many rows at once: one statement each
-        session.execute(insert(ActionStatus), new_rows[start:start + BATCH])
-    for start in range(0, len(changed_rows), BATCH):
-        session.execute(update(ActionStatus), changed_rows[start:start + BATCH])
+            writes.changed.append({"id": row_id, "action_id": action_id, **values})
+            if (colour, rule) != (status.colour, status.rule):
+                writes.audits.append((ref, label, colour, rule, status.colour, status.rule))
+    return writes
+
+
+def _without(writes: Writes, action_ids: Collection[int], refs: Mapping[int, str]) -> Writes:
+    """``writes`` less those of these actions (they are worked out again)."""
+    if not action_ids:
+        return writes
+    skip = set(action_ids)
+    skip_refs = {refs[i] for i in skip if i in refs}
+    return Writes(new=[row for row in writes.new if row["action_id"] not in skip],
+                  changed=[row for row in writes.changed if row["action_id"] not in skip],
+                  audits=[a for a in writes.audits if a[0] not in skip_refs])
+
+
+def _joined(first: Writes, second: Writes) -> Writes:
+    return Writes(first.new + second.new, first.changed + second.changed,
+                  first.audits + second.audits)
+
+
+def _write(session: Session, model: type[ActionStatus] | type[RollupStatus], writes: Writes,
+           now: object) -> None:
+    """Insert and update the rows, many at a time (one statement per batch)."""
+    new = [{**row, "computed_at": now} for row in writes.new]
+    changed = [{key: value for key, value in row.items() if key != "action_id"}
+               | {"computed_at": now} for row in writes.changed]
+    for start in range(0, len(new), BATCH):
+        session.execute(insert(model), new[start:start + BATCH])
+    for start in range(0, len(changed), BATCH):
+        session.execute(update(model), changed[start:start + BATCH])
 
 
 def _store_escalations(session: Session, worked: Worked, actor: object, now: Any) -> int:
@@ -425,38 +511,42 @@ def _rollups(plan: Plan, members: Members, status_of: Mapping[tuple[int, str], s
     return result
 
 
-def _store_rollups(session: Session, found: dict[RollupKey, RollupValue], now: object,
-                   whole: bool) -> None:
+def _stored_rollups(session: Session, labels: list[str],
+                    keys: Collection[tuple[str, int]] | None) -> dict[RollupKey, StoredRollup]:
+    """The stored roll-ups of these quarters: all, or those of the given items."""
     r = RollupStatus
-    labels = sorted({label for _, _, label in found})
     query = select(r.id, r.item_type, r.item_id, r.quarter, r.colour, r.reason, r.counts).where(
         r.quarter.in_(labels))
-    existing: dict[RollupKey, Any] = {}
+    wanted: dict[str, set[int]] | None = None
+    if keys is not None:
+        wanted = defaultdict(set)
+        for item_type, item_id in keys:
+            wanted[item_type].add(item_id)
+    found: dict[RollupKey, StoredRollup] = {}
     for item_type in ("commitment", "priority", "theme"):
-        ids = sorted({item_id for kind, item_id, _ in found if kind == item_type})
-        if not ids:
-            continue
         rows = query.where(r.item_type == item_type)
-        if not whole:
-            rows = rows.where(r.item_id.in_(ids))
-        existing.update(((row.item_type, row.item_id, row.quarter), row)
-                        for row in session.execute(rows))
-    new_rows: list[dict[str, object]] = []
-    changed_rows: list[dict[str, object]] = []
+        if wanted is not None:
+            if not wanted.get(item_type):
+                continue
+            rows = rows.where(r.item_id.in_(sorted(wanted[item_type])))
+        for row_id, kind, item_id, quarter, colour, reason, counts in session.execute(rows):
+            found[(kind, item_id, quarter)] = (row_id, colour, reason, counts)
+    return found
+
+
+def _rollup_writes(found: Mapping[RollupKey, RollupValue],
+                   existing: Mapping[RollupKey, StoredRollup]) -> Writes:
+    writes = Writes()
     for key, (colour, reason, counts) in found.items():
         row = existing.get(key)
         if row is None:
             item_type, item_id, label = key
-            new_rows.append({"item_type": item_type, "item_id": item_id, "quarter": label,
-                             "colour": colour, "reason": reason, "counts": counts,
-                             "computed_at": now})
-        elif (row.colour, row.reason, row.counts) != (colour, reason, counts):
-            changed_rows.append({"id": row.id, "colour": colour, "reason": reason,
-                                 "counts": counts, "computed_at": now})
-    for start in range(0, len(new_rows), BATCH):
-        session.execute(insert(RollupStatus), new_rows[start:start + BATCH])
-    for start in range(0, len(changed_rows), BATCH):
-        session.execute(update(RollupStatus), changed_rows[start:start + BATCH])
+            writes.new.append({"item_type": item_type, "item_id": item_id, "quarter": label,
+                               "colour": colour, "reason": reason, "counts": counts})
+        elif (row[1], row[2], row[3]) != (colour, reason, counts):
+            writes.changed.append({"id": row[0], "colour": colour, "reason": reason,
+                                   "counts": counts})
+    return writes
 
 
 def recompute_rollups(session: Session, plan: Plan, quarters: list[Quarter],
@@ -473,8 +563,9 @@ def recompute_rollups(session: Session, plan: Plan, quarters: list[Quarter],
         query = query.where(ActionStatus.action_id.in_(needed))
     status_of = {(action_id, quarter): colour
                  for action_id, quarter, colour in session.execute(query)}
-    _store_rollups(session, _rollups(plan, members, status_of, labels), utcnow(),
-                   whole=action_ids is None)
+    found = _rollups(plan, members, status_of, labels)
+    existing = _stored_rollups(session, labels, None if action_ids is None else list(members))
+    _write(session, RollupStatus, _rollup_writes(found, existing), utcnow())
     session.flush()
 
 

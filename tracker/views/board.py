@@ -4,7 +4,9 @@ Any signed-in account may read them (board members prepare from them; owners and
 how their work is reported). The chosen quarter and filters travel in the query string, so
 a view can be shared by its address, and every link down from the dashboard keeps them.
 Each page is built from one :class:`tracker.reports.dashboard.Dashboard`, in a fixed number
-of queries whatever the size of the plan.
+of queries whatever the size of the plan. Board packs are asked for here and built by the
+pack builder (:mod:`tracker.builder`), never in a web worker: the page shows one being
+prepared, and the file is served from the database once it is ready.
 """
 
 from __future__ import annotations
@@ -18,16 +20,24 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
+    flash,
+    jsonify,
     make_response,
+    redirect,
     render_template,
     request,
+    url_for,
 )
+from flask_login import current_user
 
 from plans import Plan
 from tracker import access, clock
 from tracker.db import get_session
+from tracker.models import PackBuild
+from tracker.models.packs import READY
 from tracker.reports import dashboard as board
+from tracker.services import packs
+from tracker.services.calendar import plan_quarters
 from tracker.views import plan_or_404
 
 bp = Blueprint("board", __name__, url_prefix="/board")
@@ -125,20 +135,76 @@ def _trend() -> Any:
 @bp.get("/pack.<fmt>")
 @access.signed_in
 def pack(fmt: str) -> Response:
-    from tracker.reports import pack as board_pack
-
-    if fmt not in board_pack.FORMATS:
+    """Ask for the pack: it is never made here. The file, if it is built with the data as it
+    is; else the page that shows it being prepared (it is queued for the builder)."""
+    if fmt not in packs.FORMATS:
         abort(404)
     plan = plan_or_404()
-    view = _view(plan)
-    made = board_pack.render(fmt, get_session(), plan, clock.today(), view.quarter,
-                             view.filters, env=current_app.jinja_env)
-    response = Response(made.content, mimetype=made.mimetype)
-    if fmt == "html":  # a standalone document: its own stylesheet, nothing else
-        response.headers["Content-Security-Policy"] = _document_policy(made.content)
-    disposition = "inline" if fmt == "html" else "attachment"
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{made.filename}"'
+    db = get_session()
+    today = clock.today()
+    try:
+        quarter = board.choose_quarter(plan, today, request.args.get("quarter"))
+    except board.QuarterUnknown as problem:
+        abort(make_response(render_template(
+            "board/quarter_unknown.html", message=str(problem),
+            endpoint=request.endpoint, values=request.view_args or {}), 404))
+    filters, _problems = board.checked_filters(db, board.Filters.from_args(request.args))
+    try:
+        asked = packs.ask(db, current_user, fmt, plan_quarters(plan, today), quarter,
+                          filters, today)
+    except packs.PackRefused as refused:
+        flash(f"{refused}.", "info")
+        assert refused.waiting is not None
+        return redirect(url_for("board.pack_status", build_id=refused.waiting.id))
+    if asked.build.state == READY:
+        return redirect(url_for("board.pack_file", build_id=asked.build.id,
+                                filename=asked.build.filename))
+    return redirect(url_for("board.pack_status", build_id=asked.build.id))
+
+
+def _build(build_id: int) -> PackBuild:
+    found = get_session().get(PackBuild, build_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _pack_args(found: PackBuild) -> dict[str, str]:
+    return {"quarter": found.quarter.replace("/", "-").replace(" ", "-"), **found.filters}
+
+
+@bp.get("/packs/<int:build_id>")
+@access.signed_in
+def pack_status(build_id: int) -> str:
+    found = _build(build_id)
+    return render_template("board/pack_status.html", build=found, names=packs.NAMES,
+                           again=url_for("board.pack", fmt=found.format, **_pack_args(found)),
+                           dashboard=url_for("board.dashboard", **_pack_args(found)))
+
+
+@bp.get("/packs/<int:build_id>/status.json")
+@access.signed_in
+def pack_progress(build_id: int) -> Response:
+    found = _build(build_id)
+    body = {"state": found.state, "step": found.step, "progress": found.progress}
+    response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/packs/<int:build_id>/<filename>")
+@access.signed_in
+def pack_file(build_id: int, filename: str) -> Response:
+    found = _build(build_id)
+    if found.state != READY or filename != found.filename:
+        return redirect(url_for("board.pack_status", build_id=build_id))  # type: ignore[return-value]
+    content = packs.content_of(get_session(), build_id) or b""
+    response = Response(content, mimetype=found.mimetype)
+    if found.format == "html":  # a standalone document: its own stylesheet, nothing else
+        response.headers["Content-Security-Policy"] = _document_policy(content)
+    disposition = "inline" if found.format == "html" else "attachment"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{found.filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

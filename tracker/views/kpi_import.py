@@ -31,6 +31,7 @@ from tracker.services.plan_load import current_plan
 from tracker.views import refuse
 
 bp = Blueprint("kpi_import", __name__)
+PROBLEMS_LISTED = 500  # on the page; the command line lists them all
 
 
 class KpiImportForm(FlaskForm):
@@ -116,7 +117,7 @@ def _page(plan: Plan, form: KpiImportForm, *, refused: ImportRefused | None = No
         "kpis/import.html", form=form, refused=refused, report=report, kpis=kpis,
         example_rows=example_rows, quarter_example=quarter.label, year_example=year.label,
         month_example=f"{quarter.start:%Y-%m}",
-        max_rows=MAX_ROWS, max_note=MAX_NOTE,
+        max_rows=MAX_ROWS, max_note=MAX_NOTE, problems_listed=PROBLEMS_LISTED,
         kpis_url=url_for("kpis.index") if "kpis.index" in current_app.view_functions
         else None,
     )

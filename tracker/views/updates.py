@@ -13,6 +13,7 @@ from tracker import access, clock
 from tracker.db import get_session
 from tracker.forms import LockForm, ReviewForm, UpdateForm
 from tracker.models import Action, ActionStatus, ActionUpdate, Commitment, User
+from tracker.services import packs
 from tracker.services import updates as service
 from tracker.services.calendar import (
     locked_quarters,
@@ -255,6 +256,9 @@ def lock(quarter: str, change: str) -> Response:
         try:
             if change == "lock":
                 service.lock_quarter(db, user, chosen, form.note.data or "")
+                # the board has met: its packs for the quarter are built now, to be ready
+                packs.build_ahead(db, plan_quarters(plan, clock.today()), chosen,
+                                  clock.today())
             else:
                 service.unlock_quarter(db, user, chosen, form.note.data or "")
         except service.UpdateRefused as refused:
