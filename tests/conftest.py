@@ -58,6 +58,26 @@ def kingston_db_template(empty_db_template: Path, tmp_path_factory: pytest.TempP
     return path
 
 
+DEMO_TODAY = "2026-11-25"  # the open quarter is 2026/27 Q2, whose updates were due 15 October
+
+
+@pytest.fixture(scope="session")
+def demo_db_template(kingston_db_template: Path, tmp_path_factory: pytest.TempPathFactory
+                     ) -> Path:
+    """Kingston with the demo history up to 25 November 2026 (``tracker demo``), built once
+    per test session."""
+    path = tmp_path_factory.mktemp("templates") / "demo.db"
+    shutil.copy(kingston_db_template, path)
+    app = _make_app(path)
+    result = app.test_cli_runner().invoke(args=["demo", "--today", DEMO_TODAY])
+    assert result.exit_code == 0, result.output
+    engine = get_engine(app)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
 def _copy(template: Path, tmp_path: Path) -> Path:
     target = tmp_path / "tracker.db"
     shutil.copy(template, target)

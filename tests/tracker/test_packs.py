@@ -43,23 +43,11 @@ from tracker.services.plan_load import current_plan
 Q1, Q1_LABEL = "2025-26-Q1", "2025/26 Q1"
 
 
-@pytest.fixture(scope="module")
-def demo_db(kingston_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("packs") / "demo.db"
-    shutil.copy(kingston_db_template, path)
-    app = _make_app(path)
-    result = app.test_cli_runner().invoke(args=["demo", "--today", TODAY.isoformat()])
-    assert result.exit_code == 0, result.output
-    with get_engine(app).connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    get_engine(app).dispose()
-    return path
-
-
 @pytest.fixture
-def app(demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+def app(demo_db_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+        ) -> Iterator[Flask]:
     target = tmp_path / "tracker.db"
-    shutil.copy(demo_db, target)
+    shutil.copy(demo_db_template, target)
     pin_today(monkeypatch)
     application = _make_app(target)
     yield application

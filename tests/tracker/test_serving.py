@@ -64,19 +64,18 @@ def _scene(url: str) -> Scene:
     return Scene(url, owners)
 
 
-@pytest.fixture
-def sqlite_scene(kingston_db_template: Path, tmp_path: Path) -> Scene:
-    database = tmp_path / "tracker.db"
-    shutil.copy(kingston_db_template, database)
-    return _scene(f"sqlite:///{database}")
-
-
-@pytest.fixture
-def postgres_scene(postgres_url: str) -> Scene:
+@pytest.fixture(params=["sqlite", "postgres"])
+def scene(request: pytest.FixtureRequest, kingston_db_template: Path, tmp_path: Path) -> Scene:
+    """Kingston on a SQLite file, or on a new PostgreSQL database loaded by the commands."""
+    if request.param == "sqlite":
+        database = tmp_path / "tracker.db"
+        shutil.copy(kingston_db_template, database)
+        return _scene(f"sqlite:///{database}")
+    url = request.getfixturevalue("postgres_url")
     for args in (("db", "upgrade"), ("plan", "load", str(KINGSTON))):
-        done = run_tracker(postgres_url, TODAY, *args)
+        done = run_tracker(url, TODAY, *args)
         assert done.returncode == 0, done.stdout + done.stderr
-    return _scene(postgres_url)
+    return _scene(url)
 
 
 @dataclass
@@ -207,19 +206,8 @@ def _check(scene: Scene, tally: Tally, servers: Servers) -> None:
 
 @pytest.mark.parametrize(("processes", "workers"), [(3, 1), (1, 4)],
                          ids=["3 tracker serve", "gunicorn 4 workers"])
-def test_many_people_at_once_on_sqlite(sqlite_scene: Scene, tmp_path: Path,
-                                       processes: int, workers: int) -> None:
-    with serving(sqlite_scene.url, TODAY, tmp_path, processes=processes,
-                 workers=workers) as servers:
-        tally = _run(sqlite_scene, servers, tmp_path)
-        _check(sqlite_scene, tally, servers)
-
-
-@pytest.mark.parametrize(("processes", "workers"), [(3, 1), (1, 4)],
-                         ids=["3 tracker serve", "gunicorn 4 workers"])
-def test_many_people_at_once_on_postgres(postgres_scene: Scene, tmp_path: Path,
-                                         processes: int, workers: int) -> None:
-    with serving(postgres_scene.url, TODAY, tmp_path, processes=processes,
-                 workers=workers) as servers:
-        tally = _run(postgres_scene, servers, tmp_path)
-        _check(postgres_scene, tally, servers)
+def test_many_people_at_once(scene: Scene, tmp_path: Path, processes: int, workers: int
+                             ) -> None:
+    with serving(scene.url, TODAY, tmp_path, processes=processes, workers=workers) as servers:
+        tally = _run(scene, servers, tmp_path)
+        _check(scene, tally, servers)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -37,7 +38,6 @@ from tracker.models import (
     User,
 )
 from tracker.models.packs import BUILDING, FAILED, PENDING, QUEUED, READY, PackBuild, PackRequest
-from tracker.reports.figures import Filters
 
 FORMATS = ("pdf", "xlsx", "csv", "html")
 AHEAD = ("pdf", "xlsx")  # built when a quarter is locked
@@ -90,8 +90,11 @@ def fingerprint(session: Session, quarters: list[Quarter], quarter: Quarter) -> 
     return digest.hexdigest()
 
 
+Filters = Mapping[str, str]  # the board's filters, as their query arguments (group=..., ...)
+
+
 def key_of(fmt: str, quarter: Quarter, filters: Filters, today: date, data: str) -> str:
-    named = json.dumps({"format": fmt, "quarter": quarter.label, "filters": filters.args(),
+    named = json.dumps({"format": fmt, "quarter": quarter.label, "filters": dict(filters),
                         "today": today.isoformat(), "data": data}, sort_keys=True)
     return hashlib.sha256(named.encode()).hexdigest()
 
@@ -122,7 +125,7 @@ def ask(session: Session, user: User, fmt: str, quarters: list[Quarter], quarter
             raise PackRefused(
                 f"Your {NAMES[fmt]} board pack for {waiting.quarter} is still being prepared: "
                 "wait for it to be ready, then ask for this one", waiting)
-        build = PackBuild(key=key, format=fmt, quarter=quarter.label, filters=filters.args(),
+        build = PackBuild(key=key, format=fmt, quarter=quarter.label, filters=dict(filters),
                           today=today, state=QUEUED, step="Waiting to start",
                           requested_by_id=user.id, reason="asked for")
         session.add(build)
@@ -144,7 +147,7 @@ def build_ahead(session: Session, quarters: list[Quarter], quarter: Quarter,
     data = fingerprint(session, quarters, quarter)
     queued = []
     for fmt in AHEAD:
-        key = key_of(fmt, quarter, Filters(), today, data)
+        key = key_of(fmt, quarter, {}, today, data)
         if find(session, key) is None:
             build = PackBuild(key=key, format=fmt, quarter=quarter.label, filters={},
                               today=today, state=QUEUED, step="Waiting to start",

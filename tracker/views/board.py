@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from datetime import date
 from typing import Any
 
 from flask import (
@@ -30,7 +31,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from plans import Plan
+from plans import Plan, Quarter
 from tracker import access, clock
 from tracker.db import get_session
 from tracker.models import PackBuild
@@ -43,16 +44,21 @@ from tracker.views import plan_or_404
 bp = Blueprint("board", __name__, url_prefix="/board")
 
 
-def _view(plan: Plan) -> board.Dashboard:
-    db = get_session()
-    today = clock.today()
+def _quarter(plan: Plan, today: date) -> Quarter:
+    """The quarter asked for (or the open one); a page that names the quarters there are, if
+    it is not one."""
     try:
-        quarter = board.choose_quarter(plan, today, request.args.get("quarter"))
+        return board.choose_quarter(plan, today, request.args.get("quarter"))
     except board.QuarterUnknown as problem:
         abort(make_response(render_template(
             "board/quarter_unknown.html", message=str(problem),
             endpoint=request.endpoint, values=request.view_args or {}), 404))
-    return board.build(db, plan, today, quarter, board.Filters.from_args(request.args))
+
+
+def _view(plan: Plan) -> board.Dashboard:
+    today = clock.today()
+    return board.build(get_session(), plan, today, _quarter(plan, today),
+                       board.Filters.from_args(request.args))
 
 
 def view_args(view: board.Dashboard, **changes: str) -> dict[str, str]:
@@ -142,16 +148,11 @@ def pack(fmt: str) -> Response:
     plan = plan_or_404()
     db = get_session()
     today = clock.today()
-    try:
-        quarter = board.choose_quarter(plan, today, request.args.get("quarter"))
-    except board.QuarterUnknown as problem:
-        abort(make_response(render_template(
-            "board/quarter_unknown.html", message=str(problem),
-            endpoint=request.endpoint, values=request.view_args or {}), 404))
+    quarter = _quarter(plan, today)
     filters, _problems = board.checked_filters(db, board.Filters.from_args(request.args))
     try:
         asked = packs.ask(db, current_user, fmt, plan_quarters(plan, today), quarter,
-                          filters, today)
+                          filters.args(), today)
     except packs.PackRefused as refused:
         flash(f"{refused}.", "info")
         assert refused.waiting is not None
