@@ -7,6 +7,12 @@ per financial year, the tolerance a hatched band on the target's worse side, the
 dotted line and the projection a dashed line to a hollow diamond at the year end. The SVG is
 deterministic (fixed hash salt, text kept as text, no date), so the same data gives the same
 bytes.
+
+The board pack prints a small chart per KPI, drawn in the same visual language by
+``tracker.reports.pack`` as a score of SVG elements (a matplotlib chart has some 150, which
+cost a PDF of 200 KPIs half a minute more to print). Its ticks are chosen here, by
+matplotlib's :class:`~matplotlib.ticker.MaxNLocator`: :func:`value_ticks` and
+:func:`period_ticks`, labelled by :func:`tick_label`.
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ from kpis.measures import measure as measure_kpi
 from kpis.periods import add_months, month_index, period_label, year_label, year_start
 from kpis.series import Values
 
-__all__ = ["TableRow", "chart_svg", "describe", "period_label", "table", "year_label"]
+__all__ = ["TableRow", "chart_svg", "describe", "period_label", "period_ticks", "table",
+           "tick_label", "value_ticks", "year_label"]
 
 WIDTH_INCHES, HEIGHT_INCHES = 7.0, 4.3
 """504 by 310 points: about 700 pixels wide on screen, where 9 point text is 12 pixels."""
@@ -47,6 +54,10 @@ BAND_COLOUR = "#f3f2f1"  # light grey under a mid-grey hatch
 HATCH_COLOUR = "#8e9396"
 BASELINE_COLOUR = "#505a5f"
 MAX_LABELLED_QUARTERS = 24
+TICK_INTERVALS = 5
+"""The most intervals between ticks that :func:`value_ticks` and :func:`period_ticks` aim
+for (``MaxNLocator``'s ``nbins``): with 4 ticks at least wherever the data allows, that
+gives 4 to 7 ticks on an axis."""
 _RENDER_LOCK = threading.Lock()
 
 _UNIT_AXIS = {"count": "Number", "percent": "Percent", "rate": "Rate", "days": "Days",
@@ -220,14 +231,14 @@ def _axes(ax: Axes, defn: KpiDefinition, first: date, last: date) -> None:
     per = "" if not defn.is_summed else (" per year" if defn.is_annual else " per quarter")
     ax.set_ylabel(_UNIT_AXIS.get(defn.unit, defn.unit.capitalize()) + per)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=defn.unit == "count"))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: _tick(defn, y)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos: tick_label(defn, y)))
     ax.grid(axis="y", color="#dddddd", linewidth=0.8)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
 
 
-def _tick(defn: KpiDefinition, value: float) -> str:
+def tick_label(defn: KpiDefinition, value: float) -> str:
     """A tick label exact to the tick (``61.75%``, not ``61.8%``)."""
     text = f"{value:,g}".replace("-", MINUS)
     if defn.unit == "percent":
@@ -235,6 +246,52 @@ def _tick(defn: KpiDefinition, value: float) -> str:
     if defn.unit == "currency":
         return f"\u00a3{text}"
     return text
+
+
+def value_ticks(defn: KpiDefinition, low: float, high: float,
+                intervals: int = TICK_INTERVALS) -> list[float]:
+    """Round values for an axis from ``low`` to ``high``, as
+    :class:`~matplotlib.ticker.MaxNLocator` chooses them: evenly spaced by 1, 2, 2.5 or 5
+    times a power of ten (whole numbers for a count), in about ``intervals`` steps and 4
+    ticks at least, the first at or below ``low`` and the last at or above ``high``, so
+    that the axis ends on labelled ticks."""
+    if high - low < 1e-9:  # one value: a little either side of it
+        pad = abs(high) * 0.1 or 1.0
+        low, high = low - pad, high + pad
+    if defn.unit == "count" and high - low < 3:  # room for 4 whole numbers (never below 0)
+        low = max(min(0.0, low), math.floor((low + high) / 2 - 1.5))
+        high = max(high, low + 3)
+    locator = MaxNLocator(nbins=intervals, steps=[1, 2, 2.5, 5, 10], min_n_ticks=4,
+                          integer=defn.unit == "count")
+    ticks = [float(t) for t in locator.tick_values(low, high)]
+    for _ in range(4):  # widened to its own ticks, the range may deserve a wider step
+        wider = [float(t) for t in locator.tick_values(ticks[0], ticks[-1])]
+        if wider == ticks:
+            break
+        ticks = wider
+    return [round(t, 9) + 0.0 for t in ticks]  # no -0.0 or 0.30000000000000004
+
+
+def period_ticks(defn: KpiDefinition, first: date, last: date,
+                 intervals: int = TICK_INTERVALS) -> list[date]:
+    """The periods from ``first`` up to ``last`` (exclusive) to label on a chart's time
+    axis: every one when there are no more than ``intervals`` + 1, else as
+    :class:`~matplotlib.ticker.MaxNLocator` chooses them on whole periods, in about
+    ``intervals`` steps and 4 ticks at least: every 1, 2 or 4 quarters or 2 years (past ten
+    years, and for an annual KPI, every 1, 2, 5 or 10 years). Counted from the start of
+    ``first``'s year, so that ticks a year or more apart fall on years' first periods."""
+    span = 12 if defn.is_annual else 3
+    origin = year_start(first, defn.year_start_month)
+    low = (month_index(first) - month_index(origin)) // span
+    high = (month_index(last) - month_index(origin)) // span - 1
+    if high - low <= intervals:  # few enough to label every one
+        return [add_months(origin, n * span) for n in range(low, high + 1)]
+    unit, steps = (1, [1, 2, 4, 8, 10]) if not defn.is_annual else (1, [1, 2, 5, 10])
+    if not defn.is_annual and high - low > 8 * intervals:
+        unit, steps = 4, [1, 2, 5, 10]  # whole years
+    locator = MaxNLocator(nbins=intervals, steps=steps, integer=True, min_n_ticks=4)
+    ticks = (round(n) * unit for n in locator.tick_values(-(-low // unit), high // unit))
+    return [add_months(origin, n * span) for n in ticks if low <= n <= high]
 
 
 # ---------------------------------------------------------------------------- words

@@ -26,9 +26,15 @@ from notifications.job_support import (
     update_link,
 )
 from notifications.reminders import missing_updates, open_period
-from plans.engine import colour_word
+from plans.engine import status_word
 from tracker.models import ActionStatus, Group
 from tracker.services.statuses import ensure_current
+
+
+def _word(colour: str, rule: str) -> str:
+    """``Red (Past its due date)``; a grey status by its rule's word alone: ``No update``."""
+    word = status_word(colour, rule)  # type: ignore[arg-type]
+    return word if word == rule else f"{word} ({rule})"
 
 
 def iso_week(today: date) -> str:
@@ -71,8 +77,8 @@ def run(app: Flask, today: date, dry_run: bool = False) -> JobResult:
             rows = []
             for action in actions:
                 status = statuses.get(action.id)
-                word = (f"{colour_word(status.colour)} ({status.rule})"  # type: ignore[arg-type]
-                        if status is not None else "No status yet")
+                word = _word(status.colour, status.rule) if status is not None else (
+                    "No status yet")
                 rows.append({"ref": action.ref, "title": action.title, "status": word,
                              "missing": action.id in missing, "owner": action.owner.name,
                              "link": update_link(app, action, quarter),

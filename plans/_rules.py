@@ -7,6 +7,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from plans._state import EMAIL_PATTERN, State
 from plans.rules import (
     APPROVALS,
+    CHANGE_APPROVALS,
     COLOURS,
     DEFAULT_RULES,
     MAPPING_CONDITIONS,
@@ -38,7 +39,8 @@ def read_rules(state: State, node: Node) -> Rules:
     if isinstance(node, ScalarNode) and node.tag == TAG_NULL:
         return DEFAULT_RULES  # an empty rules section: every default applies
     keys = ctx.mapping(node, "rules", (),
-                       ("calendar", "reminders", "rag", "rollup", "approval", "escalate"))
+                       ("calendar", "reminders", "rag", "rollup", "approval", "escalate",
+                        "change_approval"))
     if keys is None:
         return DEFAULT_RULES
     calendar = DEFAULT_RULES.calendar
@@ -73,7 +75,11 @@ def read_rules(state: State, node: Node) -> Rules:
     escalate = DEFAULT_RULES.escalate
     if "escalate" in keys:
         escalate = _escalations(state, keys["escalate"])
-    return Rules(calendar, reminders, rag, rollup, approval, escalate)
+    change_approval = DEFAULT_RULES.change_approval
+    if "change_approval" in keys:
+        change_approval = ctx.choice(keys["change_approval"], "rules change_approval",
+                                     CHANGE_APPROVALS) or change_approval  # type: ignore[assignment]
+    return Rules(calendar, reminders, rag, rollup, approval, escalate, change_approval)
 
 
 def _recipients(state: State, node: Node | None, where: str) -> tuple[str, ...]:

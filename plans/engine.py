@@ -136,6 +136,13 @@ def colour_word(colour: Colour) -> str:
     return COLOUR_WORDS[colour]
 
 
+def status_word(colour: Colour, rule: str) -> str:
+    """How a status is written: its colour's word, but a grey status by its rule's word
+    (``No update``, ``Not started``, ``No rule matched``): grey is no judgement, and is
+    never shown as a colour."""
+    return rule if colour == "grey" and rule else colour_word(colour)
+
+
 def format_date(day: date) -> str:
     """A date as a reader writes it: ``31 March 2025`` (no leading zero, English months)."""
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
@@ -202,8 +209,9 @@ class Status:
 
     @property
     def label(self) -> str:
-        """The colour word and the reason: ``Red: Past its due date, due 31 March 2025``."""
-        word = colour_word(self.colour)
+        """The status's word and the reason: ``Red: Past its due date, due 31 March 2025``,
+        ``No update: nothing was reported for 2025/26 Q2``."""
+        word = status_word(self.colour, self.rule)
         prefix = f"{self.rule}: "
         same = self.rule.casefold() == word.casefold()
         if self.reason.startswith(prefix):

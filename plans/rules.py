@@ -15,6 +15,8 @@ Rollup = Literal["worst", "majority", "share"]
 ROLLUPS: tuple[Rollup, ...] = ("worst", "majority", "share")
 Approval = Literal["none", "group_lead"]
 APPROVALS: tuple[Approval, ...] = ("none", "group_lead")
+ChangeApproval = Literal["group_lead", "board"]
+CHANGE_APPROVALS: tuple[ChangeApproval, ...] = ("group_lead", "board")
 RECIPIENT_ROLES = ("owner", "group_lead", "board")
 
 
@@ -135,7 +137,7 @@ class Rules:
     rag: tuple[RagRule, ...] = (
         RagRule("Complete", Complete(), "blue"),
         RagRule("Past its due date", PastDue(), "red"),
-        RagRule("No update", NoUpdate(), "amber"),
+        RagRule("No update", NoUpdate(), "grey"),  # its own status, not a judgement
         RagRule("As assessed by the lead", None, "self"),
     )
     rollup: Rollup = "worst"
@@ -146,6 +148,9 @@ class Rules:
         EscalationRule("No update two quarters running", NoUpdateFor(2), ("group_lead",)),
         EscalationRule("KPI off target", KpiIs("red"), ("group_lead",)),
     )
+    # who decides a request for a revised due date or KPI target: the lead of the item's
+    # group, or the board (whose decision an admin records)
+    change_approval: ChangeApproval = "group_lead"
 
 
 DEFAULT_RULES = Rules()

@@ -109,13 +109,18 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(kpis.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(kpi_import_bp)
-    from tracker.views import board, escalations
+    from tracker.views import board, commentary, escalations, layouts
 
     app.register_blueprint(board.bp)
+    app.register_blueprint(commentary.bp)
+    app.register_blueprint(layouts.bp)
     app.register_blueprint(escalations.bp)
     from tracker.views import outbox
 
     app.register_blueprint(outbox.bp)
+    from tracker.views import changes
+
+    app.register_blueprint(changes.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

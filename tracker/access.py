@@ -12,7 +12,7 @@ manage the plan, accounts, the calendar and KPIs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -148,9 +148,36 @@ def can_resolve(user: Any, escalation: Any) -> bool:
     return bool(set(escalation.to) - {"board"}) and leads_action(user, escalation.action)
 
 
+def can_decide_change(user: Any, change: Any, rule: str, group_ids: Collection[int]) -> bool:
+    """Who decides a request for a revised due date or target: never a board member (the
+    board's decisions are recorded by admins: board members read and never edit), nor the
+    person who asked; admins always; and, where the plan's ``change_approval`` rule is
+    ``group_lead``, a lead of the item's group (``group_ids``: the action's group, or the
+    groups of a KPI)."""
+    if not getattr(user, "is_authenticated", False) or user.role == "board":
+        return False
+    if change.requested_by_id == user.id:
+        return False
+    if is_admin(user):
+        return True
+    return rule == "group_lead" and bool(set(group_ids) & led_group_ids(user))
+
+
 def can_manage(user: Any) -> bool:
     """Admins manage the plan, accounts, the calendar and KPIs."""
     return is_admin(user)
+
+
+def home_endpoint(user: Any) -> str:
+    """Where a person lands after signing in: a board member on the board's dashboard, an
+    admin on their overview of what needs doing, an owner or a lead on their actions."""
+    if not getattr(user, "is_authenticated", False):
+        return "plan.overview"
+    if is_admin(user):
+        return "admin.home"
+    if user.role == "board":
+        return "board.dashboard"
+    return "updates.my_actions"
 
 
 def require(allowed: bool) -> None:

@@ -34,6 +34,7 @@ from tracker.models import PackBuild, utcnow
 from tracker.reports.figures import Filters
 from tracker.reports.pack import render
 from tracker.services import packs
+from tracker.services.layouts import Choice
 from tracker.services.plan_load import current_plan
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ def build(app: Flask, build_id: int) -> bool:
             return False
         fmt, label, today = found.format, found.quarter, found.today
         filters = Filters(**found.filters)
+        choice = Choice.from_dict(found.layout or {})
         db.rollback()
         try:
             plan = current_plan(db)
@@ -73,7 +75,7 @@ def build(app: Flask, build_id: int) -> bool:
                 raise RuntimeError("no plan is loaded")
             quarter = plan.partnership.calendar.parse_quarter(label)
             made = render(fmt, db, plan, today, quarter, filters, env=app.jinja_env,
-                          progress=tell)
+                          progress=tell, choice=choice)
             tell("Saving the file", 95)
             db.rollback()  # the long read ends before the write begins
         except Exception as error:  # noqa: BLE001 - any failure is the build's, and recorded

@@ -85,12 +85,18 @@ def _print_diff(diff: PlanDiff, *, would: bool, full: bool = True) -> None:
             continue
         for change in changes:
             click.echo(f"  {change.describe()}")
+    if diff.rules:  # against the rules of the plan as last loaded
+        click.echo(f"{'Would change' if would else 'Changed'} the rules ({len(diff.rules)}):")
+        for rule in diff.rules:
+            click.echo(f"  {rule.describe()}")
+    rules = len(diff.rules)
+    ruled = f"; {rules} change{'' if rules == 1 else 's'} to the rules" if rules else ""
     click.echo(
         f"{counts['add']} to add, {counts['change']} to change, {counts['retire']} to retire, "
-        f"{counts['restore']} to restore, {diff.unchanged} unchanged."
+        f"{counts['restore']} to restore, {diff.unchanged} unchanged{ruled}."
         if would else
         f"{counts['add']} added, {counts['change']} changed, {counts['retire']} retired, "
-        f"{counts['restore']} restored, {diff.unchanged} unchanged."
+        f"{counts['restore']} restored, {diff.unchanged} unchanged{ruled}."
     )
 
 

@@ -65,6 +65,12 @@ _WRITE = "_uow_write"
 _SESSION = "db_session"
 
 
+class ChangedMeanwhile(Exception):
+    """Something this unit of work depends on was changed by another one that committed
+    while it ran (a plan load, say): it is rolled back and run again from the start, like a
+    conflict the database itself reports."""
+
+
 class DatabaseBusy(Exception):
     """The database could not take this change after several tries; nothing was saved."""
 
@@ -228,8 +234,8 @@ def retry_kind(error: BaseException) -> str | None:
         return retry_kind(error.error)
     if isinstance(error, DatabaseBusy):
         return None
-    if isinstance(error, StaleDataError):
-        return "conflict"  # the row was changed or deleted by someone else since it was read
+    if isinstance(error, StaleDataError | ChangedMeanwhile):
+        return "conflict"  # changed or deleted by someone else since it was read
     if not isinstance(error, DBAPIError):
         return None
     if error.connection_invalidated:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import date
+from typing import Any
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCharacterCount,
     GovCheckboxesInput,
     GovCheckboxInput,
+    GovDateInput,
     GovPasswordInput,
     GovRadioInput,
     GovSubmitInput,
@@ -17,6 +20,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 )
 from wtforms import (
     BooleanField,
+    Field,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -35,6 +39,7 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     Regexp,
+    StopValidation,
     ValidationError,
 )
 
@@ -136,8 +141,30 @@ class UpdateForm(FlaskForm):
                              validators=[Length(max=5000)])
     milestones = SelectMultipleField("Milestones completed", widget=GovCheckboxesInput(),
                                      coerce=int, validators=[Optional()], validate_choice=False)
+    confirm_lower = BooleanField("Yes, progress went down", widget=GovCheckboxInput())
     base_version = HiddenField()
     submit = SubmitField("Submit update", widget=GovSubmitInput())
+
+    # the percentage the update last stood at, and where it says so ("your 2026/27 Q1
+    # update"): a lower one is a slip of the keyboard as often as news, so it is confirmed
+    lower_than: int | None = None
+    lower_source: str = ""
+
+    def expect_at_least(self, percent: int, source: str) -> None:
+        self.lower_than, self.lower_source = percent, source
+
+    def is_lower(self) -> bool:
+        """Whether the percentage typed is below the one the update last stood at."""
+        percent = self.percent_complete.data
+        return (self.lower_than is not None and isinstance(percent, int)
+                and percent < self.lower_than)
+
+    def validate_percent_complete(self, field: PercentField) -> None:
+        if field.errors or not self.is_lower() or self.confirm_lower.data:
+            return
+        raise ValidationError(
+            f"{field.data}% is less than the {self.lower_than}% in {self.lower_source}: "
+            "correct the percentage, or tick \u201cYes, progress went down\u201d")
 
     def validate_corrective_action(self, field: TextAreaField) -> None:
         if self.rag.data in ("amber", "red") and not (field.data or "").strip():
@@ -169,6 +196,11 @@ class ReviewForm(FlaskForm):
                             description="Required when you send the update back",
                             validators=[Length(max=5000)])
     submit = SubmitField("Save decision", widget=GovSubmitInput())
+
+    def validate_comment(self, field: TextAreaField) -> None:
+        if self.decision.data == "return" and not (field.data or "").strip():
+            raise ValidationError("Enter what needs to change: a comment is required when "
+                                  "you send an update back")
 
 
 class ResolveForm(FlaskForm):
@@ -212,3 +244,110 @@ class KpiValueForm(FlaskForm):
             return float(raw)
         except ValueError:
             return None
+
+
+# -- change requests (revised due dates and KPI targets) ------------------------------------
+
+
+class DayMonthYearField(Field):
+    """A date typed as day, month and year (GOV.UK's date input), with GOV.UK's messages:
+    "... must include a month", "... must be a real date"."""
+
+    widget = GovDateInput()
+
+    def __init__(self, label: str | None = None, validators: Any = None, *,
+                 noun: str = "The date", **kwargs: Any) -> None:
+        super().__init__(label, validators, **kwargs)
+        self.noun = noun
+        self.problem: str | None = None
+
+    def _value(self) -> str:
+        return ""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        parts = [str(value).strip() for value in valuelist[:3]]
+        parts += [""] * (3 - len(parts))
+        self.raw_data = parts  # always day, month and year: the widget shows them back
+        self.data, self.problem = None, None
+        if not any(parts):
+            return
+        missing = [name for name, part in zip(("day", "month", "year"), parts, strict=True)
+                   if not part]
+        if missing:
+            self.problem = f"{self.noun} must include a {' and a '.join(missing)}"
+            return
+        if not all(part.isdigit() for part in parts):
+            self.problem = f"{self.noun} must be a real date, in numbers, like 31 3 2027"
+            return
+        if len(parts[2]) != 4:
+            self.problem = f"{self.noun}'s year must include 4 numbers, like 2027"
+            return
+        try:
+            self.data = date(int(parts[2]), int(parts[1]), int(parts[0]))
+        except ValueError:
+            self.problem = f"{self.noun} must be a real date"
+
+    def pre_validate(self, form: Any) -> None:
+        if self.problem:
+            raise StopValidation(self.problem)
+
+
+class ChangeDueDateForm(FlaskForm):
+    """Ask for a revised due date: the action's, or one of its milestones'."""
+
+    item = RadioField("Which date do you want to change?", widget=GovRadioInput(),
+                      validate_choice=False,
+                      validators=[InputRequired("Choose which date you want to change")])
+    new_date = DayMonthYearField(
+        "Revised due date", noun="The revised due date",
+        description="For example, 31 3 2027",
+        validators=[InputRequired("Enter the revised due date")])
+    reason = TextAreaField(
+        "Why is the change needed?", widget=GovCharacterCount(),
+        description="Whoever decides reads this. Say what has changed and what the new date "
+                    "depends on.",
+        validators=[DataRequired("Enter why the change is needed"),
+                    Length(max=5000, message="The reason must be 5,000 characters or fewer")])
+    submit = SubmitField("Send the request", widget=GovSubmitInput())
+
+
+class ChangeTargetForm(FlaskForm):
+    """Ask for a revised KPI target: one year's, or the whole plan's."""
+
+    period = RadioField("Which target do you want to change?", widget=GovRadioInput(),
+                        validate_choice=False,
+                        validators=[InputRequired("Choose which target you want to change")])
+    value = StringField("Revised target", widget=GovTextInput(),
+                        validators=[InputRequired("Enter the revised target")])
+    reason = TextAreaField(
+        "Why is the change needed?", widget=GovCharacterCount(),
+        description="Whoever decides reads this. Say what has changed since the target was "
+                    "set.",
+        validators=[DataRequired("Enter why the change is needed"),
+                    Length(max=5000, message="The reason must be 5,000 characters or fewer")])
+    submit = SubmitField("Send the request", widget=GovSubmitInput())
+
+    def number(self) -> float | None:
+        raw = (self.value.data or "").strip().replace(",", "").rstrip("%").strip()
+        try:
+            return float(raw)
+        except ValueError:
+            return None
+
+
+class ChangeDecisionForm(FlaskForm):
+    decision = RadioField(
+        "Your decision",
+        choices=[SelectChoice("approve", "Approve: the revised date or target counts from now"),
+                 SelectChoice("decline", "Decline: the current one stays")],
+        widget=GovRadioInput(), validators=[InputRequired("Choose approve or decline")])
+    comment = TextAreaField("Comment", widget=GovTextArea(),
+                            description="Required when you decline: the person who asked "
+                                        "reads it",
+                            validators=[Length(max=5000, message="The comment must be 5,000 "
+                                               "characters or fewer")])
+    submit = SubmitField("Save decision", widget=GovSubmitInput())
+
+    def validate_comment(self, field: TextAreaField) -> None:
+        if self.decision.data == "decline" and not (field.data or "").strip():
+            raise ValidationError("Enter why the request is declined")

@@ -22,15 +22,27 @@ from tracker.services.accounts import ROLE_NAMES
 
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _UK = re.compile(r"^(\d{1,2})[/ .-](\d{1,2})[/ .-](\d{4})$")
+_WORDS = re.compile(r"^(\d{1,2})\s+([a-z]+)\s+(\d{4})$", re.IGNORECASE)
+MONTHS = {name: number for number, name in enumerate(
+    ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+     "october", "november", "december"), start=1)}
+DATE_EXAMPLE = "1/12/2026 or 2026-12-01"
 
 
 def parse_date(text: str) -> date | None:
-    """``2026-11-25`` (what a date input sends) or ``25/11/2026``; None if neither."""
+    """``2026-12-01`` (what a date input sends), ``1/12/2026`` or ``01/12/2026`` (day first),
+    or ``1 December 2026`` (``1 Dec 2026``); None if it is none of those, or no real day."""
     text = text.strip()
     if found := _ISO.match(text):
         year, month, day = (int(part) for part in found.groups())
     elif found := _UK.match(text):
         day, month, year = (int(part) for part in found.groups())
+    elif found := _WORDS.match(text):
+        word = found.group(2).lower()
+        months = [n for name, n in MONTHS.items() if len(word) >= 3 and name.startswith(word)]
+        if len(months) != 1:
+            return None
+        day, month, year = int(found.group(1)), months[0], int(found.group(3))
     else:
         return None
     try:
@@ -52,7 +64,7 @@ class DateFilter(StringField):
         self.date = parse_date(text)
         if self.date is None:
             raise ValidationError(f"{self.label.text} must be a real date, for example "
-                                  "25/11/2026")
+                                  f"{DATE_EXAMPLE}")
 
 
 class FilterForm(FlaskForm):
@@ -79,8 +91,9 @@ class AuditFilterForm(FilterForm):
                                          "an email address",
                              validators=[Length(max=300)])
     date_from = DateFilter("Date from", widget=GovTextInput(),
-                           description="For example, 25/11/2026")
-    date_to = DateFilter("Date to", widget=GovTextInput(), description="For example, 25/11/2026")
+                           description=f"For example, {DATE_EXAMPLE}")
+    date_to = DateFilter("Date to", widget=GovTextInput(),
+                         description=f"For example, {DATE_EXAMPLE}")
 
     def set_choices(self, actions: list[str], object_types: list[str]) -> None:
         for select, values, anything in ((self.action, actions, "Any action"),

@@ -17,25 +17,37 @@ from tracker.models import Partnership
 
 logger = logging.getLogger(__name__)
 
-# (text, endpoint, endpoints that make it current, who sees it: None for everyone)
-NAVIGATION = (
-    ("Plan", "plan.overview", ("plan.overview", "plan.priority", "plan.commitment",
-                               "plan.action"), None),
-    ("Board", "board.dashboard", ("board.dashboard", "board.priority", "board.commitment",
-                                  "board.exceptions", "board.trend"), "signed_in"),
-    ("Escalations", "escalations.index", ("escalations.index", "escalations.detail"),
-     "signed_in"),
-    ("Themes", "plan.themes", ("plan.themes", "plan.theme"), None),
-    ("Who's who", "plan.whos_who", ("plan.whos_who",), None),
-    ("KPIs", "kpis.index", ("kpis.index", "kpis.detail", "kpis.enter_value",
-                                    "kpi_import.upload"), None),
-    ("My actions", "updates.my_actions", ("updates.my_actions", "updates.update"), "signed_in"),
-    ("Quarters", "updates.quarters", ("updates.quarters",), "admin"),
-    ("Accounts", "admin.users", ("admin.users", "admin.user"), "admin"),
-    ("Audit trail", "admin.audit", ("admin.audit",), "admin"),
-    ("Outbox", "outbox.index", ("outbox.index", "outbox.message"), "admin"),
-    ("Your account", "auth.account", ("auth.account",), "signed_in"),
-)
+# name -> (text, endpoint, endpoints that make it current); each role's nav lists names
+PLACES = {
+    "home": ("Overview", "admin.home", ("admin.home", "updates.quarters", "admin.audit",
+                                        "outbox.index", "outbox.message", "kpi_import.upload",
+                                        "layouts.index", "layouts.new", "layouts.edit")),
+    "my_actions": ("My actions", "updates.my_actions", ("updates.my_actions",
+                                                        "updates.update")),
+    "board": ("Board", "board.dashboard", ("board.dashboard", "board.priority",
+                                           "board.commitment", "board.exceptions",
+                                           "board.trend", "board.pack_status")),
+    "plan": ("Plan", "plan.overview", ("plan.overview", "plan.priority", "plan.commitment",
+                                       "plan.action")),
+    "kpis": ("KPIs", "kpis.index", ("kpis.index", "kpis.detail", "kpis.enter_value")),
+    "escalations": ("Escalations", "escalations.index", ("escalations.index",
+                                                         "escalations.detail")),
+    "changes": ("Change requests", "changes.index", ("changes.index", "changes.detail")),
+    "themes": ("Themes", "plan.themes", ("plan.themes", "plan.theme")),
+    "whos_who": ("Who's who", "plan.whos_who", ("plan.whos_who",)),
+    "accounts": ("Accounts", "admin.users", ("admin.users", "admin.user")),
+}
+"""Where the navigation can lead."""
+
+NAVIGATION: dict[str | None, tuple[str, ...]] = {
+    None: ("plan", "themes", "whos_who", "kpis"),  # not signed in
+    "member": ("my_actions", "board", "plan", "kpis", "escalations"),
+    "lead": ("my_actions", "board", "plan", "kpis", "escalations", "changes"),
+    "board": ("board", "escalations", "plan", "kpis", "themes", "whos_who"),
+    "admin": ("home", "board", "plan", "kpis", "escalations", "changes", "accounts"),
+}
+"""What each role's navigation shows, in order: only what the role can use, on one line at
+1280 px (the admin pages beyond these are reached from the admin's overview)."""
 
 
 def csp_nonce() -> str:
@@ -76,12 +88,13 @@ def _context() -> dict[str, Any]:
     from tracker.access import is_admin
 
     signed_in = bool(getattr(current_user, "is_authenticated", False))
-    allowed = {None, *(["signed_in"] if signed_in else []),
-               *(["admin"] if is_admin(current_user) else [])}
+    role = getattr(current_user, "role", None) if signed_in else None
+    if signed_in and is_admin(current_user):
+        role = "admin"
     nav_items = [
         {"href": url_for(target), "text": text, "active": endpoint in active}
-        for text, target, active, who in NAVIGATION if who in allowed
-        and target in current_app.view_functions
+        for text, target, active in (PLACES[name] for name in NAVIGATION.get(role, ()))
+        if target in current_app.view_functions
     ]
     return {
         "partnership_name": partnership_name(),

@@ -38,3 +38,39 @@ if (progress) {
   };
   window.setTimeout(check, 2000);
 }
+
+// An error summary takes the focus as GOV.UK Frontend starts it (initAll, above). A page
+// opened at an address with a #fragment (after the skip link, say) then has the browser move
+// the focus to that fragment once the page has loaded, which leaves it on the body: give it
+// back to the summary, so that the first thing read is what went wrong.
+const errorSummary = document.querySelector('[data-module="govuk-error-summary"]');
+if (errorSummary && window.location.hash) {
+  window.addEventListener("load", () => {
+    if (!document.activeElement || document.activeElement === document.body) {
+      errorSummary.setAttribute("tabindex", "-1");
+      errorSummary.focus();
+    }
+  }, { once: true });
+}
+
+// The update form (templates/updates/_fields.html): a percentage lower than the one the
+// update last gave shows its warning, and the box to confirm it, as it is typed. The server
+// checks it again on submit; this only says so sooner.
+const lowerWarning = document.querySelector("[data-percent-lower-than]");
+const percentInput = document.getElementById("percent_complete");
+if (lowerWarning && percentInput) {
+  const lowest = Number(lowerWarning.dataset.percentLowerThan);
+  const checkPercent = () => {
+    const typed = percentInput.value.trim().replace(/%$/, "").trim();
+    const isLower = /^\d+$/.test(typed) && Number(typed) < lowest;
+    lowerWarning.hidden = !isLower;
+    const described = (percentInput.getAttribute("aria-describedby") || "")
+      .split(" ").filter((id) => id && id !== lowerWarning.id);
+    if (isLower) {
+      described.push(lowerWarning.id);
+    }
+    percentInput.setAttribute("aria-describedby", described.join(" "));
+  };
+  percentInput.addEventListener("input", checkPercent);
+  checkPercent();
+}

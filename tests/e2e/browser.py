@@ -6,7 +6,7 @@ The fixtures that use these live in ``conftest.py`` next to this file.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -62,13 +62,27 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+def _read_whole(app: Flask) -> Callable[..., Iterable[bytes]]:
+    """``app``, its answers read whole and closed before they are sent: Werkzeug's server
+    leaves a file it was sending open (and Python warns) when the browser goes first."""
+    def answer(environ: dict, start_response: Callable) -> Iterable[bytes]:  # type: ignore[type-arg]
+        result = app(environ, start_response)
+        try:
+            return [b"".join(result)]
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+    return answer
+
+
 @contextmanager
 def serve(app: Flask, database: Path) -> Iterator[LiveServer]:
     """Serve ``app`` on 127.0.0.1, on a free port (bound to port 0), in a background thread,
     with the pack builder beside it (in threads of this process: the pinned date holds)."""
     from tracker import builder
 
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True,
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, _read_whole(app), threaded=True,
                                          request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               name=f"live-server-{server.port}", daemon=True)
@@ -108,21 +122,23 @@ def banners(page: Page) -> list[str]:
 # -- accessibility --------------------------------------------------------------------------
 
 
-def axe_problems(page: Page) -> list[str]:
-    """Serious and critical WCAG 2.2 A/AA problems axe-core finds on the page as it is now.
+def axe_problems(page: Page, every: bool = False) -> list[str]:
+    """The problems axe-core finds on the page as it is now: serious and critical WCAG 2.2
+    A/AA ones, or with ``every`` each violation of any impact of axe's default rules (WCAG
+    2.x A and AA, and its best practices).
 
     Each is "rule id: help (N nodes: selector, ...)", e.g.
     "color-contrast: Elements must meet minimum color contrast ratio thresholds (1 node: .x)".
     """
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page, options={
-        "runOnly": {"type": "tag", "values": WCAG_TAGS},
-        "resultTypes": ["violations"],
-    })
+    options: dict[str, object] = {"resultTypes": ["violations"]}
+    if not every:
+        options["runOnly"] = {"type": "tag", "values": WCAG_TAGS}
+    results = Axe().run(page, options=options)
     problems = []
     for violation in results.response["violations"]:
-        if violation.get("impact") not in SERIOUS:
+        if not every and violation.get("impact") not in SERIOUS:
             continue
         nodes = violation["nodes"]
         targets = ", ".join(_selector(node["target"]) for node in nodes)

@@ -16,7 +16,9 @@ def test_a_board_member_reads_the_dashboard_drills_down_and_downloads_the_pack(
     page.get_by_role("link", name="Board", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Board dashboard: 2026/27 Q2")
 
-    # an earlier quarter, chosen with the form: the address keeps it, to be shared
+    # an earlier quarter, chosen with the form (folded away under the headlines): the
+    # address keeps it, to be shared
+    page.get_by_text("Choose another quarter, or filter").click()
     page.get_by_label("Quarter", exact=True).select_option(label="2025/26 Q2")
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Board dashboard: 2025/26 Q2")
@@ -52,3 +54,21 @@ def test_a_board_member_reads_the_dashboard_drills_down_and_downloads_the_pack(
     assert download.suggested_filename.endswith("board-pack-2025-26-Q2.pdf")
     with open(download.path(), "rb") as pdf:
         assert pdf.read(5) == b"%PDF-"
+
+
+def test_the_first_screen_answers_the_board_s_three_questions(page: Page,
+                                                             live_server: LiveServer) -> None:
+    """At 1280 x 800, without scrolling: where we stand, what needs the board, what changed."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    sign_in(page, live_server.url, BOARD)
+    page.goto(live_server("/board"))
+    headlines = page.locator("#headlines")
+    expect(headlines).to_contain_text("actions under way in 2026/27 Q2")
+    for heading in ("Where we stand", "What needs the board", "Changes since 2026/27 Q1"):
+        expect(headlines.get_by_role("heading", name=heading)).to_be_visible()
+    box = headlines.bounding_box()
+    assert box is not None and box["y"] >= 0
+    assert box["y"] + box["height"] <= 800, box  # all of it in the first screen
+    assert page.evaluate("window.scrollY") == 0
+    # the filters are folded away until asked for
+    expect(page.get_by_label("Group", exact=True)).to_be_hidden()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import math
 import re
 import xml.etree.ElementTree as ET
 from datetime import date
@@ -11,12 +12,16 @@ import pytest
 from kpitest import ROOT, kingston, months, q, quarters
 
 from kpis import KpiDefinition, chart_svg, describe, measure, table
+from kpis.charts import period_ticks, tick_label, value_ticks
+from kpis.periods import add_months
 
 DA = kingston("da-reports")
 SAFE = kingston("residents-feel-safe")
 ASB = kingston("asb-incidents")
 RISING = quarters("2024/25 Q1", 310, 320, 330, 340, 350, 360, 370, 380, 390, 395)
 AS_OF = date(2026, 8, 1)   # 2026/27 Q2
+RATE = KpiDefinition(ref="rate", name="A rate", unit="rate", better="lower",
+                     frequency="quarterly", tolerance=5, target=10)
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -74,6 +79,62 @@ def test_a_partial_quarter_is_marked() -> None:
                             frequency="monthly", tolerance=5, targets=ASB.targets)
     values = months(date(2025, 1, 1), 360, 370, 380, 350, 360, 370, 340)
     assert "Partial quarter (so far)" in texts(chart_svg(monthly, values, date(2025, 8, 5)))
+
+
+def assert_round_and_even(ticks: list[float]) -> None:
+    """4 to 7 ticks, evenly spaced by 1, 2, 2.5 or 5 times a power of ten, each a multiple
+    of the step."""
+    assert 4 <= len(ticks) <= 7, ticks
+    steps = {round(b - a, 9) for a, b in zip(ticks, ticks[1:], strict=False)}
+    assert len(steps) == 1, ticks
+    step = steps.pop()
+    assert round(step / 10 ** math.floor(math.log10(step)), 9) in (1, 2, 2.5, 5), ticks
+    assert all(round(t / step, 6).is_integer() for t in ticks), ticks
+
+
+@pytest.mark.parametrize(("low", "high"), [
+    (561, 718), (192.3, 248.9), (0, 1), (28.2, 31.7), (25_012, 30_744), (0.004, 0.0187),
+    (-12.5, 40), (950, 1_020), (3, 3), (1_188.0, 1_420.0), (14, 19),
+])
+def test_value_ticks_are_a_few_round_numbers_spanning_the_values(low: float,
+                                                                 high: float) -> None:
+    ticks = value_ticks(RATE, low, high)
+    assert_round_and_even(ticks)
+    assert ticks[0] <= low and ticks[-1] >= high  # the axis ends on labelled ticks
+    # not much wider than it need be: the values take up more than a third of it
+    assert high - low == 0 or (high - low) / (ticks[-1] - ticks[0]) > 1 / 3, ticks
+
+
+def test_value_ticks_of_a_count_are_whole_numbers() -> None:
+    ticks = value_ticks(DA, 1, 3)
+    assert all(t == int(t) for t in ticks) and ticks[0] <= 1 and ticks[-1] >= 3
+    assert [tick_label(DA, t) for t in value_ticks(DA, 1_188, 1_420)] == [
+        "1,150", "1,200", "1,250", "1,300", "1,350", "1,400", "1,450"]
+    assert [tick_label(SAFE, t) for t in value_ticks(SAFE, 61.6, 62.9)] == [
+        "61.5%", "62%", "62.5%", "63%"]
+    assert value_ticks(DA, 0, 1) == [0, 1, 2, 3]  # never a negative count
+
+
+def test_period_ticks_fall_on_whole_periods_and_years() -> None:
+    start = q("2021/22 Q3")
+    for count in range(1, 61):
+        shown = period_ticks(DA, start, add_months(start, 3 * count))
+        if count <= 6:  # few enough to label every one
+            assert shown == [add_months(start, 3 * n) for n in range(count)]
+            continue
+        assert 4 <= len(shown) <= 8, (count, shown)
+        gaps = {(b.year - a.year) * 12 + b.month - a.month
+                for a, b in zip(shown, shown[1:], strict=False)}
+        assert len(gaps) == 1 and gaps <= {3, 6, 12, 24, 48, 60, 120}, (count, gaps)
+        if min(gaps) >= 12:
+            assert all(d.month == 4 for d in shown), (count, shown)  # each year's Q1
+    # ten quarters and the projection to 2026/27 Q4: every other quarter, each Q1 in
+    assert period_ticks(DA, q("2024/25 Q1"), q("2027/28 Q1")) == [
+        q(label) for label in ("2024/25 Q1", "2024/25 Q3", "2025/26 Q1", "2025/26 Q3",
+                               "2026/27 Q1", "2026/27 Q3")]
+    # an annual KPI: years
+    years = period_ticks(SAFE, date(2016, 4, 1), date(2027, 4, 1))
+    assert years == [date(y, 4, 1) for y in (2016, 2018, 2020, 2022, 2024, 2026)]
 
 
 def test_describe_tells_the_story_in_words() -> None:

@@ -278,7 +278,7 @@ def test_a_quarter_ending_before_the_start_is_not_started_whatever_the_facts() -
                    kpis={Q1: {"asb-reports": "red"}})
     status = evaluate(DEFAULT_RULES, facts, [Q1])[0]
     assert (status.colour, status.rule, status.has_update) == ("grey", "Not started", True)
-    assert status.label == "Grey: Not started, starts 1 July 2024"
+    assert status.label == "Not started: Starts 1 July 2024"
     assert escalations(DEFAULT_RULES, facts, [status]) == []
 
 
@@ -305,7 +305,7 @@ def test_a_later_update_reopens_a_completed_action() -> None:
         "Complete: Reported complete in 2024/25 Q1",
         "Complete: Reported complete in 2024/25 Q1",
         "Amber: As assessed by the lead, rated Amber by the owner, 80% complete",
-        "Amber: No update, nothing was reported for 2024/25 Q4",
+        "No update: Nothing was reported for 2024/25 Q4",
     ]
 
 
@@ -315,7 +315,7 @@ def test_a_later_update_reopens_a_completed_action() -> None:
     (up("red", 10), "red", "Red: As assessed by the lead, rated Red by the owner, 10% complete"),
     (up("green", 100), "blue", "Complete: As assessed by the lead, rated Green by the owner, "
      "100% complete"),
-    (None, "grey", "Grey: No update, nothing was reported for 2024/25 Q1"),
+    (None, "grey", "No update: Nothing was reported for 2024/25 Q1"),
 ])
 def test_then_self_with_and_without_an_update(update: UpdateFacts | None, colour: Colour,
                                               label: str) -> None:
@@ -344,7 +344,8 @@ def test_then_self_after_a_condition_gives_both_facts() -> None:
 def test_no_rule_matched_is_grey(rules: Rules, reason: str) -> None:
     status = evaluate(rules, action({Q1: up()}), [Q1])[0]
     assert (status.colour, status.rule, status.reason) == ("grey", "No rule matched", reason)
-    assert status.label == "Grey: " + reason.replace(": ", ", ", 1)
+    rule, detail = reason.split(": ", 1)
+    assert status.label == f"{rule}: {detail[:1].upper()}{detail[1:]}"
 
 
 @pytest.mark.parametrize(("first", "second", "colour", "rule"), [
@@ -400,7 +401,7 @@ def test_default_rules_over_six_quarters() -> None:
         "2024/25 Q1", "2024/25 Q2", "2024/25 Q3", "2024/25 Q4", "2025/26 Q1", "2025/26 Q2"]
     assert [s.label for s in statuses] == [
         "Green: As assessed by the lead, rated Green by the owner, 20% complete",
-        "Amber: No update, nothing was reported for 2024/25 Q2",
+        "No update: Nothing was reported for 2024/25 Q2",
         "Amber: As assessed by the lead, rated Amber by the owner, 50% complete",
         "Red: As assessed by the lead, rated Red by the owner, 70% complete",
         "Red: Past its due date, due 31 March 2025",
@@ -538,7 +539,7 @@ def test_dates_are_written_without_a_leading_zero(day: date, text: str) -> None:
     ("blue", "Complete", "Complete: reported complete in 2025/26 Q1",
      "Complete: Reported complete in 2025/26 Q1"),
     ("grey", "Not started", "Not started: starts 1 July 2025",
-     "Grey: Not started, starts 1 July 2025"),
+     "Not started: Starts 1 July 2025"),
     ("amber", "Amber", "Amber", "Amber"),
     ("green", "Fine", "Fine", "Green: Fine"),
 ])

@@ -103,8 +103,10 @@ def test_exactly_one_board(kingston: Plan) -> None:
     assert boards[0].reports_to is None
 
 
-def test_rules_are_the_defaults_plus_a_kpi_rule(kingston: Plan) -> None:
-    """Every rule is written out; the partnership adds one RAG rule that uses KPIs."""
+def test_rules_are_the_defaults_plus_a_kpi_rule_and_approval_by_the_group_lead(kingston: Plan
+                                                                               ) -> None:
+    """Every rule is written out; the partnership adds one RAG rule that uses KPIs, and has
+    the lead of an action's group approve its owner's update (``approval: group_lead``)."""
     import dataclasses
 
     from plans.rules import AllOf, KpiIs, RagRule, SelfIs
@@ -112,8 +114,9 @@ def test_rules_are_the_defaults_plus_a_kpi_rule(kingston: Plan) -> None:
     kpi_rule = RagRule("Rated Green but a linked KPI is Red",
                        AllOf((SelfIs("green"), KpiIs("red"))), "amber")
     defaults = DEFAULT_RULES.rag
+    assert DEFAULT_RULES.approval == "none"
     assert kingston.rules == dataclasses.replace(
-        DEFAULT_RULES, rag=(*defaults[:3], kpi_rule, defaults[3]))
+        DEFAULT_RULES, rag=(*defaults[:3], kpi_rule, defaults[3]), approval="group_lead")
 
 
 def test_summary(kingston: Plan) -> None:

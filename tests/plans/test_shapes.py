@@ -187,7 +187,7 @@ def test_default_rules_are_the_documented_ones() -> None:
     assert rules.rag == (
         RagRule("Complete", Complete(), "blue"),
         RagRule("Past its due date", PastDue(), "red"),
-        RagRule("No update", NoUpdate(), "amber"),
+        RagRule("No update", NoUpdate(), "grey"),
         RagRule("As assessed by the lead", None, "self"),
     )
     assert (rules.rollup, rules.approval) == ("worst", "none")

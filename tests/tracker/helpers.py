@@ -1,8 +1,9 @@
 """Helpers for the update, permission and status tests: a browser's view of the tracker.
 
 Sign in the way a browser does (fetch the form, send its CSRF token back), pin the date the
-views use, read what a page shows (its visible text, the fields of its forms), and find the
-Kingston people and actions a test needs by their role and ownership in the database.
+views use, read what a page shows (its visible text, the fields of its forms), submit an
+update and approve it as the group's lead, and find the Kingston people and actions a test
+needs by their role and ownership in the database.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from werkzeug.test import TestResponse
 
 from tests.tracker import signing
 from tracker.db import get_engine
-from tracker.models import Action, ActionStatus, Group, User
+from tracker.models import Action, ActionStatus, ActionUpdate, Group, User
 
 PASSWORD = signing.PASSWORD
 TODAY = date(2026, 11, 25)   # the open quarter is 2026/27 Q2, whose update was due 15 October
@@ -267,6 +268,43 @@ def submit_update(client: FlaskClient, ref: str, slug: str = SLUG, /,
     data.setdefault("base_version", form.get("base_version") or "0")
     data["csrf_token"] = form.get("csrf_token") or csrf_token(html)
     return client.post(update_url(ref, slug), data=data)
+
+
+def group_lead_of(app: Flask, ref: str) -> str:
+    """The email of the lead of the action's group."""
+    with db(app) as s:
+        action = s.scalars(select(Action).where(Action.ref == ref)).one()
+        group = s.get(Group, action.group_id)
+        assert group is not None and group.lead_id is not None, f"{ref} has no group lead"
+        lead = s.get(User, group.lead_id)
+        assert lead is not None
+        return lead.email
+
+
+def approve(app: Flask, ref: str, quarter: str = QUARTER) -> TestResponse:
+    """The lead of the action's group, signed in, approves the quarter's latest update as a
+    browser does: the review form on the action's page, sent with "Approve" chosen. The
+    update must be awaiting approval (its form on the page), and is approved afterwards."""
+    with db(app) as s:
+        latest = s.scalars(select(ActionUpdate).join(Action, Action.id == ActionUpdate.action_id)
+                           .where(Action.ref == ref, ActionUpdate.quarter == quarter)
+                           .order_by(ActionUpdate.version.desc()).limit(1)).first()
+        assert latest is not None, f"no {quarter} update of {ref} to approve"
+        update_id = latest.id
+    lead = browser(app, group_lead_of(app, ref))
+    page = lead.get(f"/actions/{ref}")
+    assert page.status_code == 200, page.status_code
+    url = f"/actions/{ref}/updates/{update_id}/review"
+    found = [f for f in forms(page.get_data(as_text=True)) if f.action == url]
+    assert len(found) == 1, f"no form to approve {ref}'s {quarter} update on its page"
+    data = found[0].as_data()
+    data["decision"] = ["approve"]
+    response = lead.post(url, data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with db(app) as s:
+        reviewed = s.get(ActionUpdate, update_id)
+        assert reviewed is not None and reviewed.review == "approved", f"{ref} not approved"
+    return response
 
 
 # -- the people and actions a test needs ----------------------------------------------------

@@ -16,6 +16,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from tests.conftest import count, db_fingerprint
+from tests.tracker.helpers import field_error
 from tests.tracker.signing import (
     ADMIN,
     BOARD,
@@ -33,7 +34,7 @@ from tests.tracker.signing import (
 from tracker.db import get_engine
 from tracker.models import AccountToken, AuditEvent, UserSession
 
-ADMIN_PAGES = ("/admin/audit", "/admin/users", "/admin/users/{id}")
+ADMIN_PAGES = ("/admin", "/admin/audit", "/admin/users", "/admin/users/{id}")
 
 
 def admin_client(app: Flask) -> FlaskClient:
@@ -54,12 +55,36 @@ def add_events(app: Flask, how_many: int, **fields: Any) -> None:
         s.commit()
 
 
+def _text(html: str) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
 def rows(response: Any) -> list[str]:
-    """The audit table's rows, as the text each one reads."""
+    """The audit table's events, each as the text it reads on a wide screen: the event's row,
+    then the full-width row of its old and new values under it."""
     html = response.get_data(as_text=True)
     body = html.split('<tbody class="govuk-table__body">')[1].split("</tbody>")[0]
-    return [" ".join(unescape(re.sub(r"<[^>]+>", " ", "<tr" + row)).split())
-            for row in body.split("<tr")[1:]]
+    # each cell's own label is for narrow screens only, where the cells stack
+    body = re.sub(r'<span class="app-audit__label">[^<]*</span>', " ", body)
+    events: list[str] = []
+    for row in body.split("<tr")[1:]:
+        if "app-audit__values" in row.split(">", 1)[0]:
+            events[-1] += " " + _text("<tr" + row)
+        else:
+            events.append(_text("<tr" + row))
+    return events
+
+
+def values(response: Any) -> list[list[tuple[str, str]]]:
+    """Each event's old and new values as listed (not the JSON): (label, value) pairs."""
+    html = response.get_data(as_text=True)
+    found = []
+    for row in re.findall(r'<tr class="govuk-table__row app-audit__values">(.*?)</tr>', html,
+                          re.S):
+        listed = row.split("<dl", 1)[1].split("</dl>", 1)[0]
+        found.append([(_text(key), _text(value)) for key, value in re.findall(
+            r"<dt[^>]*>(.*?)</dt>\s*<dd[^>]*>(.*?)</dd>", listed, re.S)])
+    return found
 
 
 def refs(response: Any) -> list[str]:
@@ -92,8 +117,11 @@ def test_admins_see_the_admin_pages(kingston_app: Flask) -> None:
         assert response.status_code == 200, page
         assert response.headers["Cache-Control"] == "no-store"
     html = client.get("/").get_data(as_text=True)
+    assert '<a class="govuk-service-navigation__link" href="/admin">' in html
     assert '<a class="govuk-service-navigation__link" href="/admin/users">' in html
-    assert '<a class="govuk-service-navigation__link" href="/admin/audit">' in html
+    overview = client.get("/admin").get_data(as_text=True)  # and the rest from the overview
+    for page in ("/admin/audit", "/admin/outbox", "/quarters", "/kpis/import"):
+        assert f'href="{page}"' in overview, page
 
 
 @pytest.mark.parametrize("email", [BOARD, LEAD, MEMBER])
@@ -165,8 +193,8 @@ def test_the_audit_trail_shows_who_by_name_and_the_old_and_new_values(
     [row] = rows(response)
     assert "Priya Shah priya.shah@example.org account.role_changed account " \
         "ben.carter@example.org Action owner to Group lead" in row
-    # an arrow for the eye, "changed to" for a screen reader
-    assert "role member → changed to lead" in row
+    # an arrow for the eye, "changed to" for a screen reader; the roles by their names
+    assert "Old and new values Role Action owner → changed to Group lead" in row
 
 
 def test_values_are_escaped_and_long_ones_are_pretty_printed(kingston_app: Flask) -> None:
@@ -178,11 +206,94 @@ def test_values_are_escaped_and_long_ones_are_pretty_printed(kingston_app: Flask
     assert "<script>alert" not in html and "<b>old</b>" not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
     [row] = rows(response)
-    assert "n 1 → changed to 2" in row
-    assert "narrative <b>old</b> → changed to <script>alert('x')</script>" in row
+    assert "N 1 → changed to 2" in row
+    assert "Progress <b>old</b> → changed to <script>alert('x')</script>" in row
     # structured values, and the whole event, as indented JSON inside <details>
     assert '<pre class="app-json">{\n  &#34;a&#34;: [\n    1,\n    2\n  ]\n}</pre>' in html
     assert "<details" in html and "&#34;old&#34;: {" in html
+
+
+def test_fields_and_values_read_as_words(kingston_app: Flask) -> None:
+    add_events(kingston_app, 1, old={
+        "rag": "green", "percent_complete": 40, "is_concern": False, "next_steps": "",
+        "due": "2026-12-01", "review": "pending", "role": "member", "colour": "grey"},
+        new={"rag": "red", "percent_complete": 35, "is_concern": True,
+             "next_steps": "Book the hall.", "due": "2027-03-31", "review": "returned",
+             "role": "lead", "colour": "blue", "failed_at": "2026-12-03T09:14:05+00:00"})
+
+    [listed] = values(admin_client(kingston_app).get("/admin/audit?object_type=thing"))
+
+    assert listed == [
+        ("RAG", "Green → changed to Red"),
+        ("Complete", "40% → changed to 35%"),
+        ("Area of concern", "No → changed to Yes"),
+        ("Next steps", "Blank → changed to Book the hall."),
+        ("Due", "1 December 2026 → changed to 31 March 2027"),
+        ("Approval", "Awaiting approval → changed to Sent back"),
+        ("Role", "Action owner → changed to Group lead"),
+        ("Status", "No update → changed to Complete"),
+        ("Failed", "- → changed to 3 December 2026 09:14 UTC"),
+    ]
+
+
+def test_a_field_one_side_did_not_have_reads_as_a_dash(kingston_app: Flask) -> None:
+    add_events(kingston_app, 1, old={"version": 1, "risks": "Staff turnover."},
+               new={"risks": "Staff turnover.", "evidence": ["https://example.org/a"]})
+
+    response = admin_client(kingston_app).get("/admin/audit?object_type=thing")
+
+    [listed] = values(response)
+    assert listed == [("Risks and issues", "Staff turnover."),  # unchanged: said once
+                      ("Evidence links", "- → changed to https://example.org/a"),
+                      ("Version", "1 → changed to -")]
+    assert "(removed)" not in response.get_data(as_text=True)
+    [row] = rows(response)  # the values follow the event they belong to
+    assert row.startswith("1 January 2026 09:00 UTC command line test.event thing T-000 "
+                          "event number 0 Old and new values Risks and issues Staff turnover. "
+                          "Evidence links - → changed to https://example.org/a Version 1 → "
+                          "changed to - As JSON")
+
+
+def test_values_have_a_full_width_row_under_their_event(kingston_app: Flask) -> None:
+    add_events(kingston_app, 1, new={"narrative": "A long account. " * 20})
+    add_events(kingston_app, 1, summary="no values")  # nothing to show: no row for them
+
+    html = admin_client(kingston_app).get("/admin/audit?object_type=thing").get_data(
+        as_text=True)
+
+    table = html.split('<table class="govuk-table app-audit">', 1)[1].split("</table>", 1)[0]
+    headers = re.findall(r'<th scope="col" class="govuk-table__header">(.*?)</th>', table)
+    assert headers == ["When", "Who", "What", "Item", "Summary"]
+    body = table.split('<tbody class="govuk-table__body">', 1)[1]
+    kinds = re.findall(r'<tr class="govuk-table__row (app-audit__[a-z-]+)', body)
+    assert kinds == ["app-audit__event", "app-audit__event", "app-audit__values"]
+    [cell] = re.findall(r'<tr class="govuk-table__row app-audit__values">\s*<td ([^>]*)>', body)
+    assert f'colspan="{len(headers)}"' in cell
+    assert "New values Progress A long account." in _text(body)
+
+
+def test_the_date_filters_take_dates_as_people_write_them(kingston_app: Flask) -> None:
+    with Session(get_engine(kingston_app)) as s:
+        for n, day in enumerate((30, 1, 2)):
+            s.add(AuditEvent(at=datetime(2026, 11 if day == 30 else 12, day, 12, tzinfo=UTC),
+                             actor_label="command line", action="test.event",
+                             object_type="thing", object_ref=f"T-{n:03d}"))
+        s.commit()
+    client = admin_client(kingston_app)
+
+    for written in ("2026-12-01", "01/12/2026", "1/12/2026", "1 December 2026", "1 Dec 2026"):
+        response = client.get(f"/admin/audit?object_type=thing&date_from={written}"
+                              f"&date_to={written}")
+        assert response.status_code == 200, written
+        assert refs(response) == ["T-001"], written
+
+    html = client.get("/admin/audit").get_data(as_text=True)
+    assert html.count("For example, 1/12/2026 or 2026-12-01") == 2
+    wrong = client.get("/admin/audit?date_from=2026-13-01&date_to=1/12/2026")
+    assert wrong.status_code == 400
+    assert field_error(wrong.get_data(as_text=True), "date_from") == (
+        "Date from must be a real date, for example 1/12/2026 or 2026-12-01")
+    assert field_error(wrong.get_data(as_text=True), "date_to") is None
 
 
 @pytest.mark.parametrize(("query", "expected"), [

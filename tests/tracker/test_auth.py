@@ -72,7 +72,7 @@ def test_sign_in_and_out_with_a_real_password(kingston_app: Flask) -> None:
     assert not is_signed_in(client)
 
     response = sign_in(client, MEMBER)
-    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert response.status_code == 302 and response.headers["Location"] == "/my-actions"
     page = client.get("/account")
     assert page.status_code == 200
     assert "Ben Carter" in text(page) and MEMBER in text(page) and "Sign out" in text(page)
@@ -330,8 +330,8 @@ def test_an_invitation_link_works_once(kingston_app: Flask) -> None:
     page = client.get(path)
     assert page.status_code == 200 and "Welcome, New Person" in text(page)
     response = _set(client, path, PASSWORD)
-    assert response.status_code == 302 and response.headers["Location"] == "/"
-    assert "Your password is set and you are signed in." in text(client.get("/"))
+    assert response.status_code == 302 and response.headers["Location"] == "/my-actions"
+    assert "Your password is set and you are signed in." in text(client.get("/my-actions"))
     assert is_signed_in(client)
     assert verify_password(user(kingston_app, "new.person@example.org").password_hash, PASSWORD)
 
@@ -478,7 +478,7 @@ def test_next_only_leads_to_local_paths(kingston_app: Flask, target: str) -> Non
     set_password(kingston_app, MEMBER)
     response = sign_in(kingston_app.test_client(), MEMBER, query="?next=" + quote(target))
     assert response.status_code == 302
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/my-actions"  # their own home, never elsewhere
 
 
 def test_next_leads_to_a_local_page(kingston_app: Flask) -> None:

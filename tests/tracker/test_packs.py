@@ -37,7 +37,7 @@ from tracker.db import get_engine, get_session
 from tracker.models import PackBuild, PackRequest, utcnow
 from tracker.reports import dashboard
 from tracker.reports.pack import render
-from tracker.services import packs
+from tracker.services import layouts, packs
 from tracker.services.plan_load import current_plan
 
 Q1, Q1_LABEL = "2025-26-Q1", "2025/26 Q1"
@@ -115,7 +115,8 @@ def test_a_change_to_what_the_pack_shows_makes_a_new_one(app: Flask,
     # an update for the open quarter changes its pack, not the earlier quarter's
     people = cast(app)
     owner = browser(app, people.owner)
-    assert submit_update(owner, people.action, narrative="A new update.").status_code == 302
+    assert submit_update(owner, people.action, narrative="A new update.",
+                         confirm_lower="y").status_code == 302
     assert _ask(board, earlier).endswith(".csv")  # still the file built before
     assert _ask(board, open_quarter).startswith("/board/packs/")  # a new build
     builds = _builds(app)
@@ -147,9 +148,16 @@ def test_locking_a_quarter_builds_its_packs_ahead(app: Flask) -> None:
     assert sorted(b.format for b in ahead) == ["pdf", "xlsx"]
     assert all(b.quarter == Q1_LABEL and b.reason.startswith("built ahead") for b in ahead)
     assert builder.build_waiting(app) == 2
+    with app.app_context():  # the PDF is laid out as the board's briefing book says
+        book = layouts.for_board(get_session())
+        assert book is not None
+        book_id = book.id
+    assert [b.layout.get("id") for b in ahead if b.format == "pdf"] == [book_id]
     board = browser(app, BOARD)
-    for fmt in ("pdf", "xlsx"):
-        assert _ask(board, f"/board/pack.{fmt}?quarter={Q1}").endswith(f".{fmt}")
+    assert _ask(board, f"/board/pack.pdf?quarter={Q1}&layout={book_id}").endswith(".pdf")
+    assert _ask(board, f"/board/pack.xlsx?quarter={Q1}").endswith(".xlsx")
+    # the whole pack, in no layout, was not built ahead: asking for it queues it
+    assert _ask(board, f"/board/pack.pdf?quarter={Q1}").startswith("/board/packs/")
 
 
 def test_a_failed_build_says_why_and_can_be_tried_again(app: Flask,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from tracker.models import (
     KPI,
     Action,
     ActionUpdate,
+    AuditEvent,
     Commitment,
     KPIValue,
     Milestone,
@@ -23,6 +26,7 @@ from tracker.models import (
     Theme,
     User,
 )
+from tracker.services.plan_sync import rule_changes
 
 KINGSTON_TEXT = KINGSTON.read_text(encoding="utf-8")
 
@@ -189,6 +193,172 @@ def test_kpi_values_in_the_file_never_overwrite_entered_values(app: Flask, tmp_p
         for v in s.scalars(select(KPIValue).order_by(KPIValue.id)):
             latest[v.period] = v.value
         assert latest == {"2024/25 Q1": 11.0, "2024/25 Q2": 15.0}
+
+
+RULES = """rules:
+  calendar:
+    update_due_days: 15
+    window_opens_days: 14
+  reminders:
+    - {at: -7, to: owner}
+    - {at: 1, to: owner}
+    - {at: 7, to: [owner, group_lead]}
+  rag:
+    - {name: Complete, if: complete, then: blue}
+    - {name: Past its due date, if: past_due, then: red}
+    - {name: No update, if: no_update, then: amber}
+    - {name: As assessed by the lead, then: self}
+  rollup: worst
+  approval: none
+  escalate:
+    - {name: Red two quarters running, if: {rag: red, quarters: 2}, to: board}
+    - {name: Flagged as an area of concern, if: concern, to: board}
+    - {name: No update two quarters running, if: {no_update: 2}, to: group_lead}
+    - {name: KPI off target, if: {kpi: red}, to: group_lead}
+"""
+"""The rules the tests below load first (Kingston's own may change), and then edit."""
+
+
+def with_rules(rules: str, *edits: tuple[str, str]) -> str:
+    """Kingston's plan with ``rules`` as its rules section (its last), each ``(old, new)``
+    of ``edits`` replaced in them once."""
+    for old, new in edits:
+        assert rules.count(old) == 1, old
+        rules = rules.replace(old, new)
+    head = KINGSTON_TEXT[:KINGSTON_TEXT.index("\nrules:\n") + 1]
+    assert not re.search(r"^[^\s#]", KINGSTON_TEXT[len(head) + 7:], re.M), "rules come last"
+    return head + rules
+
+
+def test_a_change_to_the_rules_alone_is_listed_and_loaded(kingston_app: Flask,
+                                                          tmp_path: Path) -> None:
+    code, _, err = load(kingston_app, write(tmp_path, with_rules(RULES), "before.yaml"))
+    assert code == 0, err
+    path = write(tmp_path, with_rules(
+        RULES,
+        ("    update_due_days: 15", "    update_due_days: 20"),
+        ("    - {at: 7, to: [owner, group_lead]}", "    - {at: 7, to: [owner, board]}"),
+        ("{name: No update, if: no_update, then: amber}",
+         "{name: No update, if: no_update, then: grey}"),
+        ("  rollup: worst", "  rollup: majority"),
+        ("    - {name: KPI off target, if: {kpi: red}, to: group_lead}\n",
+         "    - {name: Red three quarters running, if: {rag: red, quarters: 3}, to: board}\n"),
+    ))
+    expected = [
+        "  rules calendar: update_due_days 15 -> 20",
+        "  rules reminders: the reminder 7 days after the due date to owner, group_lead -> "
+        "owner, board",
+        "  rules rag: 'No update' then amber -> grey",
+        "  rules rollup: worst -> majority",
+        "  rules escalate: 'KPI off target' removed",
+        "  rules escalate: 'Red three quarters running' added (if the status was red for 3 "
+        "quarters running, to board)",
+    ]
+    runner = kingston_app.test_cli_runner()
+    diff = runner.invoke(args=["plan", "diff", str(path)])
+    assert diff.exit_code == 0, diff.output
+    assert "No changes" not in diff.stdout
+    lines = diff.stdout.splitlines()
+    start = lines.index("Would change the rules (6):")
+    assert lines[start + 1:start + 7] == expected
+    assert lines[-1].startswith("0 to add, 0 to change, 0 to retire, 0 to restore, ")
+    assert lines[-1].endswith(" unchanged; 6 changes to the rules.")
+
+    code, out, err = load(kingston_app, path)
+    assert code == 0, err
+    lines = out.splitlines()
+    start = lines.index("Changed the rules (6):")
+    assert lines[start + 1:start + 7] == expected
+    assert "unchanged; 6 changes to the rules." in out
+    with Session(get_engine(kingston_app)) as s:
+        record = s.scalars(select(PlanLoad).order_by(PlanLoad.id.desc())).first()
+        assert record is not None
+        assert record.changes["rules"] == [line.strip() for line in expected]
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "plan.loaded")
+                          .order_by(AuditEvent.id.desc())).first()
+        assert event is not None and event.summary.endswith(", 6 changes to the rules")
+
+    # loaded: the rules are the plan's now, and nothing is left to change
+    again = runner.invoke(args=["plan", "diff", str(path)])
+    assert "No changes: the database already matches the file" in again.stdout
+    # and going back lists each the other way round
+    back = runner.invoke(args=["plan", "diff", str(tmp_path / "before.yaml")])
+    assert "Would change the rules (6):" in back.stdout
+    assert "  rules rollup: majority -> worst" in back.stdout
+    assert "  rules escalate: 'KPI off target' added (if a linked KPI is red, to group_lead)" \
+        in back.stdout
+
+
+@pytest.mark.parametrize(("old", "new", "says"), [
+    ("  rollup: worst", "  rollup: share", "rules rollup: worst -> share"),
+    ("  approval: none", "  approval: group_lead", "rules approval: none -> group_lead"),
+    ("    window_opens_days: 14", "    window_opens_days: 7",
+     "rules calendar: window_opens_days 14 -> 7"),
+    ("    - {at: -7, to: owner}\n", "    - {at: -3, to: owner}\n",
+     "rules reminders: the reminder 7 days before the due date (to owner) removed"),
+    ("    - {name: Flagged as an area of concern, if: concern, to: board}",
+     "    - {name: Flagged as an area of concern, if: concern, to: group_lead}",
+     "rules escalate: 'Flagged as an area of concern' to board -> group_lead"),
+    ("    - {name: Past its due date, if: past_due, then: red}",
+     "    - {name: Past its due date, if: {all: [past_due, {self: red}]}, then: red}",
+     "rules rag: 'Past its due date' if the action is past its due date -> if the action is "
+     "past its due date and the owner rated it red"),
+])
+def test_plan_diff_never_says_no_changes_when_a_rule_changed(
+        kingston_app: Flask, tmp_path: Path, old: str, new: str, says: str) -> None:
+    code, _, err = load(kingston_app, write(tmp_path, with_rules(RULES), "before.yaml"))
+    assert code == 0, err
+    path = write(tmp_path, with_rules(RULES, (old, new)))
+    diff = kingston_app.test_cli_runner().invoke(args=["plan", "diff", str(path)])
+    assert diff.exit_code == 0, diff.output
+    assert "No changes" not in diff.stdout
+    assert f"  {says}" in diff.stdout.splitlines()
+
+
+def test_rule_changes_name_what_moved() -> None:
+    from plans.rules import (
+        DEFAULT_RULES,
+        Concern,
+        EscalationRule,
+        NoUpdate,
+        RagRule,
+        Reminder,
+    )
+
+    rules = DEFAULT_RULES
+    assert rule_changes(rules, rules) == []
+    # the RAG rules' order matters (the first that matches wins); the escalations' does not
+    swapped = replace(rules, rag=(rules.rag[1], rules.rag[0], *rules.rag[2:]),
+                      escalate=tuple(reversed(rules.escalate)))
+    assert [c.describe() for c in rule_changes(rules, swapped)] == [
+        "rules rag: order (the first that matches wins) 'Complete', 'Past its due date', "
+        "'No update', 'As assessed by the lead' -> 'Past its due date', 'Complete', "
+        "'No update', 'As assessed by the lead'"]
+    # a rule renamed is one removed and one added
+    renamed = replace(rules, rag=(*rules.rag[:2], RagRule("Not reported", NoUpdate(), "grey"),
+                                  rules.rag[3]))
+    assert [c.text for c in rule_changes(rules, renamed)] == [
+        "'No update' removed",
+        "'Not reported' added (if no update was given for the quarter, then grey)"]
+    # the catch-all rule has no condition
+    assert [c.text for c in rule_changes(rules, replace(rules, rag=rules.rag[:3]))] == [
+        "'As assessed by the lead' removed"]
+    # two reminders on one day are told apart by their recipients
+    twice = replace(rules, reminders=(Reminder(1, ("owner",)), Reminder(1, ("board",))))
+    assert [c.text for c in rule_changes(rules, twice)] == [
+        "the reminder 7 days before the due date (to owner) removed",
+        "the reminder 7 days after the due date (to owner, group_lead) removed",
+        "a reminder 1 day after the due date (to board) added"]
+    on_the_day = replace(rules, reminders=(Reminder(0, ("owner",)),))
+    assert "a reminder on the due date (to owner) added" in [
+        c.text for c in rule_changes(rules, on_the_day)]
+    extra = replace(rules, escalate=(*rules.escalate,
+                                     EscalationRule("Any concern", Concern(), ("group_lead",))))
+    assert [c.describe() for c in rule_changes(rules, extra)] == [
+        "rules escalate: 'Any concern' added (if the update flags an area of concern, "
+        "to group_lead)"]
+    assert [c.describe() for c in rule_changes(rules, replace(rules, change_approval="board"))
+            ] == ["rules change_approval: group_lead -> board"]
 
 
 ROOT_SHAPES = Path(__file__).resolve().parent / "data"

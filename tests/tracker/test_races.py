@@ -45,16 +45,14 @@ class Scene:
     member: str  # an account the admins may disable
 
 
-def _plan_with_approval(folder: Path) -> Path:
-    plan = folder / "plans-approval.yaml"
-    original = KINGSTON.read_text()
-    assert "  approval: none\n" in original
-    plan.write_text(original.replace("  approval: none\n", "  approval: group_lead\n"))
-    return plan
+def _plan_with_approval() -> Path:
+    """Kingston's plan, which has group leads approve owners' updates."""
+    assert "  approval: group_lead\n" in KINGSTON.read_text(encoding="utf-8")
+    return KINGSTON
 
 
-def _prepare(url: str, folder: Path) -> dict[str, str]:
-    for args in (("db", "upgrade"), ("plan", "load", str(_plan_with_approval(folder)))):
+def _prepare(url: str) -> dict[str, str]:
+    for args in (("db", "upgrade"), ("plan", "load", str(_plan_with_approval()))):
         done = run_tracker(url, TODAY, *args)
         assert done.returncode == 0, done.stdout + done.stderr
     engine = create_engine(url)
@@ -113,7 +111,7 @@ def scene(request: pytest.FixtureRequest, empty_db_template: Path,
                 conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
             admin.dispose()
     try:
-        found = _prepare(url, folder)
+        found = _prepare(url)
         with serving(url, TODAY, folder, processes=3) as servers:
             yield Scene(url=url, servers=servers, **found)
     finally:

@@ -21,6 +21,7 @@ from sqlalchemy import event, select
 from tests.conftest import KINGSTON, count
 from tests.tracker.helpers import (
     QUARTER,
+    approve,
     browser,
     db,
     pin_today,
@@ -56,8 +57,9 @@ class Scene:
     owner: str
 
 
-def amber_commitment(app: Flask) -> Scene:
-    """A commitment (without parts) of several open actions, all Amber for the open quarter."""
+def unreported_commitment(app: Flask) -> Scene:
+    """A commitment (without parts) of several open actions, none with an update for the open
+    quarter (each "No update", a grey status)."""
     with db(app) as s:
         colours = {(row.action_id, row.quarter): row.colour for row in s.scalars(
             select(ActionStatus).where(ActionStatus.quarter == QUARTER))}
@@ -70,10 +72,10 @@ def amber_commitment(app: Flask) -> Scene:
                 .order_by(Action.id)))
             members = [a for a in actions if a.owner.role == "member" and a.due > Q2_END]
             if len(actions) >= 2 and members and all(
-                    colours.get((a.id, QUARTER)) == "amber" for a in actions):
+                    colours.get((a.id, QUARTER)) == "grey" for a in actions):
                 return Scene(commitment.ref, [a.ref for a in actions], members[0].ref,
                              members[0].owner.email)
-    raise AssertionError("no commitment with several Amber actions")
+    raise AssertionError("no commitment with several actions without an update")
 
 
 def rollup_shown(html: str) -> str:
@@ -86,41 +88,45 @@ def rollup_shown(html: str) -> str:
 
 def test_a_red_update_shows_on_the_action_and_rolls_up_to_its_commitment(kingston_app: Flask
                                                                           ) -> None:
-    scene = amber_commitment(kingston_app)
+    scene = unreported_commitment(kingston_app)
     n = len(scene.actions)
     reader = browser(kingston_app)  # the plan pages are public here
     assert rollup_shown(reader.get(f"/commitments/{scene.commitment}").get_data(as_text=True)
-                        ) == f"Amber Worst of {n} actions: {scene.actions[0]} is Amber"
+                        ) == f"No update None of {n} actions has a status yet"
     owner = browser(kingston_app, scene.owner)
 
     assert submit_update(owner, scene.action, rag="red", percent_complete="25",
                          corrective_action="Recovery plan agreed with partners."
                          ).status_code == 302
+    approve(kingston_app, scene.action)  # Kingston's group leads approve owners' updates
 
     rows = status_rows(reader.get(f"/actions/{scene.action}").get_data(as_text=True))
     assert rows[QUARTER] == (f"{QUARTER} Red As assessed by the lead: rated Red by the owner, "
                              "25% complete Rule: As assessed by the lead")
     commitment = reader.get(f"/commitments/{scene.commitment}").get_data(as_text=True)
-    assert rollup_shown(commitment) == f"Red Worst of {n} actions: {scene.action} is Red"
+    assert rollup_shown(commitment) == (f"Red {scene.action} is Red; {n - 1} without a status "
+                                        "not counted")
 
     assert submit_update(owner, scene.action, rag="blue", percent_complete="100",
                          narrative="All done.").status_code == 302
+    approve(kingston_app, scene.action)
 
     rows = status_rows(reader.get(f"/actions/{scene.action}").get_data(as_text=True))
     assert rows[QUARTER] == (f"{QUARTER} Complete Complete: reported complete in {QUARTER} "
                              "Rule: Complete")
-    others = [ref for ref in scene.actions if ref != scene.action]
     commitment = reader.get(f"/commitments/{scene.commitment}").get_data(as_text=True)
-    assert rollup_shown(commitment) == f"Amber Worst of {n} actions: {others[0]} is Amber"
+    assert rollup_shown(commitment) == (f"Complete {scene.action} is Complete; {n - 1} without "
+                                        "a status not counted")
     assert f"{scene.action}:" in visible(commitment)
 
 
 def test_a_hundred_percent_counts_as_complete_whatever_the_colour(kingston_app: Flask) -> None:
-    scene = amber_commitment(kingston_app)
+    scene = unreported_commitment(kingston_app)
     owner = browser(kingston_app, scene.owner)
 
     assert submit_update(owner, scene.action, rag="green", percent_complete="100"
                          ).status_code == 302
+    approve(kingston_app, scene.action)
 
     assert status_of(kingston_app, scene.action)[:2] == ("blue", "Complete")
 
@@ -140,6 +146,7 @@ def test_an_action_past_its_due_date_is_red_whatever_its_owner_says(kingston_app
                              "Rule: Past its due date")
     assert submit_update(browser(kingston_app, owner), ref, rag="green",
                          percent_complete="90").status_code == 302
+    approve(kingston_app, ref)  # it counts: the group's lead has approved it
     rows = status_rows(reader.get(f"/actions/{ref}").get_data(as_text=True))
     assert rows[QUARTER] == (f"{QUARTER} Red Past its due date: due {written} "
                              "Rule: Past its due date")
@@ -159,9 +166,9 @@ def test_a_quarter_ending_on_the_due_date_is_not_yet_past_it(kingston_app: Flask
 
 def test_reloading_the_plan_with_new_rules_recomputes_and_audits_the_statuses(
         kingston_app: Flask, tmp_path: Any) -> None:
-    scene = amber_commitment(kingston_app)
+    scene = unreported_commitment(kingston_app)
     text = KINGSTON.read_text(encoding="utf-8")
-    old_rule = "{name: No update, if: no_update, then: amber}"
+    old_rule = "{name: No update, if: no_update, then: grey}"
     assert text.count(old_rule) == 1
     changed = tmp_path / "plans.yaml"
     changed.write_text(text.replace(old_rule,
@@ -182,8 +189,8 @@ def test_reloading_the_plan_with_new_rules_recomputes_and_audits_the_statuses(
         event_row = s.scalars(select(AuditEvent).where(
             AuditEvent.action == "status.changed", AuditEvent.object_ref == scene.action,
             AuditEvent.summary.startswith(QUARTER))).one()
-        assert event_row.summary == f"{QUARTER}: amber to red (Nothing reported)"
-        assert event_row.old == {"quarter": QUARTER, "colour": "amber", "rule": "No update"}
+        assert event_row.summary == f"{QUARTER}: grey to red (Nothing reported)"
+        assert event_row.old == {"quarter": QUARTER, "colour": "grey", "rule": "No update"}
         assert event_row.new == {"quarter": QUARTER, "colour": "red",
                                  "rule": "Nothing reported"}
     reader = browser(kingston_app)
@@ -247,7 +254,7 @@ def _count_get(app: Flask, client: Any, path: str) -> int:
 @pytest.mark.parametrize("who", ["anonymous", "lead"])
 def test_the_action_page_runs_the_same_queries_whatever_its_history(
         kingston_app: Flask, who: str) -> None:
-    scene = amber_commitment(kingston_app)
+    scene = unreported_commitment(kingston_app)
     few, many = scene.actions[0], scene.actions[1]
     with db(kingston_app) as s:
         action = s.scalars(select(Action).where(Action.ref == few)).one()
@@ -271,7 +278,7 @@ def test_the_action_page_runs_the_same_queries_whatever_its_history(
 
 def test_the_commitment_page_runs_the_same_queries_whatever_its_history(kingston_app: Flask
                                                                         ) -> None:
-    scene = amber_commitment(kingston_app)
+    scene = unreported_commitment(kingston_app)
     with db(kingston_app) as s:
         sizes = {c.ref: count(kingston_app, Action, Action.commitment_id == c.id)
                  for c in s.scalars(select(Commitment).where(Commitment.parent_id.is_(None)))}
@@ -298,7 +305,7 @@ def test_the_statuses_are_dated_to_the_open_quarter(kingston_app: Flask,
     the scheduler's statuses job works the new quarter out, and the pages then show it."""
     from tests.conftest import db_fingerprint
 
-    scene = amber_commitment(kingston_app)
+    scene = unreported_commitment(kingston_app)
     next_window = date(2026, 12, 31) - timedelta(days=14)
     pin_today(monkeypatch, next_window)
     reader = browser(kingston_app)

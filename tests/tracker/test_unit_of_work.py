@@ -151,6 +151,37 @@ def test_a_refusal_undoes_what_was_written_before_it(kingston_app: Flask,
     assert count(kingston_app, AuditEvent) == audit_before
 
 
+def test_an_update_that_meets_a_plan_load_runs_again_and_is_saved_once(
+        kingston_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plan loaded while an update's statuses were worked out (PostgreSQL lets both run):
+    the update's unit of work is rolled back and run again, so the owner sees it saved."""
+    from tracker.services import statuses
+
+    pin_today(monkeypatch)
+    monkeypatch.setattr(tracker.db, "_pause", lambda attempt: None)
+    people = cast(kingston_app)
+    owner = browser(kingston_app, people.owner)
+    real = statuses.store
+    tries: list[int] = []
+
+    def plan_loaded_meanwhile(*args, **kwargs):  # type: ignore[no-untyped-def]
+        tries.append(1)
+        if len(tries) == 1:
+            raise statuses.PlanChanged("a plan was loaded while the statuses were being "
+                                       "worked out")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(statuses, "store", plan_loaded_meanwhile)
+    form = update_form(owner.get(update_url(people.action)).get_data(as_text=True))
+    response = owner.post(update_url(people.action), data={
+        **typed(narrative="Saved the second time."), "csrf_token": form.get("csrf_token"),
+        "base_version": form.get("base_version")})
+
+    assert response.status_code == 302
+    assert len(tries) == 2
+    assert _updates(kingston_app, people.action) == ["Saved the second time."]
+
+
 def test_when_the_database_fails_the_error_page_still_draws(
         kingston_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     """A database error in a view: the app's own error page, not the server's plain text,

@@ -18,18 +18,22 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy import update as sql_update
 
 from tests.conftest import KINGSTON, count
 from tests.tracker.helpers import (
     QUARTER,
     SLUG,
+    approve,
     banners,
     browser,
     cast,
     db,
     error_summary,
     field_error,
+    forms,
     pin_today,
+    sign_in,
     status_of,
     status_rows,
     submit_update,
@@ -49,7 +53,10 @@ from tracker.models import (
     Milestone,
     QuarterLock,
     User,
+    UserSession,
 )
+from tracker.models.base import utcnow
+from tracker.services.plan_load import current_plan
 
 
 @pytest.fixture(autouse=True)
@@ -246,9 +253,12 @@ def test_a_valid_update_is_saved_as_version_1_and_shown_on_the_action(kingston_a
     assert response.status_code == 302
     assert response.headers["Location"] == f"/actions/{people.action}"
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert f"success: Your update for {QUARTER} has been saved." in banners(page)
+    # Kingston's group leads approve owners' updates: it is saved, awaiting approval
+    assert (f"success: Your update for {QUARTER} has been saved and sent to the group lead "
+            "for approval.") in banners(page)
     text = visible(page)
     assert f"{QUARTER}: version 1" in text
+    assert "Awaiting approval" in text
     assert "Owner's rating: Amber" in text and "35%" in text
     assert "Two of four sessions held." in text
     assert "Extra sessions booked for December." in text
@@ -259,12 +269,12 @@ def test_a_valid_update_is_saved_as_version_1_and_shown_on_the_action(kingston_a
         1, QUARTER, "amber", 35)
     assert saved.narrative == "Two of four sessions held."
     assert saved.evidence == ["https://example.org/report", "http://example.org/minutes"]
-    assert saved.review == "not_needed"
+    assert saved.review == "pending"
     with db(kingston_app) as s:
         assert s.get(User, saved.author_id).email == people.owner  # type: ignore[union-attr]
     html = client.get("/my-actions").get_data(as_text=True)
     row = _row(html, people.action)
-    assert "Submitted" in row and "Change" in row and "Late" not in row
+    assert "Awaiting approval" in row and "Change" in row and "Late" not in row
 
 
 def test_changing_an_update_makes_version_2_and_keeps_version_1_readable(kingston_app: Flask
@@ -293,6 +303,255 @@ def test_changing_an_update_makes_version_2_and_keeps_version_1_readable(kingsto
     saved = versions(kingston_app, people.action)
     assert [(v.version, v.narrative) for v in saved] == [
         (1, "First account of the quarter."), (2, "Second account: finished early.")]
+
+
+# -- starting from last quarter's update ----------------------------------------------------
+
+
+Q1, Q1_SLUG = "2026/27 Q1", "2026-27-Q1"
+LAST_QUARTER = {
+    "rag": "amber", "percent_complete": "60",
+    "narrative": "Four of six workshops held; two moved to the autumn.",
+    "next_steps": "Run the last two workshops.", "risks": "The venue closes for repairs.",
+    "corrective_action": "A second venue is booked.", "is_concern": "y",
+    "concern_reason": "Take-up by schools is low.",
+    "evidence": "https://example.org/workshops\nhttps://example.org/feedback",
+}
+PREFILLED = "Filled in from your 2026/27 Q1 update: change what has moved on."
+
+
+def _last_quarter(app: Flask, client=None, approved: bool = True,  # type: ignore[no-untyped-def]
+                  **changes: object):
+    """The owner's update for last quarter, approved by the group's lead (so that it counts)
+    unless ``approved`` is false."""
+    people = cast(app)
+    client = client or browser(app, people.owner)
+    assert submit_update(client, people.action, Q1_SLUG, **{**LAST_QUARTER, **changes}
+                         ).status_code == 302
+    if approved:
+        approve(app, people.action, Q1)
+    return people, client
+
+
+def test_a_new_quarter_starts_from_last_quarters_update(kingston_app: Flask) -> None:
+    people, client = _last_quarter(kingston_app)
+
+    html = client.get(update_url(people.action)).get_data(as_text=True)
+
+    text = visible(html)
+    assert PREFILLED in text
+    form = update_form(html)
+    for name in ("rag", "percent_complete", "narrative", "next_steps", "risks",
+                 "corrective_action", "evidence"):
+        assert form.get(name) == LAST_QUARTER[name], name
+    # a concern is raised afresh each quarter: its box and reason start empty
+    assert form.get("is_concern") is None and form.get("concern_reason") == ""
+    assert form.get("base_version") == "0"  # nothing is saved for this quarter yet
+    assert "You are changing the update submitted" not in text
+    # last quarter's update stays readable above the form, as it was sent
+    panel = visible(html.split('id="previous-update">', 1)[1].split("</details>", 1)[0])
+    assert panel.startswith("Your 2026/27 Q1 update")
+    for shown in ("Amber", "60%", LAST_QUARTER["narrative"], "Take-up by schools is low.",
+                  "https://example.org/feedback"):
+        assert shown in panel, shown
+    assert versions(kingston_app, people.action)[-1].quarter == Q1
+
+    # sent as it is, it is this quarter's version 1; last quarter's stays as it was
+    saved = client.post(update_url(people.action), data=form.as_data())
+
+    assert saved.status_code == 302
+    q1, q2 = versions(kingston_app, people.action)
+    assert (q1.quarter, q1.narrative, q1.is_concern) == (Q1, LAST_QUARTER["narrative"], True)
+    assert (q2.quarter, q2.version, q2.narrative, q2.percent_complete, q2.is_concern) == (
+        QUARTER, 1, LAST_QUARTER["narrative"], 60, False)
+
+
+def test_the_quarters_own_latest_version_comes_before_last_quarters(kingston_app: Flask
+                                                                    ) -> None:
+    people, client = _last_quarter(kingston_app)
+    assert submit_update(client, people.action, percent_complete="70",
+                         narrative="This quarter's own account.").status_code == 302
+
+    html = client.get(update_url(people.action)).get_data(as_text=True)
+
+    form = update_form(html)
+    assert form.get("narrative") == "This quarter's own account."
+    assert form.get("base_version") == "1"
+    text = visible(html)
+    assert "Filled in from" not in text
+    assert "Submitting makes version 2" in text
+    assert "Your 2026/27 Q1 update" in text  # still there to read
+
+
+def test_an_update_that_does_not_count_yet_is_not_filled_in(approval_app: Flask) -> None:
+    people, owner = _last_quarter(approval_app, approved=False)  # awaiting the lead's approval
+
+    blank = owner.get(update_url(people.action)).get_data(as_text=True)
+
+    assert update_form(blank).get("narrative") == ""
+    assert "Filled in from" not in visible(blank) and "Q1 update" not in visible(blank)
+
+    lead = browser(approval_app, people.lead)
+    [q1] = versions(approval_app, people.action)
+    assert lead.post(f"/actions/{people.action}/updates/{q1.id}/review", data={
+        "decision": "approve", "csrf_token": token_for(lead, f"/actions/{people.action}")}
+        ).status_code == 302
+
+    assert PREFILLED in visible(owner.get(update_url(people.action)).get_data(as_text=True))
+    # the lead, who did not write it, reads whose it is
+    for_lead = lead.get(update_url(people.action)).get_data(as_text=True)
+    assert "Filled in from the 2026/27 Q1 update: change what has moved on." in visible(
+        for_lead)
+    assert update_form(for_lead).get("narrative") == LAST_QUARTER["narrative"]
+
+
+def test_text_held_while_signed_out_comes_back_instead_of_last_quarters(kingston_app: Flask
+                                                                        ) -> None:
+    people, client = _last_quarter(kingston_app)
+    path = update_url(people.action)
+    form = update_form(client.get(path).get_data(as_text=True))
+    with db(kingston_app) as s:  # signed out elsewhere while typing
+        s.execute(sql_update(UserSession).where(UserSession.ended_at.is_(None))
+                  .values(ended_at=utcnow(), ended_reason="signed out"))
+        s.commit()
+    held = client.post(path, data={**form.as_data(), "narrative": "Typed, then signed out."})
+    assert held.status_code == 302 and held.headers["Location"].startswith("/sign-in")
+    assert sign_in(client, people.owner, next_path=path).status_code == 302
+
+    html = client.get(path).get_data(as_text=True)
+
+    assert update_form(html).get("narrative") == "Typed, then signed out."
+    assert "Filled in from" not in visible(html)
+
+
+# -- a percentage lower than before ---------------------------------------------------------
+
+
+LOWER = ("40% is less than the 60% in your 2026/27 Q1 update: correct the percentage, or "
+         "tick \u201cYes, progress went down\u201d")
+
+
+def _warning_shown(html: str) -> bool:
+    found = re.search(r'<div class="app-percent-lower" id="percent-lower"[^>]*>', html)
+    assert found is not None, "no percentage warning on the page"
+    return " hidden" not in found.group(0)
+
+
+def test_a_percentage_lower_than_last_quarters_is_confirmed_before_it_is_saved(
+        kingston_app: Flask) -> None:
+    people, client = _last_quarter(kingston_app)
+    page = client.get(update_url(people.action)).get_data(as_text=True)
+    assert not _warning_shown(page)  # 60%, as last quarter: nothing to say
+
+    response = submit_update(client, people.action, percent_complete="40",
+                             narrative="The provider withdrew; two workshops are lost.")
+
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert field_error(html, "percent_complete") == LOWER
+    assert error_summary(html) == [LOWER]
+    assert _warning_shown(html)
+    assert "This is less than the 60% in your 2026/27 Q1 update." in visible(html)
+    again = update_form(html)
+    assert again.get("percent_complete") == "40"  # nothing typed is lost
+    assert again.get("narrative") == "The provider withdrew; two workshops are lost."
+    assert again.get("confirm_lower") is None
+    assert [v.quarter for v in versions(kingston_app, people.action)] == [Q1]
+
+    confirmed = client.post(update_url(people.action),
+                            data={**again.as_data(), "confirm_lower": "y"})
+
+    assert confirmed.status_code == 302
+    saved = versions(kingston_app, people.action)[-1]
+    assert (saved.quarter, saved.percent_complete) == (QUARTER, 40)
+
+
+@pytest.mark.parametrize("percent", ["60", "75"])
+def test_the_same_or_a_higher_percentage_is_saved_without_asking(kingston_app: Flask,
+                                                                 percent: str) -> None:
+    people, client = _last_quarter(kingston_app)
+
+    assert submit_update(client, people.action, percent_complete=percent).status_code == 302
+    assert versions(kingston_app, people.action)[-1].percent_complete == int(percent)
+
+
+def test_a_new_version_lower_than_the_latest_one_is_confirmed_too(kingston_app: Flask
+                                                                  ) -> None:
+    people = cast(kingston_app)
+    client = browser(kingston_app, people.owner)
+    assert submit_update(client, people.action, percent_complete="50").status_code == 302
+
+    response = submit_update(client, people.action, percent_complete="30")
+
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert field_error(html, "percent_complete") == (
+        "30% is less than the 50% in version 1 of this update: correct the percentage, or "
+        "tick \u201cYes, progress went down\u201d")
+    assert len(versions(kingston_app, people.action)) == 1
+    assert submit_update(client, people.action, percent_complete="30", confirm_lower="y"
+                         ).status_code == 302
+    assert [v.percent_complete for v in versions(kingston_app, people.action)] == [50, 30]
+
+
+def test_a_first_update_has_nothing_to_be_lower_than(kingston_app: Flask) -> None:
+    people = cast(kingston_app)
+    client = browser(kingston_app, people.owner)
+
+    html = client.get(update_url(people.action)).get_data(as_text=True)
+
+    assert 'id="percent-lower"' not in html
+    assert submit_update(client, people.action, percent_complete="0").status_code == 302
+
+
+# -- the area of concern, and where the form goes -------------------------------------------
+
+
+def _concern_reveal(html: str) -> str:
+    found = re.search(r'<div class="govuk-checkboxes__conditional[^"]*" '
+                      r'id="conditional-is_concern">.*?</textarea>', html, re.S)
+    assert found is not None, "the reason is not inside the concern box's reveal"
+    return found.group(0)
+
+
+def test_the_concern_reason_is_revealed_by_ticking_the_box(kingston_app: Flask) -> None:
+    people = cast(kingston_app)
+    client = browser(kingston_app, people.owner)
+
+    html = client.get(update_url(people.action)).get_data(as_text=True)
+
+    assert 'name="is_concern" type="checkbox" value="y" ' \
+        'data-aria-controls="conditional-is_concern"' in html
+    reveal = _concern_reveal(html)
+    # hidden while unticked (where scripts run: without them GOV.UK shows it anyway)
+    assert "govuk-checkboxes__conditional--hidden" in reveal
+    assert 'for="concern_reason">' in reveal and 'name="concern_reason"' in reveal
+
+    ticked = submit_update(client, people.action, is_concern="y", concern_reason="")
+
+    assert ticked.status_code == 400
+    reveal = _concern_reveal(ticked.get_data(as_text=True))
+    assert "govuk-checkboxes__conditional--hidden" not in reveal  # open, with its error
+    assert 'id="concern_reason-error"' in reveal
+
+    # a reason typed and then unticked is not sent to the board
+    assert submit_update(client, people.action, concern_reason="Typed, then unticked."
+                         ).status_code == 302
+    [saved] = versions(kingston_app, people.action)
+    assert (saved.is_concern, saved.concern_reason) == (False, "")
+
+
+def test_the_form_posts_to_its_own_address_without_a_fragment(kingston_app: Flask) -> None:
+    """After the skip link the address ends #main-content; a form posted there would come
+    back scrolled to it, and the browser would take the focus from the error summary."""
+    people = cast(kingston_app)
+    client = browser(kingston_app, people.owner)
+
+    form = update_form(client.get(update_url(people.action)).get_data(as_text=True))
+    again = update_form(submit_update(client, people.action, narrative="").get_data(
+        as_text=True))
+
+    assert form.action == again.action == update_url(people.action)
 
 
 # -- two people editing at once -------------------------------------------------------------
@@ -413,16 +672,16 @@ def test_a_milestone_of_another_action_cannot_be_ticked(kingston_app: Flask) -> 
 
 
 @pytest.fixture(scope="module")
-def approval_template(empty_db_template: Path, tmp_path_factory: pytest.TempPathFactory
-                      ) -> Path:
-    """plans.yaml with ``approval: group_lead``, loaded by ``tracker plan load``."""
-    folder = tmp_path_factory.mktemp("approval")
+def no_approval_template(empty_db_template: Path, tmp_path_factory: pytest.TempPathFactory
+                         ) -> Path:
+    """plans.yaml with ``approval: none`` (the default), loaded by ``tracker plan load``."""
+    folder = tmp_path_factory.mktemp("no-approval")
     text = KINGSTON.read_text(encoding="utf-8")
-    assert text.count("approval: none") == 1
+    assert text.count("approval: group_lead") == 1
     plan_file = folder / "plans.yaml"
-    plan_file.write_text(text.replace("approval: none", "approval: group_lead"),
+    plan_file.write_text(text.replace("approval: group_lead", "approval: none"),
                          encoding="utf-8")
-    path = folder / "approval.db"
+    path = folder / "no-approval.db"
     shutil.copy(empty_db_template, path)
     app = _app_on(path)
     result = app.test_cli_runner().invoke(args=["plan", "load", str(plan_file)])
@@ -437,12 +696,22 @@ def _app_on(path: Path) -> Flask:
 
 
 @pytest.fixture
-def approval_app(approval_template: Path, tmp_path: Path) -> Iterator[Flask]:
+def no_approval_app(no_approval_template: Path, tmp_path: Path) -> Iterator[Flask]:
     target = tmp_path / "tracker.db"
-    shutil.copy(approval_template, target)
+    shutil.copy(no_approval_template, target)
     application = _app_on(target)
     yield application
     get_engine(application).dispose()
+
+
+@pytest.fixture
+def approval_app(kingston_app: Flask) -> Flask:
+    """Kingston, whose plan has the lead of an action's group approve its owner's update
+    (``rules.approval: group_lead``)."""
+    with db(kingston_app) as s:
+        plan = current_plan(s)
+        assert plan is not None and plan.rules.approval == "group_lead"
+    return kingston_app
 
 
 RED = {"rag": "red", "percent_complete": "20", "narrative": "Funding fell through.",
@@ -470,7 +739,7 @@ def test_an_owners_update_awaits_approval_and_does_not_count(approval_app: Flask
     [saved] = versions(approval_app, people.action)
     assert saved.review == "pending"
     assert status_of(approval_app, people.action) == before  # it does not count yet
-    assert status_rows(page)[QUARTER] == (f"{QUARTER} Amber No update: nothing was "
+    assert status_rows(page)[QUARTER] == (f"{QUARTER} No update No update: nothing was "
                                           f"reported for {QUARTER} Rule: No update")
 
 
@@ -521,10 +790,18 @@ def test_sending_back_needs_a_comment_and_the_owner_sees_it(approval_app: Flask)
 
     refused = lead.post(url, data={"decision": "return", "comment": "  ", "csrf_token": token})
 
-    assert refused.status_code == 302
-    page = lead.get(refused.headers["Location"]).get_data(as_text=True)
-    assert ("error: The decision was not saved: say what needs to change when you send an "
-            "update back.") in banners(page)
+    # the action page again, the error beside the comment box and in a summary at the top
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert "<title>Error: Action" in page
+    message = ("Enter what needs to change: a comment is required when you send an update "
+               "back")
+    assert error_summary(page) == [message]
+    assert f'<a href="#comment-{pending.id}">{message}</a>' in page
+    assert field_error(page, f"comment-{pending.id}") == message
+    assert banners(page) == []
+    [decision] = [f for f in forms(page) if f.action == url]
+    assert decision.get("decision") == "return"  # still chosen
     assert versions(approval_app, people.action)[0].review == "pending"
     assert audit_counts(approval_app) == before
 
@@ -544,6 +821,38 @@ def test_sending_back_needs_a_comment_and_the_owner_sees_it(approval_app: Flask)
     assert after - before == Counter({"update.returned": 1})
 
 
+def test_a_decision_not_chosen_is_asked_for_beside_the_choice_keeping_the_comment(
+        approval_app: Flask) -> None:
+    people = cast(approval_app)
+    owner = browser(approval_app, people.owner)
+    assert submit_update(owner, people.action, **RED).status_code == 302
+    [pending] = versions(approval_app, people.action)
+    lead = browser(approval_app, people.lead)
+    url = f"/actions/{people.action}/updates/{pending.id}/review"
+    before = audit_counts(approval_app)
+
+    refused = lead.post(url, data={"comment": "Which fund? Say by when, too.",
+                                   "csrf_token": token_for(lead, f"/actions/{people.action}")})
+
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert error_summary(page) == ["Select approve or send back"]
+    assert f'<a href="#decision-{pending.id}">Select approve or send back</a>' in page
+    assert field_error(page, f"decision-{pending.id}") == "Select approve or send back"
+    [decision] = [f for f in forms(page) if f.action == url]
+    assert decision.get("comment") == "Which fund? Say by when, too."
+    assert decision.get("decision") is None
+    assert versions(approval_app, people.action)[0].review == "pending"
+    assert audit_counts(approval_app) == before
+
+    # chosen this time, the comment as it came back: sent back
+    decided = lead.post(url, data={**decision.as_data(), "decision": "return"})
+
+    assert decided.status_code == 302
+    [back] = versions(approval_app, people.action)
+    assert (back.review, back.review_comment) == ("returned", "Which fund? Say by when, too.")
+
+
 def test_a_leads_own_update_counts_at_once(approval_app: Flask) -> None:
     people = cast(approval_app)
     lead = browser(approval_app, people.lead)
@@ -553,6 +862,57 @@ def test_a_leads_own_update_counts_at_once(approval_app: Flask) -> None:
     assert response.status_code == 302
     assert f"success: Your update for {QUARTER} has been saved." in banners(
         lead.get(response.headers["Location"]).get_data(as_text=True))
+    [saved] = versions(approval_app, people.action)
+    assert saved.review == "not_needed"
+    assert status_of(approval_app, people.action)[:2] == ("red", "As assessed by the lead")
+
+
+def test_without_approval_an_owners_update_counts_at_once(no_approval_app: Flask) -> None:
+    """Under ``approval: none`` (the default for a plan that does not set it) nobody
+    approves: an owner's update counts as soon as it is saved."""
+    people = cast(no_approval_app)
+    owner = browser(no_approval_app, people.owner)
+    assert "Your group lead approves updates" not in visible(
+        owner.get(update_url(people.action)).get_data(as_text=True))
+
+    response = submit_update(owner, people.action, **RED)
+
+    assert response.status_code == 302
+    page = owner.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"success: Your update for {QUARTER} has been saved." in banners(page)
+    assert "Awaiting approval" not in visible(page)
+    [saved] = versions(no_approval_app, people.action)
+    assert saved.review == "not_needed"
+    assert status_of(no_approval_app, people.action)[:2] == ("red", "As assessed by the lead")
+    assert "Submitted" in _row(owner.get("/my-actions").get_data(as_text=True), people.action)
+    with db(no_approval_app) as s:
+        submitted = s.scalars(select(AuditEvent)
+                              .where(AuditEvent.action == "update.submitted")).one()
+        assert submitted.summary == f"{QUARTER} version 1: red, 20%"
+
+
+def test_an_update_in_a_group_without_a_lead_counts_at_once(approval_app: Flask) -> None:
+    """Under ``approval: group_lead``, an action whose group has nobody to lead it (the plan
+    left the lead out) is not stuck: its owner's update counts as soon as it is saved."""
+    from tracker.models import Group
+
+    people = cast(approval_app)
+    with db(approval_app) as s:
+        action = s.scalars(select(Action).where(Action.ref == people.action)).one()
+        group = s.get(Group, action.group_id)
+        assert group is not None
+        group.lead_id = None
+        group.members = [m for m in group.members if m.role != "lead"]
+        s.commit()
+    owner = browser(approval_app, people.owner)
+    form = visible(owner.get(update_url(people.action)).get_data(as_text=True))
+    assert "Your group lead approves updates" not in form
+
+    response = submit_update(owner, people.action, **RED)
+
+    assert response.status_code == 302
+    page = owner.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"success: Your update for {QUARTER} has been saved." in banners(page)
     [saved] = versions(approval_app, people.action)
     assert saved.review == "not_needed"
     assert status_of(approval_app, people.action)[:2] == ("red", "As assessed by the lead")
@@ -620,7 +980,9 @@ def test_an_admin_locks_the_open_quarter_and_updates_become_read_only(kingston_a
 
     assert response.status_code == 302 and response.headers["Location"] == "/quarters"
     page = admin.get("/quarters").get_data(as_text=True)
-    assert f"success: {QUARTER} is now locked." in banners(page)
+    # the board is told (without a layout of theirs, the whole pack)
+    assert (f"success: {QUARTER} is now locked. 15 board members are emailed a link to its "
+            "board pack.") in banners(page)
     assert f"{QUARTER} Locked" in visible(page)
     assert count(kingston_app, QuarterLock, QuarterLock.quarter == QUARTER) == 1
     assert audit_counts(kingston_app) - before == Counter({"quarter.locked": 1})
@@ -715,14 +1077,16 @@ def test_each_change_writes_its_audit_events(kingston_app: Flask) -> None:
     assert submit_update(client, people.action, milestones=[str(milestone.id)], **RED
                          ).status_code == 302
 
-    # amber "No update" becomes red "As assessed by the lead": one status change
+    # awaiting the lead's approval, the update does not count yet: the status stays
+    # "No update", and no status change is written
     assert audit_counts(kingston_app) - before == Counter(
-        {"update.submitted": 1, "milestone.completed": 1, "status.changed": 1})
+        {"update.submitted": 1, "milestone.completed": 1})
+    assert status_of(kingston_app, people.action)[1] == "No update"
     with db(kingston_app) as s:
         submitted = s.scalars(select(AuditEvent)
                               .where(AuditEvent.action == "update.submitted")).one()
         assert submitted.object_ref == people.action
-        assert submitted.summary == f"{QUARTER} version 1: red, 20%"
+        assert submitted.summary == f"{QUARTER} version 1: red, 20% (awaiting approval)"
         assert submitted.old is None
         assert submitted.new is not None and submitted.new["narrative"] == RED["narrative"]
         assert s.get(User, submitted.actor_id).email == people.owner  # type: ignore[union-attr]

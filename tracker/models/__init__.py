@@ -2,6 +2,8 @@
 
 from tracker.models.audit import AuditEvent
 from tracker.models.base import Base, utcnow
+from tracker.models.changes import ChangeRequest
+from tracker.models.commentary import Commentary, PackLayout
 from tracker.models.delivery import Action, ActionUpdate, Milestone
 from tracker.models.kpi import KPI, KPIValue
 from tracker.models.outbox import OutboxMessage
@@ -35,6 +37,9 @@ __all__ = [
     "ActionStatus",
     "ActionUpdate",
     "AuditEvent",
+    "Commentary",
+    "PackLayout",
+    "ChangeRequest",
     "Escalation",
     "HeldSubmission",
     "LoginAttempt",

@@ -29,6 +29,9 @@ class PackBuild(Base):
     format: Mapped[str] = mapped_column(String(10))
     quarter: Mapped[str] = mapped_column(String(20), index=True)
     filters: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # the briefing book's layout, as it was when asked for (empty: the whole pack); see
+    # tracker.services.layouts.Choice
+    layout: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     today: Mapped[date]
     state: Mapped[str] = mapped_column(String(10), default=QUEUED, index=True)
     step: Mapped[str] = mapped_column(String(200), default="")

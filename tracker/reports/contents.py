@@ -3,13 +3,14 @@ the CSV all read it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import kpis as measures
 from plans import Quarter
 from tracker.reports import trend as trend_report
 from tracker.reports.dashboard import Dashboard, KpiRow
+from tracker.services.layouts import EVERYTHING, Choice
 
 KPI_WORDS = {"red": "Red", "amber": "Amber", "green": "Green", "grey": "No data"}
 
@@ -31,10 +32,30 @@ class KpiPanel:
 
 
 @dataclass(frozen=True)
+class KpiFigure:
+    """A KPI's latest value and target as numbers (the workbook's cells), in its unit."""
+
+    unit: str
+    """One of :data:`kpis.UNITS`: count, percent (``71`` for 71%), currency (pounds), ..."""
+    value: float | None
+    target: float | None
+
+
+@dataclass(frozen=True)
 class TrendLine:
     ref: str
     title: str
     cells: tuple[trend_report.Cell, ...]
+
+
+@dataclass(frozen=True)
+class Note:
+    """A commentary as the pack shows it: the quarter's summary, or a lead's narrative."""
+
+    text: str
+    author: str
+    written: date
+    version: int
 
 
 @dataclass
@@ -49,6 +70,18 @@ class Contents:
     prepared: date
     filters: list[str]
     """The filters applied, in words (empty for the whole plan)."""
+    kpi_figures: dict[str, KpiFigure] = field(default_factory=dict)
+    """Each KPI's numbers, by its ref (for the workbook; empty for the other formats)."""
+    priority_titles: dict[str, str] = field(default_factory=dict)
+    """Each priority's full title in the plan, by its ref (the dashboard shows its short
+    title, ``Safe communities``, where it has one)."""
+    choice: Choice = EVERYTHING
+    """The briefing book's layout: which sections, priorities and KPIs the document holds,
+    and its cover note."""
+    summary: Note | None = None
+    """The community safety team's summary of the quarter."""
+    narratives: dict[str, Note] = field(default_factory=dict)
+    """Each priority's lead's narrative for the quarter, by the priority's ref."""
 
     @property
     def title(self) -> str:

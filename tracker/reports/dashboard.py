@@ -58,6 +58,7 @@ from tracker.reports.figures import (
 )
 from tracker.services import kpi_values
 from tracker.services.calendar import plan_quarters, reporting
+from tracker.services.changes import revised_due_dates
 
 __all__ = [
     "COLOURS",
@@ -138,6 +139,7 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
         .join(Authority, Authority.id == Action.lead_id)
         .outerjoin(Group, Group.id == Action.group_id)
         .where(Action.retired_at.is_(None)).order_by(Action.position)))
+    revised = revised_due_dates(session)  # approved change requests: the dates in force
     action_themes = _pairs(session, delivery_tables.action_themes.c.action_id,
                            delivery_tables.action_themes.c.theme_id)
     theme_ref = {t.id: t.ref for t in themes}
@@ -167,7 +169,9 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
             group=action.group or "", group_ref=action.group_ref or "",
             theme_refs=_refs(action_themes.get(action.id, ()), theme_ref)
             | commitment.theme_refs,
-            due=action.due, colour=status.colour, rule=status.rule, reason=status.reason,
+            due=revised.get(action.id, action.due),
+            baseline_due=action.due if action.id in revised else None,
+            colour=status.colour, rule=status.rule, reason=status.reason,
             has_update=status.has_update,
             previous=None if before is None or before.rule == NOT_STARTED else before.colour,
             update=updates.get(action.id))

@@ -10,6 +10,7 @@ from datetime import date
 from functools import cached_property
 
 from plans import Quarter
+from plans.engine import status_word
 from plans.rollup import severity
 
 COLOURS = ("red", "amber", "green", "blue", "grey")
@@ -23,6 +24,10 @@ CHANGES = {
     "completed": "Completed",
 }
 """The kinds of change since the previous quarter, in the order the board reads them."""
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 class QuarterUnknown(ValueError):
@@ -132,10 +137,18 @@ class ActionRow:
     update: UpdateView | None
     change: str | None = None
     """One of :data:`CHANGES`' keys, or None."""
+    baseline_due: date | None = None
+    """The plan's own due date, when an approved change request revised it (``due``)."""
 
     @property
     def word(self) -> str:
-        return WORDS.get(self.colour, self.colour)
+        """Its status's word: a grey one by its rule's ("No update")."""
+        return status_word(self.colour, self.rule)  # type: ignore[arg-type]
+
+    @property
+    def is_unreported(self) -> bool:
+        """No update counts for the quarter, and that (not a date) is its status."""
+        return self.colour == "grey" and not self.has_update
 
     @property
     def previous_word(self) -> str:
@@ -324,6 +337,46 @@ class Dashboard:
     @cached_property
     def open_escalations(self) -> list[EscalationRow]:
         return [e for e in self.escalations if e.is_open]
+
+    @cached_property
+    def board_escalations(self) -> list[EscalationRow]:
+        """Escalations for the board itself (the board's first), as shown for the quarter."""
+        return [e for e in self.escalations if e.to_board]
+
+    @cached_property
+    def lead_escalations(self) -> list[EscalationRow]:
+        """Escalations for group leads (and others) alone: for the groups to deal with."""
+        return [e for e in self.escalations if not e.to_board]
+
+    @cached_property
+    def concerns(self) -> list[ActionRow]:
+        """Actions their owners flagged as an area of concern, Red first."""
+        return sorted((r for r in self.actions if r.is_concern),
+                      key=lambda r: (severity(r.colour), r.ref))  # type: ignore[arg-type]
+
+    @cached_property
+    def unreported(self) -> list[ActionRow]:
+        """Actions whose status is No update: nothing was reported for the quarter."""
+        return [r for r in self.actions if r.is_unreported]
+
+    @property
+    def headline(self) -> str:
+        """Where the partnership stands, in one sentence."""
+        counts = self.action_counts
+        total = counts.total
+        if not total:
+            return f"No action was under way in {self.quarter.label}."
+        rated = [f"{counts[c]} {WORDS[c]}" for c in ("red", "amber", "green", "blue")
+                 if counts[c]]
+        text = (f"{total} action{'s' if total != 1 else ''} under way in "
+                f"{self.quarter.label}: {_and(rated) if rated else 'none with a status yet'}")
+        if counts["grey"]:
+            text += (f"; {counts['grey']} {'has' if counts['grey'] == 1 else 'have'} no "
+                     "update")
+        board = len(self.board_escalations)
+        text += "." if not board else (
+            f". {board} escalation{'s wait' if board != 1 else ' waits'} for the board.")
+        return text
 
     @cached_property
     def kpi_counts(self) -> Counts:

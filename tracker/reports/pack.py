@@ -15,16 +15,18 @@ measured at the quarter's end, as the dashboard measures them.
 The document stays proportionate at any size of plan: priority pages list commitments and
 only the Red and Amber actions, and past a few dozen of anything per priority (see
 :data:`LISTED`) it lists the worst and says how many more there are; the full lists are in
-the XLSX and the CSV. KPI charts are small SVGs drawn here, a dozen elements each: the KPI
-page's matplotlib chart takes about 0.2 s to draw and as long again for WeasyPrint to print,
-over a minute for 200 KPIs. What a KPI's page costs to work out (its measure, text
-alternative, numbers and chart) is cached by its definition, values and date.
+the XLSX and the CSV. KPI charts are small SVGs drawn here in the KPI pages' visual
+language, a score of elements each, with 4 to 7 round ticks on each axis chosen by
+matplotlib's locators (:func:`kpis.charts.value_ticks` and :func:`~kpis.charts.period_ticks`).
+The pages' own matplotlib chart, even at print size, has some 150 elements, costing 30 ms to
+draw and 50 ms for WeasyPrint to print: with it, the PDF of a plan with 200 KPIs took 62 s
+rather than 27 s. What a KPI's page costs to work out (its measure, text alternative,
+numbers and chart) is cached by its definition, values and date.
 """
 
 from __future__ import annotations
 
 import base64
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,12 +39,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import kpis as measures
-from kpis.formatting import value_text
+from kpis.charts import period_ticks, tick_label, value_ticks
 from kpis.measures import tolerance_edge
 from plans import Plan, Quarter
 from tracker.models import KPI
+from tracker.models.commentary import SUMMARY
 from tracker.reports import trend as trend_report
-from tracker.reports.contents import KPI_WORDS, Contents, KpiPanel, TrendLine
+from tracker.reports.contents import (
+    KPI_WORDS,
+    Contents,
+    KpiFigure,
+    KpiPanel,
+    Note,
+    TrendLine,
+)
 from tracker.reports.dashboard import (
     CHANGES,
     COLOURS,
@@ -54,7 +64,8 @@ from tracker.reports.dashboard import (
     build,
 )
 from tracker.reports.pack_xlsx import csv_bytes, workbook
-from tracker.services import kpi_values
+from tracker.services import commentary, kpi_values
+from tracker.services.layouts import EVERYTHING, Choice
 
 FORMATS = ("pdf", "xlsx", "csv", "html")
 MIMETYPES = {
@@ -77,6 +88,8 @@ plan's order; the XLSX lists every one. Kingston's priorities have at most 15.""
 ATTENTION = ("red", "amber", "grey", "green", "blue")
 ESCALATIONS_LISTED = 50
 """At most this many open escalations (the board's first) in the document; the XLSX has all."""
+UNREPORTED_LISTED = 50
+"""At most this many actions with no update in the document's short list of them."""
 
 
 NO_FILTERS = Filters()
@@ -113,9 +126,11 @@ class Pack:
 
 def gather(session: Session, plan: Plan, today: date, quarter: Quarter,
            filters: Filters = NO_FILTERS, *, with_kpi_panels: bool = True,
-           with_trend: bool = True) -> Contents:
+           with_kpi_figures: bool = False, with_trend: bool = True,
+           choice: Choice = EVERYTHING) -> Contents:
     """The pack's contents for ``quarter`` (see :func:`dashboard.choose_quarter`); the KPI
-    panels (charts) and the trend only when the format shows them."""
+    panels (charts), the KPIs' numbers and the trend only when the format shows them, and
+    the panels of the KPIs ``choice`` chooses."""
     dashboard = build(session, plan, today, quarter, filters)
     quarters: list[Quarter] = []
     trend: list[TrendLine] = []
@@ -130,40 +145,64 @@ def gather(session: Session, plan: Plan, today: date, quarter: Quarter,
     nouns = {"group": "Group", "lead": "Lead agency", "theme": "Theme", "status": "Status"}
     described = [f"{nouns[name]}: {texts[name].get(value, value)}"
                  for name, value in dashboard.filters.args().items()]
+    panels: list[KpiPanel] = []
+    figures: dict[str, KpiFigure] = {}
+    if with_kpi_panels or with_kpi_figures:
+        panels, figures = _kpis(session, plan, dashboard, with_kpi_panels)
+        panels = [k for k in panels if choice.shows_kpi(k.row.ref)]
+    notes = {scope: Note(text=row.text, author=row.author.name if row.author else "",
+                         written=row.created_at.date(), version=row.version)
+             for scope, row in commentary.latest(session, quarter.label).items()}
     return Contents(
-        dashboard=dashboard, quarters=quarters, trend=trend,
-        kpis=_kpi_panels(session, plan, dashboard) if with_kpi_panels else [],
-        prepared=today, filters=described)
+        dashboard=dashboard, quarters=quarters, trend=trend, kpis=panels,
+        prepared=today, filters=described, kpi_figures=figures if with_kpi_figures else {},
+        priority_titles={p.id: p.title for p in plan.priorities}, choice=choice,
+        summary=notes.pop(SUMMARY, None), narratives=notes)
 
 
-def _kpi_panels(session: Session, plan: Plan, dashboard: Dashboard) -> list[KpiPanel]:
+def _kpis(session: Session, plan: Plan, dashboard: Dashboard, with_panels: bool
+          ) -> tuple[list[KpiPanel], dict[str, KpiFigure]]:
+    """The dashboard's KPIs as the document shows them (when ``with_panels``) and as numbers."""
     calendar = plan.partnership.calendar
     wanted = {row.ref for row in dashboard.kpis}
     found = {k.ref: k for k in session.scalars(
         select(KPI).where(KPI.retired_at.is_(None)).order_by(KPI.position)) if k.ref in wanted}
     values = kpi_values.current_values(session, [k.id for k in found.values()])
     as_of = dashboard.quarter.end
-    panels = []
+    panels: list[KpiPanel] = []
+    figures: dict[str, KpiFigure] = {}
     for row in dashboard.kpis:
         kpi = found.get(row.ref)
         if kpi is None:
             continue
         defn = kpi_values.definition(kpi, calendar)
-        series = kpi_values.values_by_start(kpi, values.get(kpi.id, {}), calendar)
-        description, numbers, chart = _kpi_parts(defn, tuple(sorted(series.items())), as_of)
-        panels.append(KpiPanel(row=row, chart=chart, description=description,
-                               numbers=numbers[-KPI_NUMBERS:]))
-    return panels
+        series = tuple(sorted(
+            kpi_values.values_by_start(kpi, values.get(kpi.id, {}), calendar).items()))
+        current = _kpi_measure(defn, series, as_of)
+        figures[row.ref] = KpiFigure(unit=defn.unit, value=current.value,
+                                     target=current.target)
+        if with_panels:
+            description, numbers, chart = _kpi_parts(defn, series, as_of)
+            panels.append(KpiPanel(row=row, chart=chart, description=description,
+                                   numbers=numbers[-KPI_NUMBERS:]))
+    return panels, figures
+
+
+@lru_cache(maxsize=1024)
+def _kpi_measure(defn: measures.KpiDefinition, series: tuple[tuple[date, float], ...],
+                 as_of: date) -> measures.Measure:
+    """A KPI's measure on ``as_of``. The same definition and values on the same date always
+    give the same, so it is kept (KpiDefinition's hash leaves out its targets, but
+    equality compares them)."""
+    return measures.measure(defn, dict(series), as_of)
 
 
 @lru_cache(maxsize=1024)
 def _kpi_parts(defn: measures.KpiDefinition, series: tuple[tuple[date, float], ...],
                as_of: date) -> tuple[str, tuple[measures.TableRow, ...], str]:
-    """A KPI's text alternative, numbers and chart (a data URI). The same definition and
-    values on the same date always give the same, so they are kept (KpiDefinition's hash
-    leaves out its targets, but equality compares them)."""
+    """A KPI's text alternative, numbers and chart (a data URI), kept as its measure is."""
     values = dict(series)
-    current = measures.measure(defn, values, as_of)
+    current = _kpi_measure(defn, series, as_of)
     numbers = tuple(measures.table(defn, values, as_of))
     svg = kpi_chart(defn, numbers, current).encode("utf-8")
     return (measures.describe(defn, values, as_of, current), numbers,
@@ -172,8 +211,10 @@ def _kpi_parts(defn: measures.KpiDefinition, series: tuple[tuple[date, float], .
 
 # -- the small KPI chart ----------------------------------------------------------------------
 
-_W, _H = 360, 150
-_LEFT, _RIGHT, _TOP, _BOTTOM = 52, 12, 10, 22
+_W, _H = 360, 158
+_TOP, _RIGHT, _BOTTOM = 10, 12, 30
+_CHAR = 5.6
+"""About the width of a digit at 10 px, for the margin the value labels need."""
 _INK, _VALUE, _BAND, _HATCH, _GRID = "#0b0c0c", "#1d70b8", "#f3f2f1", "#8e9396", "#dddddd"
 _FONT = "Arial, sans-serif"
 
@@ -182,30 +223,18 @@ def _months(day: date) -> int:
     return day.year * 12 + day.month - 1
 
 
-def _nice_ticks(low: float, high: float) -> list[float]:
-    """Two to four round values spanning ``low`` to ``high``."""
-    if high - low < 1e-9:
-        pad = abs(high) * 0.1 or 1.0
-        low, high = low - pad, high + pad
-    raw = (high - low) / 3
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    first = math.floor(low / step) * step
-    ticks = [first]
-    while ticks[-1] < high - 1e-9:
-        ticks.append(ticks[-1] + step)
-    return ticks
-
-
 def kpi_chart(defn: measures.KpiDefinition, numbers: tuple[measures.TableRow, ...],
               current: measures.Measure) -> str:
     """A small chart of a KPI as SVG, in the KPI page's visual language (readable in
     greyscale): the values a solid line with dots (a partial quarter a hollow dot), the
     target a dash-dot step line, the tolerance a hatched band on its worse side, the
-    baseline a dotted line, the projection a dashed line to a hollow diamond.
+    baseline a dotted line, the projection a dashed line to a hollow diamond. The value
+    axis has 4 to 7 round ticks, each labelled with a grid line (:func:`value_ticks`), and
+    the time axis 4 to 7 periods, ``Q1`` over ``2025/26`` (:func:`period_ticks`).
 
-    Each layer is one element (a path of many segments): WeasyPrint's cost is per element,
-    so the chart stays cheap to print however many periods it shows."""
+    Each layer is one element (a path of many segments), and the labels are two texts (each
+    a line of spans): WeasyPrint's cost is per element, so the chart stays cheap to print
+    however many periods it shows."""
     span = 12 if defn.is_annual else 3
     title = escape(f"Chart of {defn.name}")
     if not numbers:
@@ -227,12 +256,14 @@ def kpi_chart(defn: measures.KpiDefinition, numbers: tuple[measures.TableRow, ..
     if projection is not None:
         ys.append(projection.value)
     pad = (max(ys) - min(ys)) * 0.06  # so that no line runs along the axis
-    ticks = _nice_ticks(min(ys) - pad, max(ys) + pad)
+    ticks = value_ticks(defn, min(ys) - pad, max(ys) + pad)
+    labels = [escape(tick_label(defn, tick)) for tick in ticks]
     low, high = ticks[0], ticks[-1]
+    left = round(8 + _CHAR * max(len(label) for label in labels))
     right, bottom = _W - _RIGHT, _H - _BOTTOM
 
     def x(months: float) -> float:
-        return round(_LEFT + (months - first) / (last - first) * (right - _LEFT), 1)
+        return round(left + (months - first) / (last - first) * (right - left), 1)
 
     def y(value: float) -> float:
         return round(_TOP + (high - value) / (high - low) * (bottom - _TOP), 1)
@@ -241,7 +272,7 @@ def kpi_chart(defn: measures.KpiDefinition, numbers: tuple[measures.TableRow, ..
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="kpi-chart" '
            f'viewBox="0 0 {_W} {_H}" width="{_W}" height="{_H}" font-size="10" '
            f'font-family="{_FONT}" fill="{_INK}"><title>{title}</title>',
-           f'<path d="{"".join(f"M{_LEFT} {y(t)}H{right}" for t in ticks)}" '
+           f'<path d="{"".join(f"M{left} {y(t)}H{right}" for t in ticks)}" '
            f'stroke="{_GRID}" fill="none"/>']
     if edges:
         out.append(f'<defs><pattern id="{hatch}" width="6" height="6" '
@@ -256,7 +287,7 @@ def kpi_chart(defn: measures.KpiDefinition, numbers: tuple[measures.TableRow, ..
         out.append(f'<path d="{steps}" fill="none" stroke="{_INK}" stroke-width="1.5" '
                    'stroke-dasharray="6 2 1.5 2"/>')
     if defn.baseline is not None:
-        out.append(f'<path d="M{_LEFT} {y(defn.baseline[1])}H{right}" stroke="#505a5f" '
+        out.append(f'<path d="M{left} {y(defn.baseline[1])}H{right}" stroke="#505a5f" '
                    'stroke-width="1.5" stroke-dasharray="1.5 2.5"/>')
     points = [(x(_months(n["period"]) + span / 2), y(n["value"]), n["partial"])
               for n in numbers]
@@ -279,16 +310,27 @@ def kpi_chart(defn: measures.KpiDefinition, numbers: tuple[measures.TableRow, ..
                    f'stroke="{_VALUE}" stroke-width="1.5" stroke-dasharray="5 3"/>'
                    f'<path d="M{px} {py - 5}l5 5l-5 5l-5 -5z" fill="#ffffff" '
                    f'stroke="{_VALUE}" stroke-width="1.5"/>')
-    out.append(f'<path d="M{_LEFT} {bottom}H{right}" stroke="{_INK}"/>')
-    for tick in (low, high):  # the grid's other lines are unlabelled: text is costly to print
-        out.append(f'<text x="{_LEFT - 4}" y="{y(tick) + 3.5}" text-anchor="end">'
-                   f'{escape(value_text(defn, tick))}</text>')
-    last_label = (measures.period_label(projection.period, defn.year_start_month,
-                                        defn.reporting) if projection else numbers[-1]["label"])
-    out.append(f'<text x="{_LEFT}" y="{_H - 6}">{escape(numbers[0]["label"])}</text>'
-               f'<text x="{right}" y="{_H - 6}" text-anchor="end">{escape(last_label)}</text>'
-               "</svg>")
+    # the axes and their ticks: the time axis marked at each labelled period
+    periods = period_ticks(defn, numbers[0]["period"], date(last // 12, last % 12 + 1, 1))
+    middles = [x(_months(p) + span / 2) for p in periods]
+    marks = "".join(f"M{mx} {bottom}v3" for mx in middles)
+    out.append(f'<path d="M{left} {bottom}H{right}{marks}" stroke="{_INK}"/>')
+    out.append('<text text-anchor="end">' + "".join(
+        f'<tspan x="{left - 4}" y="{y(tick) + 3.5}">{label}</tspan>'
+        for tick, label in zip(ticks, labels, strict=True)) + "</text>")
+    names = [measures.period_label(p, defn.year_start_month, defn.reporting) for p in periods]
+    out.append('<text text-anchor="middle">' + "".join(
+        _period_spans(mx, bottom, name) for mx, name in zip(middles, names, strict=True))
+        + "</text></svg>")
     return "".join(out)
+
+
+def _period_spans(x: float, bottom: float, label: str) -> str:
+    """``2025/26 Q1`` as ``Q1`` over ``2025/26`` (a year alone on one line)."""
+    year, _, quarter = label.partition(" ")
+    lines = [quarter, year] if quarter else [year]
+    return "".join(f'<tspan x="{x}" y="{bottom + 13 + 11 * n}">{escape(text)}</tspan>'
+                   for n, text in enumerate(lines))
 
 
 # -- the formats ------------------------------------------------------------------------------
@@ -296,17 +338,23 @@ def kpi_chart(defn: measures.KpiDefinition, numbers: tuple[measures.TableRow, ..
 
 def render(fmt: str, session: Session, plan: Plan, today: date, quarter: Quarter,
            filters: Filters = NO_FILTERS, *, env: Environment,
-           progress: Callable[[str, int], None] | None = None) -> Pack:
+           progress: Callable[[str, int], None] | None = None,
+           choice: Choice = EVERYTHING) -> Pack:
     """The board pack for ``quarter`` in ``fmt`` (one of :data:`FORMATS`), its HTML drawn
     with the templates of ``env`` (the app's Jinja environment). ``progress`` is told each
-    step as it starts (what it is, and how far along the whole is, in percent)."""
+    step as it starts (what it is, and how far along the whole is, in percent). ``choice``
+    (a briefing book's layout) says what the document (PDF, HTML) holds; the XLSX and the
+    CSV hold every action whatever it says."""
+    if fmt not in ("pdf", "html"):
+        choice = EVERYTHING
     if fmt not in FORMATS:
         raise UnknownFormat(f"'{fmt}' is not a board pack format: choose one of "
                             f"{', '.join(FORMATS)}")
     tell = progress or (lambda _step, _percent: None)
     tell("Gathering the figures", 10)
     contents = gather(session, plan, today, quarter, filters,
-                      with_kpi_panels=fmt in ("pdf", "html"), with_trend=fmt != "csv")
+                      with_kpi_panels=fmt in ("pdf", "html"), with_kpi_figures=fmt == "xlsx",
+                      with_trend=fmt != "csv", choice=choice)
     tell({"pdf": "Drawing the pages", "html": "Writing the page", "xlsx": "Writing the sheets",
           "csv": "Writing the rows"}[fmt], 50)
     if fmt == "html":
@@ -315,26 +363,33 @@ def render(fmt: str, session: Session, plan: Plan, today: date, quarter: Quarter
     elif fmt == "pdf":
         content, parts = pdf(html(contents, env))
     else:
-
         content, parts = (csv_bytes if fmt == "csv" else workbook)(contents)
     return Pack(content=content, mimetype=MIMETYPES[fmt],
-                filename=filename(contents.dashboard, fmt), format=fmt,
+                filename=filename(contents.dashboard, fmt, choice), format=fmt,
                 quarter=quarter.label, parts=parts)
 
 
-def filename(dashboard: Dashboard, fmt: str) -> str:
-    """``safer-kingston-partnership-board-pack-2025-26-Q2.pdf`` (``-filtered`` when it is)."""
-    name = re.sub(r"[^a-z0-9]+", "-", dashboard.partnership.lower()).strip("-") or "partnership"
+def filename(dashboard: Dashboard, fmt: str, choice: Choice = EVERYTHING) -> str:
+    """``safer-kingston-partnership-board-pack-2025-26-Q2.pdf`` (``-filtered`` when it is,
+    and the layout's name when it has one: ``...-Q2-board-meeting.pdf``)."""
+    name = _slug(dashboard.partnership) or "partnership"
     narrowed = "-filtered" if dashboard.filters.active else ""
-    return f"{name}-board-pack-{dashboard.quarter.slug}{narrowed}.{fmt}"
+    laid_out = f"-{_slug(choice.name)[:60].strip('-')}" if _slug(choice.name) else ""
+    return f"{name}-board-pack-{dashboard.quarter.slug}{laid_out}{narrowed}.{fmt}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def html(contents: Contents, env: Environment) -> str:
-    """The pack as one standalone HTML document."""
+    """The pack as one standalone HTML document, laid out as its contents' choice says."""
     db = contents.dashboard
+    choice = contents.choice
+    priorities = [p for p in db.priorities if choice.shows_priority(p.ref)]
     red_amber = {}
     commitments = {}
-    for priority in db.priorities:
+    for priority in priorities:
         rows = sorted((r for r in priority.actions if r.colour in ("red", "amber")),
                       key=lambda r: (r.colour != "red", r.ref))
         red_amber[priority.ref] = (rows[:LISTED], _more(rows[LISTED:]))
@@ -349,15 +404,21 @@ def html(contents: Contents, env: Environment) -> str:
             f"{hidden.total} more commitments and parts ({hidden.sentence()})"
             if hidden.total else "")
     escalations = db.open_escalations
+    if choice.priorities:
+        escalations = [e for e in escalations if e.action.priority_ref in choice.priorities]
     left = escalations[ESCALATIONS_LISTED:]
+    unreported = [r for r in db.unreported if choice.shows_priority(r.priority_ref)]
     to_board = sum(1 for e in left if "board" in e.to)
     template = env.get_template("board/pack.html")
     return template.render(
         pack=contents, db=db, colours=COLOURS, words=WORDS, changes=CHANGES,
         kpi_words=KPI_WORDS, prepared=_long_date(contents.prepared),
         quarter_end=_long_date(db.quarter.end),
-        exceptions=[(p, rows[:LISTED], _more(rows[LISTED:])) for p, rows in db.exceptions()],
-        red_amber=red_amber, commitments=commitments,
+        exceptions=[(p, rows[:LISTED], _more(rows[LISTED:])) for p, rows in db.exceptions()
+                    if choice.shows_priority(p.ref)],
+        red_amber=red_amber, commitments=commitments, priorities=priorities, choice=choice,
+        unreported=unreported[:UNREPORTED_LISTED],
+        more_unreported=_more(unreported[UNREPORTED_LISTED:]),
         escalations=escalations[:ESCALATIONS_LISTED],
         open_escalations=len(escalations),
         more_escalations=(f"{len(left)} more open escalations ({to_board} to the board)"

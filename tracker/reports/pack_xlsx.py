@@ -4,7 +4,12 @@ The workbook has Summary, Exceptions, a sheet per priority (one row per action),
 Commitments, KPIs, Escalations and Trend. It is written with openpyxl in write-only mode
 (rows streamed: a few seconds for 10,000 actions). Every sheet's header row is bold and
 frozen, columns have widths, and every status cell holds its word and is filled with its
-colour (named styles, one per status).
+colour (named styles, one per status). Every number is a number, with a number format
+(counts ``#,##0``, percentages as Excel's percentages, KPI values in their unit), and every
+sheet that is one table has an autofilter on its header row. Sheet names are ones Excel
+accepts (:class:`SheetNames`): a priority's sheet is named by its ref and short title
+(``P1 Safe communities``), cut at a word if need be, and its full title in the plan is the
+sheet's first row.
 
 The CSV has one row per action (the priority sheets' columns, and the priority), in UTF-8
 with a byte order mark so that Excel reads it as such.
@@ -20,6 +25,8 @@ import io
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
+from typing import TypeGuard
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -36,8 +43,19 @@ FILLS = {"red": ("D4351C", "FFFFFF"), "amber": ("F47738", "0B0C0C"),
          "grey": ("B1B4B6", "0B0C0C")}
 """Status colour and the text colour that reads on it (GOV.UK's palette)."""
 HEADER, TITLE = "pack header", "pack title"
+COUNT = "#,##0"
+PERCENT = "0%"
+DATE = "d mmm yyyy"
+UNIT_WORDS = {"count": "Number", "percent": "Percent", "rate": "Rate", "days": "Days",
+              "score": "Score", "currency": "Pounds (£)"}
+"""What a KPI's numbers are, for the KPIs sheet's Unit column."""
+SHEET_NAME_LIMIT = 31
 _FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 _RESERVED = {"history"}
+_DANGLING = {"a", "about", "across", "against", "an", "and", "as", "at", "between", "but",
+             "by", "for", "from", "in", "into", "of", "on", "or", "so", "the", "through",
+             "to", "towards", "via", "with", "within", "without", "&", "-", ","}
+"""Words a name cut short should not end on."""
 
 
 @dataclass(frozen=True)
@@ -46,9 +64,12 @@ class Column:
 
     header: str
     width: int
-    value: Callable[[ActionRow], str | int | None]
+    value: Callable[[ActionRow], str | int | date | None]
     is_status: bool = False
     """The cell is the action's status: filled with its colour, its word as the value."""
+    is_percent: bool = False
+    """The value is a percentage (``45`` for 45%): the workbook holds it as Excel does
+    (0.45, shown as 45%); the CSV as it is."""
 
 
 def action_columns(dashboard: Dashboard) -> list[Column]:
@@ -72,7 +93,8 @@ def action_columns(dashboard: Dashboard) -> list[Column]:
         Column("Rule", 26, lambda r: r.rule),
         Column("Reason", 50, lambda r: r.reason),
         Column("% complete", 11,
-               lambda r: r.update.percent_complete if r.update is not None else None),
+               lambda r: r.update.percent_complete if r.update is not None else None,
+               is_percent=True),
         Column("Narrative", 60, update(lambda r: r.update.narrative)),  # type: ignore[union-attr]
         Column("Corrective action", 48,
                update(lambda r: r.update.corrective_action)),  # type: ignore[union-attr]
@@ -80,6 +102,8 @@ def action_columns(dashboard: Dashboard) -> list[Column]:
         Column(f"Status in {before.label}" if before else "Previous quarter status", 16,
                previous),
         Column("Change", 12, lambda r: CHANGES.get(r.change or "", "")),
+        Column("Due", 13, lambda r: r.due),
+        Column("Plan's due date, if revised", 16, lambda r: r.baseline_due),
     ]
 
 
@@ -121,23 +145,60 @@ def _styles(book: Workbook) -> None:
 
 class SheetNames:
     """Sheet names as Excel allows them: no ``[]:*?/\\``, at most 31 characters, not blank,
-    not starting or ending with an apostrophe, not "History", and unique (ignoring case)."""
+    not starting or ending with an apostrophe, not "History", and unique (ignoring case).
+    A name too long is cut at a word (never after "and", "of" and the like), and only a
+    single word too long for the limit is cut inside it."""
 
     def __init__(self) -> None:
         self.taken: set[str] = set()
 
     def __call__(self, wanted: str) -> str:
         name = re.sub(r"\s+", " ", _FORBIDDEN.sub("-", wanted)).strip().strip("'").strip()
-        name = name[:31].rstrip().rstrip("'") or "Sheet"
+        name = _shorten(name, SHEET_NAME_LIMIT) or "Sheet"
         if name.lower() in _RESERVED:
             name = f"{name} (1)"
         candidate, n = name, 1
         while candidate.lower() in self.taken:
             n += 1
             suffix = f" ({n})"
-            candidate = name[:31 - len(suffix)].rstrip() + suffix
+            candidate = _shorten(name, SHEET_NAME_LIMIT - len(suffix)) + suffix
         self.taken.add(candidate.lower())
         return candidate
+
+
+def _shorten(name: str, limit: int) -> str:
+    """``name`` if it fits in ``limit`` characters, else its first words that do (less any
+    that leave it dangling); a first word longer than the limit is cut."""
+    if len(name) <= limit:
+        return name
+    words = name.split(" ")
+    kept: list[str] = []
+    for word in words:
+        if len(" ".join([*kept, word])) > limit:
+            break
+        kept.append(word)
+    while len(kept) > 1 and kept[-1].lower().strip(",;.-") in _DANGLING | {""}:
+        kept.pop()
+    if not kept:
+        return name[:limit].rstrip().rstrip("'")
+    return " ".join(kept).rstrip(",;.- ").rstrip("'") or name[:limit].rstrip()
+
+
+def priority_sheet_name(ref: str, title: str) -> str:
+    """``P1 Safe communities``: a priority's sheet, by its ref and (short) title."""
+    return f"P{ref} {title}"
+
+
+def kpi_number(unit: str, value: float) -> tuple[float, str]:
+    """A KPI's value as a workbook holds it, and its number format: a percentage as Excel's
+    (0.71, shown as 71%), pounds with a pound sign; whole numbers without decimals, others
+    to one place, as the tracker writes them (the cell keeps every decimal)."""
+    whole = value == round(value)
+    if unit == "percent":
+        return round(value / 100, 12), PERCENT if whole else "0.0%"
+    if unit == "currency":
+        return value, '"£"#,##0' if whole else '"£"#,##0.00'
+    return value, COUNT if whole else "#,##0.0"
 
 
 def _clean(value: object) -> object:
@@ -151,18 +212,25 @@ def _clean(value: object) -> object:
 
 
 class _Sheet:
-    """A write-only sheet with a header row, widths and status cells."""
+    """A write-only sheet with a header row, widths, status cells and number cells; when
+    ``filtered`` (a sheet that is one table), an autofilter on the header row, set by
+    :meth:`finish` once every row is written."""
 
     def __init__(self, book: Workbook, name: str, headers: Sequence[str],
-                 widths: Sequence[int], *, above: Iterable[Sequence[object]] = ()) -> None:
+                 widths: Sequence[int], *, above: Iterable[Sequence[object]] = (),
+                 filtered: bool = True) -> None:
         ws = book.create_sheet(name)
         assert isinstance(ws, WriteOnlyWorksheet)
         self.ws = ws
+        self.filtered = filtered
+        self.columns = len(headers)
         for n, width in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(n)].width = width
         rows = list(above)
-        ws.freeze_panes = f"A{len(rows) + 2}"
-        ws.print_title_rows = f"{len(rows) + 1}:{len(rows) + 1}"
+        self.header_row = len(rows) + 1
+        self.rows = 0
+        ws.freeze_panes = f"A{self.header_row + 1}"
+        ws.print_title_rows = f"{self.header_row}:{self.header_row}"
         for number, row in enumerate(rows):
             self.append([self.styled(v, TITLE) if number == 0 and v else v for v in row])
         self.append([self.styled(h, HEADER) for h in headers])
@@ -175,8 +243,28 @@ class _Sheet:
     def status(self, colour: str, word: str) -> Cell:
         return self.styled(word, _status_style(colour if colour in FILLS else "grey"))
 
+    def number(self, value: float | None, number_format: str = COUNT) -> Cell | None:
+        """A number cell with its format (no cell for no number)."""
+        if value is None:
+            return None
+        cell = WriteOnlyCell(self.ws, value=value)
+        cell.number_format = number_format
+        return cell
+
     def append(self, values: Iterable[object]) -> None:
-        self.ws.append([v if isinstance(v, Cell) else _clean(v) for v in values])
+        self.ws.append([v if isinstance(v, Cell) or v is None else
+                        self.number(v, COUNT if isinstance(v, int) else "General")
+                        if _is_number(v) else _clean(v) for v in values])
+        self.rows += 1
+
+    def finish(self) -> None:
+        if self.filtered:
+            self.ws.auto_filter.ref = (f"A{self.header_row}:"
+                                       f"{get_column_letter(self.columns)}{self.rows}")
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def workbook(contents: Contents) -> tuple[bytes, int]:
@@ -195,9 +283,10 @@ def workbook(contents: Contents) -> tuple[bytes, int]:
              ["Filtered to " + "; ".join(contents.filters) if contents.filters
               else "The whole plan."],
              []]
+    # several small tables: a sheet has one autofilter, which would sweep up the others
     summary = _Sheet(book, names("Summary"), ["Priority", "Title", "Status", *counted,
                                               "Total actions"],
-                     [10, 40, 12, 10, 10, 10, 11, 11, 13], above=above)
+                     [10, 40, 12, 10, 10, 10, 11, 11, 13], above=above, filtered=False)
     for p in db.priorities:
         summary.append([p.ref, p.title, summary.status(p.colour, p.word),
                         *(p.action_counts[c] for c in COLOURS), p.action_counts.total])
@@ -241,12 +330,15 @@ def workbook(contents: Contents) -> tuple[bytes, int]:
                 update.narrative if update else "No update counts for the quarter"])
 
     columns = action_columns(db)
+    sheets = [summary, exceptions]
     for p in db.priorities:
-        sheet = _Sheet(book, names(f"{p.ref} {p.title}"), [c.header for c in columns],
-                       [c.width for c in columns])
+        full_title = contents.priority_titles.get(p.ref, p.title)
+        sheet = _Sheet(book, names(priority_sheet_name(p.ref, p.title)),
+                       [c.header for c in columns], [c.width for c in columns],
+                       above=[[f"Priority {p.ref}: {full_title}"]])
         for row in p.actions:
-            sheet.append([sheet.status(row.colour, row.word) if c.is_status else c.value(row)
-                          for c in columns])
+            sheet.append([_action_cell(sheet, c, row) for c in columns])
+        sheets.append(sheet)
 
     commitments = _Sheet(book, names("Commitments"),
                          ["Priority", "Ref", "Commitment", "Part of", "Status", *counted,
@@ -260,12 +352,22 @@ def workbook(contents: Contents) -> tuple[bytes, int]:
                                 c.reason])
 
     kpi_sheet = _Sheet(book, names("KPIs"),
-                       ["Ref", "KPI", "Status", "Latest value", "Target", "Period",
+                       ["Ref", "KPI", "Status", "Latest value", "Target", "Unit", "Period",
                         "Direction of travel", "Reason", "Priorities"],
-                       [24, 50, 12, 14, 14, 14, 14, 60, 12])
+                       [24, 50, 12, 14, 14, 12, 14, 14, 60, 12])
     for k in db.kpis:
-        kpi_sheet.append([k.ref, k.name, kpi_sheet.status(k.status, k.word), k.value,
-                          k.target, k.period, k.direction,
+        figure = contents.kpi_figures.get(k.ref)
+        value: object
+        target: object
+        unit: str | None
+        if figure is None:  # not gathered: the dashboard's words
+            value, target, unit = k.value, k.target, None
+        else:
+            value = _kpi_cell(kpi_sheet, figure.unit, figure.value)
+            target = _kpi_cell(kpi_sheet, figure.unit, figure.target)
+            unit = UNIT_WORDS.get(figure.unit, figure.unit.capitalize())
+        kpi_sheet.append([k.ref, k.name, kpi_sheet.status(k.status, k.word), value,
+                          target, unit, k.period, k.direction,
                           k.reason, ", ".join(sorted(r for r in k.priority_refs if r))])
 
     escalations = _Sheet(book, names("Escalations"),
@@ -286,9 +388,43 @@ def workbook(contents: Contents) -> tuple[bytes, int]:
         trend.append([line.ref, line.title,
                       *(trend.status(cell.colour, cell.word) for cell in line.cells)])
 
+    notes = [("The quarter", "The community safety team's summary", contents.summary)] \
+        if contents.summary else []
+    notes.extend((f"Priority {p.ref}", f"{p.title}: the lead's narrative",
+                  contents.narratives[p.ref])
+                 for p in db.priorities if p.ref in contents.narratives)
+    commentary = _Sheet(book, names("Commentary"),
+                        ["About", "What", "Commentary", "Written by", "Written on", "Version"],
+                        [14, 40, 90, 24, 14, 9])
+    for about, what, note in notes:
+        written = WriteOnlyCell(commentary.ws, value=note.written)
+        written.number_format = DATE
+        commentary.append([about, what, note.text, note.author, written, note.version])
+
+    for sheet in [*sheets, commitments, kpi_sheet, escalations, trend, commentary]:
+        sheet.finish()
     out = io.BytesIO()
     book.save(out)
     return out.getvalue(), len(book.worksheets)
+
+
+def _action_cell(sheet: _Sheet, column: Column, row: ActionRow) -> object:
+    if column.is_status:
+        return sheet.status(row.colour, row.word)
+    value = column.value(row)
+    if column.is_percent and _is_number(value):
+        return sheet.number(round(value / 100, 12), PERCENT)
+    if isinstance(value, date):
+        cell = WriteOnlyCell(sheet.ws, value=value)
+        cell.number_format = DATE
+        return cell
+    return value
+
+
+def _kpi_cell(sheet: _Sheet, unit: str, value: float | None) -> Cell | None:
+    if value is None:
+        return None
+    return sheet.number(*kpi_number(unit, value))
 
 
 def csv_bytes(contents: Contents) -> tuple[bytes, int]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from plans import Plan, Quarter
 from tracker.models import Commitment, Priority, RollupStatus
 from tracker.reports.dashboard import WORDS, Counts
+from tracker.reports.history import LETTERS
 from tracker.services.calendar import plan_quarters
 
 
@@ -22,10 +23,15 @@ from tracker.services.calendar import plan_quarters
 class Cell:
     colour: str
     reason: str
+    quarter: str = ""
 
     @property
     def word(self) -> str:
         return WORDS.get(self.colour, self.colour)
+
+    @property
+    def letter(self) -> str:
+        return LETTERS.get(self.colour, "–")
 
 
 @dataclass
@@ -57,12 +63,13 @@ def build(session: Session, plan: Plan, today: date) -> Trend:
     labels = [q.label for q in quarters]
     priorities = list(session.scalars(select(Priority).where(Priority.retired_at.is_(None))
                                       .order_by(Priority.position)))
-    commitments = list(session.scalars(
-        select(Commitment).where(Commitment.retired_at.is_(None),
-                                 Commitment.parent_id.is_(None))
-        .order_by(Commitment.position)))
+    order = {p.id: n for n, p in enumerate(priorities)}
+    commitments = sorted(
+        session.scalars(select(Commitment).where(Commitment.retired_at.is_(None),
+                                                 Commitment.parent_id.is_(None))),
+        key=lambda c: (order.get(c.priority_id, len(order)), c.position))  # the plan's order
     stored: dict[tuple[str, int, str], Cell] = {
-        (r.item_type, r.item_id, r.quarter): Cell(r.colour, r.reason)
+        (r.item_type, r.item_id, r.quarter): Cell(r.colour, r.reason, r.quarter)
         for r in session.scalars(select(RollupStatus).where(
             RollupStatus.item_type.in_(("priority", "commitment")),
             RollupStatus.quarter.in_(labels)))
@@ -70,7 +77,8 @@ def build(session: Session, plan: Plan, today: date) -> Trend:
     refs = {p.id: p.ref for p in priorities}
 
     def cells(kind: str, item_id: int) -> list[Cell]:
-        return [stored.get((kind, item_id, label), NO_STATUS) for label in labels]
+        return [stored.get((kind, item_id, label), Cell("grey", NO_STATUS.reason, label))
+                for label in labels]
 
     trend = Trend(
         quarters=quarters,

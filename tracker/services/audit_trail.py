@@ -8,6 +8,7 @@ there are: the count, the page's events with their actors, and the lists the fil
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from tracker.models import AuditEvent
+from tracker.services.accounts import ROLE_NAMES
 
 PER_PAGE = 50
 
@@ -91,33 +93,89 @@ def find(session: Session, filters: AuditFilters, page: int = 1) -> AuditPage:
 
 # -- showing old and new values ---------------------------------------------------------
 
+ABSENT = "-"
+"""Shown for a field one side of a change did not have (an update's first version has no
+"before"; a field added to the records later has no old value)."""
+
+LABELS = {
+    "rag": "RAG", "percent_complete": "Complete", "narrative": "Progress",
+    "risks": "Risks and issues", "is_concern": "Area of concern",
+    "concern_reason": "Why it is a concern", "evidence": "Evidence links",
+    "colour": "Status", "is_active": "Account active", "sha256": "SHA-256",
+    "data_source": "Source", "first_attempt_at": "First tried",
+    "failed_at": "Failed", "review": "Approval",
+}
+"""Field names as a reader knows them (the update form's words); any other name is
+written out from its snake_case ("next_steps" reads "Next steps")."""
+
+COLOURS = {"red": "Red", "amber": "Amber", "green": "Green", "blue": "Complete",
+           "grey": "No update"}
+REVIEWS = {"pending": "Awaiting approval", "approved": "Approved", "returned": "Sent back",
+           "not_needed": "Not needed"}
+RECIPIENTS = {"board": "The board", "group_lead": "Group lead", "owner": "Owner"}
+WORDS: dict[str, dict[str, str]] = {"rag": COLOURS, "colour": COLOURS, "review": REVIEWS,
+                                    "role": ROLE_NAMES, "to": RECIPIENTS}
+"""Coded values, field by field, as words."""
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
 
 @dataclass(frozen=True)
 class Change:
     """One field of an event's old and new values, ready to show."""
 
-    name: str
-    old: str | None   # None: the field had no old value (or there were no old values)
-    new: str | None
-    is_long: bool     # long or structured: shown as a block, not inline
+    name: str         # its label, e.g. "Complete" for percent_complete
+    old: str | None   # None: the event recorded no old values at all; "-": not this field
+    new: str | None   # None: the event recorded no new values at all; "-": not this field
+    is_long: bool     # long or structured: shown as blocks, not inline
 
     @property
     def is_unchanged(self) -> bool:
         return self.old is not None and self.old == self.new
 
 
-def _shown(value: Any) -> str:
+def label(name: str) -> str:
+    """``percent_complete`` -> "Complete"; ``next_steps`` -> "Next steps"."""
+    if name in LABELS:
+        return LABELS[name]
+    words = name.removeprefix("is_").replace("_", " ").replace("-", " ").strip()
+    return (words[:1].upper() + words[1:]) if words else name
+
+
+def shown(name: str, value: Any) -> str:
+    """A recorded value as words: Yes or No, Red or Complete, 1 December 2026, 60%."""
     if value is None:
-        return "(none)"
-    if value is True:
-        return "yes"
-    if value is False:
-        return "no"
+        return "None"
+    if value is True or value is False:
+        return "Yes" if value else "No"
     if isinstance(value, str):
-        return value if value else "(empty)"
+        if not value:
+            return "Blank"
+        if value in WORDS.get(name, {}):
+            return WORDS[name][value]
+        return _as_date(value) or value
     if isinstance(value, int | float):
-        return str(value)
+        number = int(value) if isinstance(value, float) and value.is_integer() else value
+        return f"{number}%" if name == "percent_complete" else str(number)
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return "\n".join(shown(name, item) for item in value) if value else "None"
     return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _as_date(text: str) -> str | None:
+    try:
+        if _DATE.match(text):
+            day = date.fromisoformat(text)
+            return f"{day.day} {day:%B %Y}"
+        if _MOMENT.match(text):
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(UTC)
+            return f"{moment.day} {moment:%B %Y %H:%M} UTC"
+    except ValueError:
+        return None
+    return None
 
 
 def changes(event: AuditEvent) -> list[Change]:
@@ -128,12 +186,11 @@ def changes(event: AuditEvent) -> list[Change]:
     names += [name for name in (old or {}) if name not in names]
     result = []
     for name in names:
-        before = _shown(old[name]) if old is not None and name in old else None
-        after = _shown(new[name]) if new is not None and name in new else None
+        before = None if old is None else shown(name, old[name]) if name in old else ABSENT
+        after = None if new is None else shown(name, new[name]) if name in new else ABSENT
         values = [v for v in (before, after) if v is not None]
         is_long = any(len(v) > 80 or "\n" in v for v in values)
-        result.append(Change(name=name.replace("_", " "), old=before, new=after,
-                             is_long=is_long))
+        result.append(Change(name=label(name), old=before, new=after, is_long=is_long))
     return result
 
 

@@ -73,19 +73,26 @@ def make_demo(session: Session, today: date, seed: int = 2024) -> list[str]:
                      "nothing added.")
     else:
         lines.extend(_history(session, plan.partnership.plan.starts, calendar, current, today,
-                              rules.update_due_days, seed))
+                              rules.update_due_days, seed,
+                              approval=plan.rules.approval == "group_lead"))
         lines.extend(_kpi_history(session, plan, today, seed))
         recompute(session, plan, today, actor="demo")
+        lines.extend(_commentary(session, plan, current))
+        lines.extend(_briefing_book(session))
+        lines.extend(_change_requests(session, plan, current, today))
     lines.extend(_people(session))
     return lines
 
 
 def _history(session: Session, plan_starts: date, calendar: Calendar, current: Quarter,
-             today: date, due_days: int, seed: int) -> list[str]:
+             today: date, due_days: int, seed: int, approval: bool = False) -> list[str]:
+    """Quarterly updates. Under ``approval``, a group lead approved each owner's update a
+    few days after it came in, but for a quarter of the open quarter's: those await it."""
     actions = list(session.scalars(
         select(Action).where(Action.retired_at.is_(None)).order_by(Action.position)
-        .options(selectinload(Action.milestones))
+        .options(selectinload(Action.milestones), selectinload(Action.group))
     ))
+    waiting = 0
     first = calendar.quarter_of(plan_starts)
     quarters = list(quarters_between(first, current)) if first <= current else []
     due_date = current.end + timedelta(days=due_days)
@@ -116,7 +123,18 @@ def _history(session: Session, plan_starts: date, calendar: Calendar, current: Q
                 rag = "blue"
             when = min(_at(quarter.end + timedelta(days=rng.randint(-5, due_days + 3))),
                        _at(today, 9))
-            session.add(_update(action, quarter, rag, percent, rng, when))
+            made = _update(action, quarter, rag, percent, rng, when)
+            lead = action.group.lead_id if action.group is not None else None
+            if approval and lead is not None and lead != action.owner_id:
+                if is_current and rng.random() < 0.25:
+                    made.review = "pending"  # the lead has it still to approve
+                    waiting += 1
+                else:
+                    made.review = "approved"
+                    made.reviewed_by_id = lead
+                    made.reviewed_at = min(when + timedelta(days=rng.randint(1, 6)),
+                                           _at(today, 9))
+            session.add(made)
             added += 1
             if is_current:
                 received += 1
@@ -133,7 +151,8 @@ def _history(session: Session, plan_starts: date, calendar: Calendar, current: Q
         f"Demo history added: {added} updates on {len(actions)} actions, "
         f"{quarters[0].label if quarters else '-'} to {current.label}.",
         f"Open quarter {current.label}: updates due {due_date.day} {due_date:%B %Y}; "
-        f"{received} received ({red} Red), {missing} missing ({state}).",
+        f"{received} received ({red} Red), {missing} missing ({state})"
+        + (f"; {waiting} awaiting their group lead's approval." if approval else "."),
     ]
 
 
@@ -226,6 +245,115 @@ def _kpi_history(session: Session, plan: Plan, today: date, seed: int) -> list[s
     return [f"Demo KPI values added: {added} values for {len(kpis)} KPIs."]
 
 
+SUMMARIES = [
+    "Most of the delivery plan is on track this quarter. The partnership's attention is on "
+    "the actions that are Red and on the areas of concern below; the KPIs for violence "
+    "against women and girls and for anti-social behaviour are moving the wrong way.",
+    "A steady quarter: new partnership working is bedding in, and the thematic groups have "
+    "agreed recovery plans for the actions that slipped last quarter.",
+]
+LEAD_NARRATIVES = [
+    "The group met twice this quarter. Most actions are on track; the Red actions have "
+    "recovery plans, which the group will review at its next meeting.",
+    "Partners have kept up delivery despite vacancies. Two actions depend on funding "
+    "decisions expected next quarter, and the group asks the board to note the risk.",
+    "Good attendance from partners and a clear plan for the rest of the year. The group "
+    "will bring its review of the KPIs to the next board.",
+]
+
+
+def _first(session: Session, role: str) -> User | None:
+    return session.scalars(select(User).where(User.role == role, User.is_active)
+                           .order_by(User.id).limit(1)).first()
+
+
+def _acting(user: User) -> User:
+    """``user`` as if signed in, so that the services' permission checks see a person (the
+    demo's scripted people write what they would write through the forms)."""
+    user.session_token = user.session_token or "demo"
+    return user
+
+
+def _commentary(session: Session, plan: Plan, current: Quarter) -> list[str]:
+    """The quarter's summary and each priority's narrative, by the community safety team
+    and the groups' leads, for the last quarter and, for half the priorities, this one."""
+    from tracker.models import Priority
+    from tracker.services import commentary
+
+    admin = _first(session, "admin")
+    priorities = list(session.scalars(select(Priority).where(Priority.retired_at.is_(None))
+                                      .order_by(Priority.position)
+                                      .options(selectinload(Priority.group))))
+    written = 0
+    for age, quarter in enumerate((current.previous(), current)):
+        if admin is not None:
+            commentary.write(session, _acting(admin), quarter, commentary.Scope("summary", None),
+                             SUMMARIES[age % len(SUMMARIES)], 0)
+            written += 1
+        for n, priority in enumerate(priorities):
+            group = priority.group
+            if group is None or group.lead is None or (age and n >= (len(priorities) + 1) // 2):
+                continue
+            commentary.write(session, _acting(group.lead), quarter,
+                             commentary.Scope(priority.ref, priority),
+                             LEAD_NARRATIVES[(n + age) % len(LEAD_NARRATIVES)], 0)
+            written += 1
+    return [f"Demo commentary added: {written} summaries and leads' narratives."] if written \
+        else []
+
+
+def _briefing_book(session: Session) -> list[str]:
+    """The board's layout of the pack, with a cover note."""
+    from tracker.services import layouts
+
+    admin = _first(session, "admin")
+    if admin is None:
+        return []
+    layouts.save(session, _acting(admin), None, layouts.LayoutData(
+        name="Board meeting", sections=list(layouts.SECTIONS), is_for_board=True,
+        cover_note="Papers for the partnership board. Please read the summary and the "
+                   "exception report before the meeting; the board will be asked to note "
+                   "the areas of concern and agree the escalations."), None)
+    return ["Demo briefing book added: the layout 'Board meeting', sent to the board when "
+            "a quarter is locked."]
+
+
+def _change_requests(session: Session, plan: Plan, current: Quarter, today: date
+                     ) -> list[str]:
+    """Two requests for a revised due date on actions behind this quarter: one approved by
+    the group's lead, one waiting for a decision."""
+    from tracker.models import ActionStatus
+    from tracker.services import changes
+
+    behind = list(session.scalars(
+        select(Action).join(ActionStatus, ActionStatus.action_id == Action.id)
+        .where(Action.retired_at.is_(None), ActionStatus.quarter == current.label,
+               ActionStatus.colour.in_(("red", "amber")),
+               Action.group_id.is_not(None), Action.due > today)
+        .order_by(Action.position)
+        .options(selectinload(Action.group), selectinload(Action.owner))))
+    made = 0
+    for action in behind:
+        lead = action.group.lead if action.group is not None else None
+        if lead is None or lead.id == action.owner_id or action.owner is None:
+            continue
+        new_date = min(action.due + timedelta(days=91), plan.partnership.plan.ends)
+        if new_date <= action.due:
+            continue
+        change = changes.ask_due_date(
+            session, plan, _acting(action.owner), action, None, new_date,
+            "A partner agency's vacancies have delayed the work: a revised date gives time "
+            "to recruit and finish it properly.", today)
+        if made == 0:
+            changes.decide(session, plan, _acting(lead), change, True,
+                           "Agreed at the thematic group.", today)
+        made += 1
+        if made == 2:
+            break
+    return [f"Demo change requests added: {made} revised due dates (one approved)."] if made \
+        else []
+
+
 DEMO_PASSWORD = "demo-orange-river-lamp"
 
 
@@ -236,8 +364,7 @@ def _people(session: Session) -> list[str]:
 
     chosen: list[tuple[str, User]] = []
     for role in ("admin", "board"):
-        user = session.scalars(select(User).where(User.role == role, User.is_active)
-                               .order_by(User.id).limit(1)).first()
+        user = _first(session, role)
         if user is not None:
             chosen.append((role, user))
     busiest_group = session.execute(

@@ -21,6 +21,7 @@ from plans import Calendar, Plan
 from tracker import clock
 from tracker.models import KPI, Action, Commitment, KPIValue, User
 from tracker.services import audit
+from tracker.services.changes import PLAN_WIDE, revised_targets
 
 
 class ValueRefused(ValueError):
@@ -132,7 +133,8 @@ def latest_value(session: Session, kpi: KPI, label: str) -> KPIValue | None:
 
 
 def definition(kpi: KPI, calendar: Calendar) -> KpiDefinition:
-    """The ``kpis`` package's view of a KPI row."""
+    """The ``kpis`` package's view of a KPI row, with its approved revised targets."""
+    revised = revised_targets(kpi)
     baseline = None
     if kpi.baseline_period and kpi.baseline_value is not None:
         try:
@@ -144,8 +146,10 @@ def definition(kpi: KPI, calendar: Calendar) -> KpiDefinition:
         ref=kpi.ref, name=kpi.name, unit=kpi.unit, better=kpi.better,
         frequency=kpi.frequency, tolerance=kpi.tolerance, year_start_month=calendar.month,
         baseline=baseline,
-        targets={calendar.parse_year(year).start: value for year, value in kpi.targets.items()},
-        target=kpi.target,
+        # an approved revised target counts instead of the plan file's (the baseline)
+        targets={calendar.parse_year(year).start: revised.get(year, value)
+                 for year, value in kpi.targets.items()},
+        target=revised.get(PLAN_WIDE, kpi.target),
     )
 
 

@@ -31,16 +31,23 @@ from plans import Quarter
 from tracker.models import (
     ActionStatus,
     ActionUpdate,
+    ChangeRequest,
+    Commentary,
     Escalation,
+    Group,
     KPIValue,
     PlanLoad,
     RollupStatus,
     User,
 )
 from tracker.models.packs import BUILDING, FAILED, PENDING, QUEUED, READY, PackBuild, PackRequest
+from tracker.services import outbox
+from tracker.services.layouts import EVERYTHING, Choice
+from tracker.services.outbox import MailTemplates
 
 FORMATS = ("pdf", "xlsx", "csv", "html")
 AHEAD = ("pdf", "xlsx")  # built when a quarter is locked
+LAID_OUT = ("pdf", "html")  # the formats a layout shapes; the XLSX and CSV hold everything
 AT_ONCE = 2  # builds made at the same time, by every builder together
 LEASE = timedelta(minutes=2)  # a builder renews it while it builds; a dead one's lapses
 ATTEMPTS = 3  # a build that killed its builder this often is marked failed
@@ -64,8 +71,9 @@ class Asked:
 
 def fingerprint(session: Session, quarters: list[Quarter], quarter: Quarter) -> str:
     """What a pack for ``quarter`` shows, in a few aggregates: it changes whenever a stored
-    status or roll-up of that quarter or an earlier one, an update of the quarter, an
-    escalation raised by its end, a KPI value, or the plan changes."""
+    status or roll-up of that quarter or an earlier one, an update of the quarter, its
+    commentary, an escalation raised by its end, a KPI value, a decided change request, or
+    the plan changes."""
     labels = [q.label for q in quarters if q <= quarter] or [quarter.label]
     parts: list[object] = [
         session.scalar(select(func.max(PlanLoad.id))),
@@ -77,6 +85,9 @@ def fingerprint(session: Session, quarters: list[Quarter], quarter: Quarter) -> 
                                 func.max(ActionUpdate.reviewed_at))
                          .where(ActionUpdate.quarter == quarter.label)).one(),
         *session.execute(select(func.count(), func.max(KPIValue.id))).one(),
+        *session.execute(select(func.count(), func.max(Commentary.id))
+                         .where(Commentary.quarter == quarter.label)).one(),
+        *session.execute(select(func.count(), func.max(ChangeRequest.decided_at))).one(),
     ]
     escalations = session.execute(
         select(Escalation.id, Escalation.last_quarter, Escalation.reason,
@@ -93,10 +104,18 @@ def fingerprint(session: Session, quarters: list[Quarter], quarter: Quarter) -> 
 Filters = Mapping[str, str]  # the board's filters, as their query arguments (group=..., ...)
 
 
-def key_of(fmt: str, quarter: Quarter, filters: Filters, today: date, data: str) -> str:
+def key_of(fmt: str, quarter: Quarter, filters: Filters, today: date, data: str,
+           layout: Mapping[str, object] | None = None) -> str:
     named = json.dumps({"format": fmt, "quarter": quarter.label, "filters": dict(filters),
-                        "today": today.isoformat(), "data": data}, sort_keys=True)
+                        "today": today.isoformat(), "data": data, "layout": layout or {}},
+                       sort_keys=True)
     return hashlib.sha256(named.encode()).hexdigest()
+
+
+def kept_layout(fmt: str, choice: Choice) -> dict[str, object]:
+    """What a build of ``fmt`` keeps of the layout: a document is laid out; a workbook or
+    a CSV holds every action whatever the layout, so it is the same build for every one."""
+    return choice.as_dict() if fmt in LAID_OUT else {}
 
 
 def find(session: Session, key: str) -> PackBuild | None:
@@ -104,8 +123,9 @@ def find(session: Session, key: str) -> PackBuild | None:
 
 
 def ask(session: Session, user: User, fmt: str, quarters: list[Quarter], quarter: Quarter,
-        filters: Filters, today: date) -> Asked:
-    """The build of this pack for ``user``: the one there is, or a new one queued.
+        filters: Filters, today: date, choice: Choice = EVERYTHING) -> Asked:
+    """The build of this pack for ``user``, laid out as ``choice`` says: the one there is,
+    or a new one queued.
 
     Raises :class:`PackRefused` if they already wait for another pack in this format.
     Flushes only. Two people asking at the same moment may both try to queue it: the unique
@@ -113,7 +133,8 @@ def ask(session: Session, user: User, fmt: str, quarters: list[Quarter], quarter
     """
     if fmt not in FORMATS:
         raise ValueError(f"'{fmt}' is not a board pack format")
-    key = key_of(fmt, quarter, filters, today, fingerprint(session, quarters, quarter))
+    layout = kept_layout(fmt, choice)
+    key = key_of(fmt, quarter, filters, today, fingerprint(session, quarters, quarter), layout)
     build = find(session, key)
     is_new = build is None
     if build is None:
@@ -126,7 +147,7 @@ def ask(session: Session, user: User, fmt: str, quarters: list[Quarter], quarter
                 f"Your {NAMES[fmt]} board pack for {waiting.quarter} is still being prepared: "
                 "wait for it to be ready, then ask for this one", waiting)
         build = PackBuild(key=key, format=fmt, quarter=quarter.label, filters=dict(filters),
-                          today=today, state=QUEUED, step="Waiting to start",
+                          layout=layout, today=today, state=QUEUED, step="Waiting to start",
                           requested_by_id=user.id, reason="asked for")
         session.add(build)
         session.flush()
@@ -141,16 +162,19 @@ def ask(session: Session, user: User, fmt: str, quarters: list[Quarter], quarter
 
 
 def build_ahead(session: Session, quarters: list[Quarter], quarter: Quarter,
-                today: date) -> list[PackBuild]:
-    """Queue the quarter's packs (no filters) in :data:`AHEAD`'s formats, unless already
-    built or queued with the data as it is. Flushes only."""
+                today: date, choice: Choice = EVERYTHING) -> list[PackBuild]:
+    """Queue the quarter's packs (no filters, laid out as ``choice`` says: the board's
+    layout) in :data:`AHEAD`'s formats, unless already built or queued with the data as it
+    is. Flushes only."""
     data = fingerprint(session, quarters, quarter)
     queued = []
     for fmt in AHEAD:
-        key = key_of(fmt, quarter, {}, today, data)
+        layout = kept_layout(fmt, choice)
+        key = key_of(fmt, quarter, {}, today, data, layout)
         if find(session, key) is None:
             build = PackBuild(key=key, format=fmt, quarter=quarter.label, filters={},
-                              today=today, state=QUEUED, step="Waiting to start",
+                              layout=layout, today=today, state=QUEUED,
+                              step="Waiting to start",
                               reason="built ahead when the quarter was locked")
             session.add(build)
             queued.append(build)
@@ -234,3 +258,38 @@ def purge(session: Session, now: datetime) -> int:
         session.execute(delete(PackBuild).where(PackBuild.id.in_(ids)))
     return len(ids)
 
+
+
+def board_members(session: Session) -> list[User]:
+    """The board: the active members and lead of the group of kind ``board``."""
+    board = session.scalars(select(Group).where(Group.kind == "board",
+                                                Group.retired_at.is_(None))).first()
+    if board is None:
+        return []
+    people = {u.email: u for u in [board.lead, *board.members] if u is not None and u.is_active}
+    return sorted(people.values(), key=lambda u: u.name)
+
+
+def announce(session: Session, mail: MailTemplates, quarter: Quarter,
+             choice: Choice = EVERYTHING) -> int:
+    """Email each board member a link to the quarter's pack (laid out as ``choice``: the
+    board's layout, or the whole pack), through the outbox, once per quarter and layout:
+    locking the quarter again sends nothing more. Returns how many were queued. Flushes."""
+    args = f"quarter={quarter.slug}" + (
+        f"&layout={choice.layout_id}" if choice.layout_id is not None else "")
+    url = f"{mail.base_url}/board/pack.pdf?{args}"
+    name = outbox.partnership_name(session)
+    queued = 0
+    for person in board_members(session):
+        text, html = mail.render(
+            "pack_ready", partnership_name=name, name=person.name, quarter=quarter.label,
+            url=url, layout=choice.name, cover_note=choice.cover_note)
+        try:
+            sent = outbox.queue(
+                session, key=f"packs|{quarter.label}|{choice.layout_id or 'all'}|"
+                f"{person.email}", kind="pack", to=person.email,
+                subject=f"The {quarter.label} board pack", text=text, html=html)
+        except outbox.InvalidAddress:
+            continue
+        queued += sent is not None
+    return queued

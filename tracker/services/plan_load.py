@@ -70,11 +70,14 @@ def apply_plan_file(session: Session, plan: Plan, data: bytes, path: str | Path,
     )
     session.add(record)
     counts = diff.counts()
+    rules = len(diff.rules)
     audit.record(session, loaded_by or audit.COMMAND_LINE, "plan.loaded", "plan",
                  plan.partnership.id,
                  f"{Path(path).name}: {counts['add']} added, {counts['change']} changed, "
-                 f"{counts['retire']} retired, {counts['restore']} restored",
-                 new={"sha256": record.sha256, "counts": counts})
+                 f"{counts['retire']} retired, {counts['restore']} restored"
+                 + (f", {rules} change{'' if rules == 1 else 's'} to the rules" if rules else ""),
+                 new={"sha256": record.sha256, "counts": counts,
+                      **({"rules": [r.describe() for r in diff.rules]} if rules else {})})
     session.flush()
     return LoadResult(plan, diff, record)
 

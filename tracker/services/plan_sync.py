@@ -5,6 +5,10 @@ model, the fields that come from the file, and which of them refer to other item
 one description this module computes what a load would add, change, retire or restore
 (:func:`diff_plan`) and applies it (:func:`apply_plan`). Items removed from the file are
 retired, never deleted, so updates, KPI values and escalations that hang on them are kept.
+
+The plan's rules are not rows: they live in the stored text of each load, and the diff
+compares them with the rules of the plan as last loaded (:func:`rule_changes`), so that a
+load whose only change is a rule still says what it changes.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from plans import Plan
+from plans.rules import EscalationRule, RagRule, Reminder, Rules, describe_condition
 from tracker.models import KPI, KPIValue, utcnow
 from tracker.services.plan_kinds import KIND_BY_NAME, KINDS, Field, Kind, OnCreate
 
@@ -39,16 +44,32 @@ class Change:
         return f"{head}: {_short(self.label, 70)}"
 
 
+@dataclass(frozen=True)
+class RuleChange:
+    """A change to the plan's rules, against the rules of the plan as last loaded."""
+
+    section: str
+    """The rules' key: calendar, reminders, rag, rollup, approval, escalate or
+    change_approval."""
+    text: str
+
+    def describe(self) -> str:
+        """``rules rollup: worst -> majority``."""
+        return f"rules {self.section}: {self.text}"
+
+
 @dataclass
 class PlanDiff:
     changes: list[Change] = field(default_factory=list)
     unchanged: int = 0
     # by kind, the refs a load must write: added, changed (order included), restored
     touched: dict[str, set[str]] = field(default_factory=dict)
+    rules: list[RuleChange] = field(default_factory=list)
+    """What changes in the plan's rules (which are not rows: nothing to write but the text)."""
 
     @property
     def is_empty(self) -> bool:
-        return not self.changes
+        return not self.changes and not self.rules
 
     def counts(self) -> dict[str, int]:
         result = {"add": 0, "change": 0, "retire": 0, "restore": 0}
@@ -68,6 +89,7 @@ class PlanDiff:
                  "fields": sorted(c.fields)}
                 for c in self.changes
             ],
+            "rules": [r.describe() for r in self.rules],
         }
 
 
@@ -147,7 +169,8 @@ def desired_of(plan: Plan) -> Desired:
 
 def diff_plan(session: Session, plan: Plan, snapshot: Snapshot | None = None,
               desired: Desired | None = None) -> PlanDiff:
-    """What loading ``plan`` would add, change, retire and restore, by ref."""
+    """What loading ``plan`` would add, change, retire and restore, by ref, and what it
+    changes in the rules of the plan as last loaded (none if no plan is loaded yet)."""
     snapshot = snapshot or Snapshot.load(session)
     _check_partnership(snapshot, plan)
     wanted = desired or desired_of(plan)
@@ -191,7 +214,105 @@ def diff_plan(session: Session, plan: Plan, snapshot: Snapshot | None = None,
                     result.changes.append(Change(kind.name, ref, "retire",
                                                  _label(kind, {}, row)))
     result.changes.extend(_kpi_value_changes(session, plan))
+    from tracker.services.plan_load import current_plan  # plan_load imports this module
+
+    loaded = current_plan(session)
+    if loaded is not None:
+        result.rules = rule_changes(loaded.rules, plan.rules)
     return result
+
+
+# -- the rules ----------------------------------------------------------------------------
+
+
+def rule_changes(old: Rules, new: Rules) -> list[RuleChange]:
+    """What changes from the rules ``old`` to ``new``, section by section in the file's
+    order: a setting's old and new value, a named rule (RAG or escalation) added, removed
+    or changed (its condition, its colour or recipients, and the RAG rules' order, since the
+    first that matches wins), a reminder added, removed or sent to others."""
+    changes: list[RuleChange] = []
+    for name in ("update_due_days", "window_opens_days"):
+        before, after = getattr(old.calendar, name), getattr(new.calendar, name)
+        if before != after:
+            changes.append(RuleChange("calendar", f"{name} {before} -> {after}"))
+    changes.extend(RuleChange("reminders", text)
+                   for text in _reminder_changes(old.reminders, new.reminders))
+    changes.extend(RuleChange("rag", text) for text in _named_changes(old.rag, new.rag))
+    for name in ("rollup", "approval"):
+        if getattr(old, name) != getattr(new, name):
+            changes.append(RuleChange(name, f"{getattr(old, name)} -> {getattr(new, name)}"))
+    changes.extend(RuleChange("escalate", text)
+                   for text in _named_changes(old.escalate, new.escalate))
+    if old.change_approval != new.change_approval:
+        changes.append(RuleChange("change_approval",
+                                  f"{old.change_approval} -> {new.change_approval}"))
+    return changes
+
+
+def _named_changes(old: tuple[RagRule, ...] | tuple[EscalationRule, ...],
+                   new: tuple[RagRule, ...] | tuple[EscalationRule, ...]) -> list[str]:
+    """RAG or escalation rules, matched by name (the file requires each to have its own)."""
+    before = {rule.name: rule for rule in old}
+    after = {rule.name: rule for rule in new}
+    texts = [f"'{name}' removed" for name in before if name not in after]
+    for name, rule in after.items():
+        was = before.get(name)
+        if was is None:
+            texts.append(f"'{name}' added ({_rule_words(rule)})")
+            continue
+        if was.condition != rule.condition:
+            texts.append(f"'{name}' {_condition_words(was)} -> {_condition_words(rule)}")
+        if isinstance(was, RagRule) and isinstance(rule, RagRule) and was.then != rule.then:
+            texts.append(f"'{name}' then {was.then} -> {rule.then}")
+        if isinstance(was, EscalationRule) and isinstance(rule, EscalationRule) \
+                and was.to != rule.to:
+            texts.append(f"'{name}' to {', '.join(was.to)} -> {', '.join(rule.to)}")
+    kept_before = [name for name in before if name in after]
+    kept_after = [name for name in after if name in before]
+    if kept_before != kept_after and all(isinstance(r, RagRule) for r in new):
+        texts.append("order (the first that matches wins) "
+                     f"{', '.join(repr(n) for n in kept_before)} -> "
+                     f"{', '.join(repr(n) for n in kept_after)}")
+    return texts
+
+
+def _condition_words(rule: RagRule | EscalationRule) -> str:
+    return "always" if rule.condition is None else f"if {describe_condition(rule.condition)}"
+
+
+def _rule_words(rule: RagRule | EscalationRule) -> str:
+    if isinstance(rule, RagRule):
+        return f"{_condition_words(rule)}, then {rule.then}"
+    return f"{_condition_words(rule)}, to {', '.join(rule.to)}"
+
+
+def _reminder_changes(old: tuple[Reminder, ...], new: tuple[Reminder, ...]) -> list[str]:
+    """Reminders, matched by when they are sent (``at``, days from the due date)."""
+    before = {r.at: r.to for r in old}
+    after = {r.at: r.to for r in new}
+    if len(before) < len(old) or len(after) < len(new):  # two on one day: by what they are
+        gone = [r for r in old if r not in new]
+        came = [r for r in new if r not in old]
+        return ([f"the reminder {_when(r.at)} (to {', '.join(r.to)}) removed" for r in gone]
+                + [f"a reminder {_when(r.at)} (to {', '.join(r.to)}) added" for r in came])
+    texts = []
+    for at in sorted(before.keys() | after.keys()):
+        was, now = before.get(at), after.get(at)
+        if now is None and was is not None:
+            texts.append(f"the reminder {_when(at)} (to {', '.join(was)}) removed")
+        elif was is None and now is not None:
+            texts.append(f"a reminder {_when(at)} (to {', '.join(now)}) added")
+        elif was != now and was is not None and now is not None:
+            texts.append(f"the reminder {_when(at)} to {', '.join(was)} -> {', '.join(now)}")
+    return texts
+
+
+def _when(at: int) -> str:
+    """``7 days before the due date``, ``on the due date``, ``1 day after the due date``."""
+    if at == 0:
+        return "on the due date"
+    days = abs(at)
+    return f"{days} day{'' if days == 1 else 's'} {'before' if at < 0 else 'after'} the due date"
 
 
 def _check_partnership(snapshot: Snapshot, plan: Plan) -> None:

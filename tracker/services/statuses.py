@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from plans import Plan, Quarter
 from plans.engine import ActionFacts, Status, UpdateFacts, escalations_by_quarter, evaluate
 from plans.rollup import rollup
+from tracker.db import ChangedMeanwhile
 from tracker.models import (
     KPI,
     Action,
@@ -53,14 +54,16 @@ from tracker.models.plan import commitment_themes
 from tracker.services import audit
 from tracker.services import escalations as escalation_service
 from tracker.services.calendar import plan_quarters, reporting
+from tracker.services.changes import revised_due_dates
 from tracker.services.kpi_values import kpi_statuses
 
 COUNTING = ("not_needed", "approved")  # the reviews under which an update counts
 BATCH = 1000
 
 
-class PlanChanged(RuntimeError):
-    """A plan was loaded while these statuses were being worked out: they are not stored."""
+class PlanChanged(ChangedMeanwhile):
+    """A plan was loaded while these statuses were being worked out: they are not stored
+    (a request or job that meets it runs again, on the new plan)."""
 
 
 @dataclass
@@ -258,9 +261,12 @@ def work_out(session: Session, plan: Plan, today: date,
     actions = list(session.execute(query))
     updates = _counting_facts(session, plan, ids)
     kpis = kpi_facts(session, plan, actions, quarters)
+    # an approved revised due date counts instead of the plan file's (the baseline)
+    revised = revised_due_dates(session, ids)
     rules = plan.rules
     for action in actions:
-        facts = ActionFacts(ref=action.ref, starts=action_start(plan, action), due=action.due,
+        due = revised.get(action.id, action.due)
+        facts = ActionFacts(ref=action.ref, starts=action_start(plan, action), due=due,
                             updates=updates.get(action.id, {}),
                             kpis=kpis.get(action.id, {}))  # type: ignore[arg-type]
         statuses = evaluate(rules, facts, quarters)

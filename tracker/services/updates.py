@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 from plans import Plan, Quarter
 from tracker.access import can_approve, can_update, leads_action
 from tracker.db import hold
-from tracker.models import Action, ActionUpdate, Milestone, QuarterLock, User, utcnow
+from tracker.models import Action, ActionUpdate, Group, Milestone, QuarterLock, User, utcnow
+from tracker.models.people import group_members
 from tracker.services import audit
 from tracker.services.calendar import first_quarter, is_locked, reporting
-from tracker.services.statuses import action_start, recompute
+from tracker.services.statuses import COUNTING, action_start, recompute
 
 TEXT_FIELDS = ("narrative", "next_steps", "risks", "corrective_action", "concern_reason")
 
@@ -69,6 +70,27 @@ def latest_version(session: Session, action: Action, quarter: Quarter) -> Action
     ).first()
 
 
+def previous_update(session: Session, plan: Plan, action: Action, quarter: Quarter
+                    ) -> ActionUpdate | None:
+    """The update that counts for the latest quarter before ``quarter`` that has one (its
+    latest counting version): what the owner last told the board, to start this quarter from.
+    """
+    parse = plan.partnership.calendar.parse_quarter
+    found: tuple[Quarter, ActionUpdate] | None = None
+    for row in session.scalars(
+            select(ActionUpdate)
+            .where(ActionUpdate.action_id == action.id, ActionUpdate.quarter != quarter.label,
+                   ActionUpdate.review.in_(COUNTING))
+            .order_by(ActionUpdate.version)):
+        try:
+            earlier = parse(row.quarter)
+        except ValueError:
+            continue
+        if earlier < quarter and (found is None or earlier >= found[0]):
+            found = (earlier, row)
+    return found[1] if found is not None else None
+
+
 def check_can_edit(session: Session, plan: Plan, user: User, action: Action, quarter: Quarter,
                    today: date) -> None:
     """Refuse with a reason: not theirs, locked, not open yet, before the action starts."""
@@ -92,6 +114,23 @@ def reporting_opens(plan: Plan, quarter: Quarter) -> date:
     return window(plan, quarter).opens
 
 
+def has_approver(session: Session, action: Action) -> bool:
+    """Whether anyone leads the action's group, to approve its updates: without a group or a
+    lead (a plan may leave one out), an update counts as soon as it is sent, as it would
+    without ``approval: group_lead``; the plan check warns about such groups."""
+    if action.group_id is None:
+        return False
+    group = session.get(Group, action.group_id)
+    if group is None:
+        return False
+    if group.lead_id is not None:
+        return True
+    return session.scalar(select(group_members.c.user_id).join(
+        User, User.id == group_members.c.user_id).where(
+        group_members.c.group_id == group.id, User.role == "lead", User.is_active)
+        .limit(1)) is not None
+
+
 def record_update(session: Session, plan: Plan, user: User, action: Action, quarter: Quarter,
                   data: UpdateData, base_version: int, today: date) -> ActionUpdate:
     """Add a new version of the quarter's update; refuse if the form was stale."""
@@ -101,7 +140,8 @@ def record_update(session: Session, plan: Plan, user: User, action: Action, quar
     if current != base_version:
         assert latest is not None
         raise StaleEdit(latest)
-    needs_approval = plan.rules.approval == "group_lead" and not leads_action(user, action)
+    needs_approval = (plan.rules.approval == "group_lead" and not leads_action(user, action)
+                      and has_approver(session, action))
     update = ActionUpdate(
         action_id=action.id, quarter=quarter.label, version=current + 1, author_id=user.id,
         review="pending" if needs_approval else "not_needed", **data.as_dict(),

@@ -24,7 +24,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from tracker import access
+from tracker import access, clock
 from tracker.db import get_session, hold
 from tracker.forms import ConfirmForm
 from tracker.forms_admin import AuditFilterForm, RoleForm, UsersFilterForm
@@ -32,11 +32,26 @@ from tracker.models import User
 from tracker.services import accounts, audit_trail
 from tracker.services.accounts import AccountRefused
 from tracker.services.outbox import MailTemplates
+from tracker.services.overview import overview
+from tracker.services.plan_load import current_plan
 from tracker.views import pagination, refuse
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 FILTER_ARGS = ("actor", "action", "object_type", "object_ref", "date_from", "date_to")
+
+
+# -- what needs doing -----------------------------------------------------------------------
+
+
+@bp.get("")
+@access.admin
+def home() -> str:
+    """The community safety team's home: what needs doing, and every admin page."""
+    db = get_session()
+    plan = current_plan(db)
+    return render_template("admin/home.html", found=overview(db, plan, clock.today()),
+                           has_plan=plan is not None)
 
 
 # -- the audit trail ----------------------------------------------------------------------

@@ -23,9 +23,9 @@ WRONG = "Enter a correct email address and password"
 @access.public
 @keeps_text
 def sign_in() -> str | Response:
-    target = access.safe_next(request.args.get("next"), url_for("plan.overview"))
+    asked = request.args.get("next")
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(target)
+        return redirect(access.safe_next(asked, url_for(access.home_endpoint(current_user))))
     if csrf_expired():
         form = SignInForm()  # not validated: it only gives the page a fresh token
         form.password.data = ""
@@ -42,7 +42,8 @@ def sign_in() -> str | Response:
             if user is not None:
                 auth.sign_in(db, user)
                 audit.record(db, user, "account.signed_in", "account", user.email)
-                return redirect(target)
+                # where they were going, or their role's home
+                return redirect(access.safe_next(asked, url_for(access.home_endpoint(user))))
             problem = WRONG
             form.email.errors = [WRONG]
     # a failed attempt is kept (it counts towards the throttle): this page commits too
@@ -86,7 +87,7 @@ def set_password(token: str) -> str | Response:
                          f"password set from {how}")
             auth.sign_in(db, user)
             flash("Your password is set and you are signed in.", "success")
-            return redirect(url_for("plan.overview"))
+            return redirect(url_for(access.home_endpoint(user)))
     return render_template("auth/set_password.html", form=form, user=user,  # type: ignore[return-value]
                            purpose=link.purpose), (400 if form.errors else 200)
 

@@ -34,12 +34,16 @@ from flask_login import current_user
 from plans import Plan, Quarter
 from tracker import access, clock
 from tracker.db import get_session
-from tracker.models import PackBuild
+from tracker.models import PackBuild, Priority
+from tracker.models.commentary import SUMMARY
 from tracker.models.packs import READY
 from tracker.reports import dashboard as board
-from tracker.services import packs
+from tracker.reports import exceptions as exception_pages
+from tracker.reports import history
+from tracker.services import commentary, layouts, packs
 from tracker.services.calendar import plan_quarters
-from tracker.views import plan_or_404
+from tracker.services.layouts import EVERYTHING, Choice
+from tracker.views import pagination, plan_or_404
 
 bp = Blueprint("board", __name__, url_prefix="/board")
 
@@ -76,7 +80,31 @@ def _context(view: board.Dashboard, **extra: Any) -> dict[str, Any]:
 @access.signed_in
 def dashboard() -> str:
     view = _view(plan_or_404())
-    return render_template("board/dashboard.html", **_context(view))
+    listed = {row.id for kind, _word, _n in view.change_counts
+              for row in view.changes(kind)[:LISTED]}
+    listed |= {row.id for row in [*view.concerns[:LISTED], *view.missing[:LISTED],
+                                  *view.overdue[:LISTED]]}
+    return render_template("board/dashboard.html", histories=_histories(view, listed),
+                           briefing=layouts.for_board(get_session()),
+                           **_notes(view), **_context(view))
+
+
+def _notes(view: board.Dashboard) -> dict[str, Any]:
+    """The quarter's commentary, and which of it the person may write."""
+    db = get_session()
+    scopes = [commentary.Scope(SUMMARY, None)] + [
+        commentary.Scope(p.ref, db.get(Priority, p.id)) for p in view.priorities]
+    return {"notes": commentary.latest(db, view.quarter.label),
+            "may_write": {s.key for s in scopes if commentary.may_write(current_user, s)}}
+
+
+LISTED = 25  # the most of each list the dashboard shows
+
+
+def _histories(view: board.Dashboard, action_ids: set[int]) -> dict[int, history.History]:
+    """The strips of quarters of the actions a page lists: the last eight quarters."""
+    return history.of_actions(get_session(), action_ids,
+                              history.last(view.quarters, view.quarter))
 
 
 @bp.get("/priorities/<ref>")
@@ -86,7 +114,10 @@ def priority(ref: str) -> str:
     found = view.priority(ref)
     if found is None:
         abort(404)
-    return render_template("board/priority.html", priority=found, **_context(view))
+    strips = history.of_rollups(get_session(), "commitment", [c.id for c in found.commitments],
+                                history.last(view.quarters, view.quarter))
+    return render_template("board/priority.html", priority=found, histories=strips,
+                           **_notes(view), **_context(view))
 
 
 @bp.get("/commitments/<ref>")
@@ -98,14 +129,31 @@ def commitment(ref: str) -> str:
         abort(404)
     priority_row, commitment_row = found
     return render_template("board/commitment.html", priority=priority_row,
-                           commitment=commitment_row, **_context(view))
+                           commitment=commitment_row,
+                           histories=_histories(view, {r.id for r in commitment_row.actions}),
+                           **_context(view))
 
 
 @bp.get("/exceptions")
 @access.signed_in
 def exceptions() -> str:
-    view = _view(plan_or_404())
-    return render_template("board/exceptions.html", **_context(view))
+    plan = plan_or_404()
+    view = _view(plan)
+    found = exception_pages.read(view, request.args.get("only", ""),
+                                 request.args.get("page", 1, type=int) or 1)
+    histories = _histories(view, {row.id for _, row in found.rows})
+    args = view_args(view)
+
+    def href(number: int) -> str:
+        return url_for("board.exceptions", **{**args, **({"only": found.only} if found.only
+                                                         else {}),
+                                              **({"page": str(number)} if number > 1 else {})})
+
+    return render_template(
+        "board/exceptions.html", found=found, histories=histories, only=exception_pages.ONLY,
+        page_href=href, pages=pagination(found.page, found.pages, href,
+                                         "Pages of the exception report"),
+        **_context(view))
 
 
 @bp.get("/trend")
@@ -150,9 +198,10 @@ def pack(fmt: str) -> Response:
     today = clock.today()
     quarter = _quarter(plan, today)
     filters, _problems = board.checked_filters(db, board.Filters.from_args(request.args))
+    choice = _layout_asked_for()
     try:
         asked = packs.ask(db, current_user, fmt, plan_quarters(plan, today), quarter,
-                          filters.args(), today)
+                          filters.args(), today, choice)
     except packs.PackRefused as refused:
         flash(f"{refused}.", "info")
         assert refused.waiting is not None
@@ -161,6 +210,18 @@ def pack(fmt: str) -> Response:
         return redirect(url_for("board.pack_file", build_id=asked.build.id,
                                 filename=asked.build.filename))
     return redirect(url_for("board.pack_status", build_id=asked.build.id))
+
+
+def _layout_asked_for() -> Choice:
+    """The briefing book's layout named by ``?layout=`` (the whole pack without one); a
+    layout that is not there (deleted, or mistyped) is a page not found."""
+    raw = request.args.get("layout", "").strip()
+    if not raw:
+        return EVERYTHING
+    found = layouts.find(get_session(), int(raw)) if raw.isdigit() else None
+    if found is None:
+        abort(404)
+    return Choice.of(found)
 
 
 def _build(build_id: int) -> PackBuild:
@@ -174,12 +235,19 @@ def _pack_args(found: PackBuild) -> dict[str, str]:
     return {"quarter": found.quarter.replace("/", "-").replace(" ", "-"), **found.filters}
 
 
+def _layout_args(found: PackBuild) -> dict[str, str]:
+    kept = found.layout or {}
+    return {"layout": str(kept["id"])} if kept.get("id") else {}
+
+
 @bp.get("/packs/<int:build_id>")
 @access.signed_in
 def pack_status(build_id: int) -> str:
     found = _build(build_id)
     return render_template("board/pack_status.html", build=found, names=packs.NAMES,
-                           again=url_for("board.pack", fmt=found.format, **_pack_args(found)),
+                           again=url_for("board.pack", fmt=found.format, **_pack_args(found),
+                                         **_layout_args(found)),
+                           layout=(found.layout or {}).get("name", ""),
                            dashboard=url_for("board.dashboard", **_pack_args(found)))
 
 

@@ -29,6 +29,8 @@ from tracker.models import (
     Priority,
     Theme,
 )
+from tracker.reports import history
+from tracker.services.calendar import plan_quarters
 
 bp = Blueprint("plan", __name__)
 
@@ -72,14 +74,16 @@ def _statuses_for(item_type: str, item_id: int, action_ids: list[int]) -> dict[s
     db = get_session()
     plan = current_plan(db)
     if plan is None:
-        return {"quarter": None, "rollup": None, "action_statuses": {}}
+        return {"quarter": None, "rollup": None, "action_statuses": {}, "strip": None}
     quarter = reporting(plan, clock.today()).quarter.label
     rollup = db.scalars(select(RollupStatus).where(
         RollupStatus.item_type == item_type, RollupStatus.item_id == item_id,
         RollupStatus.quarter == quarter)).first()
     statuses = {row.action_id: row for row in db.scalars(select(ActionStatus).where(
         ActionStatus.action_id.in_(action_ids), ActionStatus.quarter == quarter))}
-    return {"quarter": quarter, "rollup": rollup, "action_statuses": statuses}
+    strips = history.of_rollups(db, item_type, [item_id], plan_quarters(plan, clock.today()))
+    return {"quarter": quarter, "rollup": rollup, "action_statuses": statuses,
+            "strip": strips.get(item_id)}
 
 
 @bp.get("/")
@@ -170,6 +174,7 @@ def action(ref: str) -> str:
             board_quarter = None
     return render_template(
         "plan/action.html", action=item, versions=versions, statuses=statuses,
+        strip=history.of_rows(statuses),
         board_quarter=board_quarter,
         period=period, locked=locked_quarters(db),
         can_update=access.can_update(current_user, item),
