@@ -47,6 +47,16 @@ EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
                message="Enter an email address in the correct format, like name@example.org")
 
 
+
+def typed_number(typed: str | None) -> float | None:
+    """A number as people type it ("1,250", "42%", " 7 "); ``None`` if it is not one."""
+    raw = (typed or "").strip().replace(",", "").rstrip("%").strip()
+    try:
+        return float(raw)
+    except ValueError:
+        return None
+
+
 class SignInForm(FlaskForm):
     email = StringField("Email address", widget=GovTextInput(),
                         validators=[InputRequired("Enter your email address"), EMAIL,
@@ -239,11 +249,7 @@ class KpiValueForm(FlaskForm):
         return int(raw) if raw.isdigit() else None
 
     def number(self) -> float | None:
-        raw = (self.value.data or "").strip().replace(",", "").rstrip("%").strip()
-        try:
-            return float(raw)
-        except ValueError:
-            return None
+        return typed_number(self.value.data)
 
 
 # -- change requests (revised due dates and KPI targets) ------------------------------------
@@ -328,11 +334,7 @@ class ChangeTargetForm(FlaskForm):
     submit = SubmitField("Send the request", widget=GovSubmitInput())
 
     def number(self) -> float | None:
-        raw = (self.value.data or "").strip().replace(",", "").rstrip("%").strip()
-        try:
-            return float(raw)
-        except ValueError:
-            return None
+        return typed_number(self.value.data)
 
 
 class ChangeDecisionForm(FlaskForm):

@@ -16,9 +16,7 @@ import csv
 import io
 import math
 import re
-import shutil
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +27,8 @@ from markupsafe import escape
 from pypdf import PdfReader
 from sqlalchemy import update
 
-from tests.conftest import _make_app
 from tests.tracker.helpers import TODAY, db, pin_today
-from tracker.db import get_engine, get_session
+from tracker.db import get_session
 from tracker.models import Action, ActionUpdate
 from tracker.reports import dashboard
 from tracker.reports.pack import FORMATS, NO_FILTERS, Pack, render
@@ -47,17 +44,6 @@ PRIORITY_SHEETS = ["P1 Safe communities", "P2 Serious violence", "P3 Ending VAWG
 """Kingston's priorities' sheets: ref and short title, "Serious violence and exploitation"
 cut at a word to fit Excel's 31 characters."""
 
-
-@pytest.fixture
-def demo_app(demo_db_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-             ) -> Iterator[Flask]:
-    """A copy of the demo database for one test, today pinned to 25 November 2026."""
-    pin_today(monkeypatch)
-    target = tmp_path / "tracker.db"
-    shutil.copy(demo_db_template, target)
-    app = _make_app(target)
-    yield app
-    get_engine(app).dispose()
 
 
 def board(app: Flask, fmt: str, slug: str = SLUG,

@@ -11,31 +11,26 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
-import pytest
 from flask import Flask
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from tests.conftest import _make_app
 from tests.tracker.helpers import (
     TODAY,
     banners,
     browser,
     db,
     field_error,
-    pin_today,
     token_for,
     visible,
 )
 from tests.tracker.signing import ADMIN, BOARD, LEAD
 from tests.tracker.test_board_pack import outline
 from tracker import builder
-from tracker.db import get_engine, get_session
+from tracker.db import get_session
 from tracker.models import AuditEvent, OutboxMessage, PackBuild, PackLayout
 from tracker.reports import dashboard
 from tracker.reports.pack import Pack, render
@@ -46,16 +41,6 @@ from tracker.services.plan_load import current_plan
 Q2 = "2026-27-Q2"
 COVER = "Please read the exception report first.\nThe board will be asked to agree two escalations."
 
-
-@pytest.fixture
-def demo_app(demo_db_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-             ) -> Iterator[Flask]:
-    pin_today(monkeypatch)
-    target = tmp_path / "tracker.db"
-    shutil.copy(demo_db_template, target)
-    app = _make_app(target)
-    yield app
-    get_engine(app).dispose()
 
 
 def pack_of(app: Flask, fmt: str, choice: Choice = EVERYTHING

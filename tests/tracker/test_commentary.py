@@ -9,27 +9,20 @@ leads priority 2's thematic group.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import _make_app
 from tests.tracker.helpers import (
     banners,
     browser,
     db,
     error_summary,
     field_error,
-    pin_today,
     token_for,
     visible,
 )
 from tests.tracker.signing import ADMIN, BOARD, LEAD, MEMBER
-from tracker.db import get_engine
 from tracker.models import AuditEvent, Commentary, Group, Priority, QuarterLock, User
 
 Q2 = "2026-27-Q2"
@@ -38,16 +31,6 @@ SUMMARY = "/board/commentary/2026-27-Q2/summary"
 TEXT = ("Knife crime referrals are up after the summer; the group has agreed a second "
         "outreach team with the youth service and asks the board to note the funding gap.")
 
-
-@pytest.fixture
-def demo_app(demo_db_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-             ) -> Iterator[Flask]:
-    pin_today(monkeypatch)
-    target = tmp_path / "tracker.db"
-    shutil.copy(demo_db_template, target)
-    app = _make_app(target)
-    yield app
-    get_engine(app).dispose()
 
 
 def latest(app: Flask, scope: str, quarter: str = "2026/27 Q2") -> Commentary | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import (
     Blueprint,
@@ -26,6 +26,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
@@ -40,6 +41,8 @@ from tracker.services import changes as service
 from tracker.services.outbox import MailTemplates
 from tracker.views import plan_or_404, refuse
 from tracker.views.forms_support import EXPIRED_MESSAGE, csrf_expired, keeps_text, take_held
+
+F = TypeVar("F", bound=FlaskForm)
 
 bp = Blueprint("changes", __name__)
 STATES = {"open": "Waiting for a decision", "decided": "Decided"}
@@ -324,22 +327,11 @@ def ask_due_date(ref: str) -> str | Response | tuple[str, int]:
     due = service.revised_due_dates(db, [action.id]).get(action.id, action.due)
     current = service.revised_milestone_dates(db, [m.id for m in action.milestones])
     choices = _due_choices(action, current, due)
-    problem = None
-    if csrf_expired():
-        form = ChangeDueDateForm(meta={"csrf": False})
-        form.item.choices = choices
-        form.validate()
-        problem = EXPIRED_MESSAGE
-    elif request.method == "GET":
-        held = take_held(request.path, user.id)
-        form = ChangeDueDateForm(formdata=held) if held is not None else ChangeDueDateForm()
-        form.item.choices = choices
-        if held is None:
-            form.item.data = DUE if len(choices) == 1 or request.args.get("item") is None \
-                else request.args.get("item")
-    else:
-        form = ChangeDueDateForm()
-        form.item.choices = choices
+    form, problem, fresh = _form_as_sent(ChangeDueDateForm, "item", choices, user)
+    if fresh:
+        form.item.data = DUE if len(choices) == 1 or request.args.get("item") is None \
+            else request.args.get("item")
+    elif problem is None and request.method == "POST":
         if form.validate_on_submit():
             try:
                 made = service.ask_due_date(db, plan, user, action,
@@ -355,6 +347,23 @@ def ask_due_date(ref: str) -> str | Response | tuple[str, int]:
     status = 400 if problem or form.errors else 200
     return _ask_page(plan, action, form, due, problem), status
 
+
+
+def _form_as_sent(form_class: type[F], choice_field: str, choices: list[tuple[str, str]],
+                  user: User) -> tuple[F, str | None, bool]:
+    """The asking form as this request brings it, with its choices: a POST whose session
+    lapsed (validated without CSRF, so the person sees what to fix, and ``problem`` says the
+    session lapsed), a GET with the text held from such a POST, or the POST as sent.
+    ``fresh`` is a GET with nothing held: the caller fills in the defaults."""
+    if csrf_expired():
+        form = form_class(meta={"csrf": False})
+        getattr(form, choice_field).choices = choices
+        form.validate()
+        return form, EXPIRED_MESSAGE, False
+    held = take_held(request.path, user.id) if request.method == "GET" else None
+    form = form_class(formdata=held) if held is not None else form_class()
+    getattr(form, choice_field).choices = choices
+    return form, None, request.method == "GET" and held is None
 
 def _milestone_id(value: str) -> int | None:
     """The milestone the form names, None for the action's own date (whether it is the
@@ -403,21 +412,10 @@ def ask_target(ref: str) -> str | Response | tuple[str, int]:
                for value, words in service.target_choices(kpi, plan, today)]
     if not choices:
         abort(404)
-    problem = None
-    if csrf_expired():
-        form = ChangeTargetForm(meta={"csrf": False})
-        form.period.choices = choices
-        form.validate()
-        problem = EXPIRED_MESSAGE
-    elif request.method == "GET":
-        held = take_held(request.path, user.id)
-        form = ChangeTargetForm(formdata=held) if held is not None else ChangeTargetForm()
-        form.period.choices = choices
-        if held is None:
-            form.period.data = choices[0][0]
-    else:
-        form = ChangeTargetForm()
-        form.period.choices = choices
+    form, problem, fresh = _form_as_sent(ChangeTargetForm, "period", choices, user)
+    if fresh:
+        form.period.data = choices[0][0]
+    elif problem is None and request.method == "POST":
         if form.validate_on_submit():
             chosen = form.period.data or ""
             period = service.PLAN_WIDE if chosen == PLAN_TARGET else chosen
