@@ -50,6 +50,7 @@ from tracker.models import (
     User,
 )
 from tracker.services import changes as service
+from tracker.services import revisions
 from tracker.services.plan_load import current_plan
 
 PAST_DUE = "Past its due date"
@@ -532,7 +533,7 @@ def test_a_plan_reload_keeps_the_revision_and_a_new_plan_date_replaces_it(
     with db(kingston_app) as s:
         assert s.scalars(select(Action.due).where(Action.ref == people.action)).one() == \
             people.baseline
-        assert service.revised_due_dates(s)[s.scalars(select(Action.id).where(
+        assert revisions.revised_due_dates(s)[s.scalars(select(Action.id).where(
             Action.ref == people.action)).one()] == REVISED
     assert status_of(kingston_app, people.action)[1] != PAST_DUE
     reader = browser(kingston_app)

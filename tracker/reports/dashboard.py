@@ -58,7 +58,7 @@ from tracker.reports.figures import (
 )
 from tracker.services import kpi_values
 from tracker.services.calendar import plan_quarters, reporting
-from tracker.services.changes import revised_due_dates
+from tracker.services.revisions import revised_due_dates
 
 __all__ = [
     "COLOURS",

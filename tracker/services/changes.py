@@ -10,12 +10,11 @@ as the plan's rules say.
   load never loses it. The revision *in force* for an item is the latest approved one
   whose recorded baseline is still the file's: when a plan is loaded with a new date or
   target for the item (the annual review re-baselined it), the file's counts again.
-- **What it changes.** The rules engine uses the action's due date in force
-  (:func:`revised_due_dates`, read by :func:`tracker.services.statuses.work_out`); KPI
-  measures use the target in force (:func:`revised_targets`, read by
-  :func:`tracker.services.kpi_values.definition`). Approving a due date recomputes the
-  action's statuses; approving a target, those of the actions the KPI informs. A
-  milestone's date is shown, not used by the rules.
+- **What it changes.** The rules engine uses the action's due date in force, and KPI
+  measures the target in force (:mod:`tracker.services.revisions`, read by
+  :func:`tracker.services.statuses.work_out` and :func:`tracker.services.kpi_values.definition`).
+  Approving a due date recomputes the action's statuses; approving a target, those of the
+  actions the KPI informs. A milestone's date is shown, not used by the rules.
 - **Who decides** (``rules.change_approval``): ``group_lead``, a lead of the item's group
   (for a KPI: a group whose priority it measures, or of an action it informs); ``board``,
   the board, whose decision an admin records (board members read and never edit). Admins
@@ -32,14 +31,13 @@ Services flush; the caller commits.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session, SessionTransaction, joinedload, object_session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
 
 from plans import Plan, Quarter
 from plans.engine import format_date
@@ -57,12 +55,19 @@ from tracker.models.changes import (
 )
 from tracker.models.delivery import action_kpis
 from tracker.models.kpi import kpi_commitments
-from tracker.services import audit
+from tracker.services import audit, kpi_values
 from tracker.services import outbox as outbox_service
+from tracker.services.revisions import (
+    PLAN_WIDE,
+    file_target,
+    forget_targets,
+    revised_due_dates,
+    revised_milestone_dates,
+    revised_targets,
+)
+from tracker.services.statuses import recompute
 
-PLAN_WIDE = ""  # the period of a KPI's target for the whole plan
 REASON_LENGTH = 5000
-_TARGETS = "tracker.changes.revised_targets"  # session.info: approved KPI targets, per KPI
 
 
 class ChangeRefused(ValueError):
@@ -75,112 +80,6 @@ class ChangeRefused(ValueError):
 
 class AlreadyDecided(ChangeRefused):
     """Someone else decided the request first."""
-
-
-# -- what is in force --------------------------------------------------------------------
-
-
-def revised_due_dates(session: Session, action_ids: Iterable[int] | None = None
-                      ) -> dict[int, date]:
-    """The approved revised due date in force for each action that has one (one query).
-
-    In force: the latest approved request whose baseline is still the action's due date in
-    the plan file."""
-    c = ChangeRequest
-    query = (select(c.action_id, c.requested_date)
-             .join(Action, Action.id == c.action_id)
-             .where(c.kind == ACTION_DUE, c.state == APPROVED, c.baseline_date == Action.due)
-             .order_by(c.decided_at, c.id))
-    if action_ids is not None:
-        query = query.where(c.action_id.in_(list(action_ids)))
-    return {action_id: day for action_id, day in session.execute(query)
-            if action_id is not None and day is not None}
-
-
-def revised_milestone_dates(session: Session, milestone_ids: Iterable[int]) -> dict[int, date]:
-    """Like :func:`revised_due_dates`, for milestones."""
-    c = ChangeRequest
-    query = (select(c.milestone_id, c.requested_date)
-             .join(Milestone, Milestone.id == c.milestone_id)
-             .where(c.kind == MILESTONE_DUE, c.state == APPROVED,
-                    c.baseline_date == Milestone.due, c.milestone_id.in_(list(milestone_ids)))
-             .order_by(c.decided_at, c.id))
-    return {milestone_id: day for milestone_id, day in session.execute(query)
-            if milestone_id is not None and day is not None}
-
-
-def file_target(kpi: KPI, period: str) -> float | None:
-    """The KPI's target for ``period`` (a year, or :data:`PLAN_WIDE`) in the plan file."""
-    if period == PLAN_WIDE:
-        return kpi.target
-    return kpi.targets.get(period)
-
-
-def revised_targets(kpi: KPI) -> dict[str, float]:
-    """The approved revised targets in force for a KPI, by period (a year's label, or
-    :data:`PLAN_WIDE`), read through the KPI's own session.
-
-    Every KPI's approved targets are read in one query, once per transaction (pages
-    measure many KPIs), and read again after a decision.
-    """
-    session = object_session(kpi)
-    if session is None:
-        return {}
-    table: dict[int, list[tuple[str, float | None, float]]] | None = session.info.get(_TARGETS)
-    if table is None:
-        c = ChangeRequest
-        table = defaultdict(list)
-        for kpi_id, period, baseline, value in session.execute(
-                select(c.kpi_id, c.period, c.baseline_value, c.requested_value)
-                .where(c.kind == KPI_TARGET, c.state == APPROVED)
-                .order_by(c.decided_at, c.id)):
-            if kpi_id is not None and value is not None:
-                table[kpi_id].append((period, baseline, value))
-        session.info[_TARGETS] = table
-    return {period: value for period, baseline, value in table.get(kpi.id, ())
-            if baseline == file_target(kpi, period)}
-
-
-def _forget_targets(session: Session) -> None:
-    session.info.pop(_TARGETS, None)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # the next transaction reads them afresh
-        _forget_targets(session)
-
-
-def in_force_ids(changes: Iterable[ChangeRequest]) -> set[int]:
-    """Of these requests (all of an item's, loaded with their milestone or KPI), the ids of
-    the approved ones in force: for each item, the latest approved whose baseline is still
-    the plan file's (the same choice as :func:`revised_due_dates` and
-    :func:`revised_targets`)."""
-    latest: dict[tuple[str, int, str], ChangeRequest] = {}
-    for change in changes:
-        if change.state != APPROVED:
-            continue
-        if change.kind == ACTION_DUE and change.action is not None:
-            item, current = change.action.id, change.baseline_date == change.action.due
-        elif change.kind == MILESTONE_DUE and change.milestone is not None:
-            item, current = change.milestone.id, \
-                change.baseline_date == change.milestone.due
-        elif change.kind == KPI_TARGET and change.kpi is not None:
-            item = change.kpi.id
-            current = change.baseline_value == file_target(change.kpi, change.period)
-        else:
-            continue
-        if not current:
-            continue
-        key = (change.kind, item, change.period)
-        found = latest.get(key)
-        if found is None or _decided(change) > _decided(found):
-            latest[key] = change
-    return {change.id for change in latest.values()}
-
-
-def _decided(change: ChangeRequest) -> tuple[datetime, int]:
-    return (change.decided_at or change.requested_at, change.id)
 
 
 # -- who decides -------------------------------------------------------------------------
@@ -433,7 +332,7 @@ def decide(session: Session, plan: Plan, user: User, change: ChangeRequest, appr
                  old={"request": change.id, "state": OPEN},
                  new={"request": change.id, "state": change.state,
                       "decided_as": change.decided_as, "comment": note})
-    _forget_targets(session)
+    forget_targets(session)
     if approve:
         _recompute(session, plan, today, change, user)
     _tell_requester(session, change, mail)
@@ -441,9 +340,6 @@ def decide(session: Session, plan: Plan, user: User, change: ChangeRequest, appr
 
 def _recompute(session: Session, plan: Plan, today: date, change: ChangeRequest,
                user: User) -> None:
-    from tracker.services import kpi_values
-    from tracker.services.statuses import recompute
-
     if change.kind == ACTION_DUE and change.action_id is not None:
         recompute(session, plan, today, [change.action_id], actor=user)
     elif change.kind == KPI_TARGET and change.kpi is not None:

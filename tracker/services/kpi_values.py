@@ -21,7 +21,7 @@ from plans import Calendar, Plan
 from tracker import clock
 from tracker.models import KPI, Action, Commitment, KPIValue, User
 from tracker.services import audit
-from tracker.services.changes import PLAN_WIDE, revised_targets
+from tracker.services.revisions import PLAN_WIDE, revised_targets
 
 
 class ValueRefused(ValueError):

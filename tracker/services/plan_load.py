@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plans import Plan, PlanError, parse_plan
@@ -15,6 +14,7 @@ from plans.errors import Problem
 from tracker import clock
 from tracker.models import PlanLoad
 from tracker.services import audit
+from tracker.services.loaded_plan import current_plan as current_plan  # for its callers
 from tracker.services.plan_sync import Desired, PlanDiff, Snapshot, apply_plan, diff_plan
 from tracker.services.statuses import recompute
 
@@ -80,28 +80,3 @@ def apply_plan_file(session: Session, plan: Plan, data: bytes, path: str | Path,
                       **({"rules": [r.describe() for r in diff.rules]} if rules else {})})
     session.flush()
     return LoadResult(plan, diff, record)
-
-
-_PARSED: dict[str, Plan] = {}
-"""Plans parsed in this process, by the SHA-256 of their text (a handful at most)."""
-
-
-def current_plan(session: Session) -> Plan | None:
-    """The plan as last loaded (its rules drive statuses), parsed once per process.
-
-    Only the latest load's id and checksum are read on each call; its text is read and
-    parsed the first time a process meets that checksum.
-    """
-    latest = session.execute(select(PlanLoad.id, PlanLoad.sha256)
-                             .order_by(PlanLoad.id.desc()).limit(1)).first()
-    if latest is None:
-        return None
-    plan = _PARSED.get(latest.sha256)
-    if plan is None:
-        text, filename = session.execute(select(PlanLoad.text, PlanLoad.filename)
-                                         .where(PlanLoad.id == latest.id)).one()
-        plan = parse_plan(text, filename)
-        if len(_PARSED) >= 4:
-            _PARSED.pop(next(iter(_PARSED)))
-        _PARSED[latest.sha256] = plan
-    return plan

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from plans import Plan
 from plans.rules import EscalationRule, RagRule, Reminder, Rules, describe_condition
 from tracker.models import KPI, KPIValue, utcnow
+from tracker.services.loaded_plan import current_plan
 from tracker.services.plan_kinds import KIND_BY_NAME, KINDS, Field, Kind, OnCreate
 
 ChangeKind = Literal["add", "change", "retire", "restore"]
@@ -214,8 +215,6 @@ def diff_plan(session: Session, plan: Plan, snapshot: Snapshot | None = None,
                     result.changes.append(Change(kind.name, ref, "retire",
                                                  _label(kind, {}, row)))
     result.changes.extend(_kpi_value_changes(session, plan))
-    from tracker.services.plan_load import current_plan  # plan_load imports this module
-
     loaded = current_plan(session)
     if loaded is not None:
         result.rules = rule_changes(loaded.rules, plan.rules)

@@ -54,8 +54,8 @@ from tracker.models.plan import commitment_themes
 from tracker.services import audit
 from tracker.services import escalations as escalation_service
 from tracker.services.calendar import plan_quarters, reporting
-from tracker.services.changes import revised_due_dates
 from tracker.services.kpi_values import kpi_statuses
+from tracker.services.revisions import revised_due_dates
 
 COUNTING = ("not_needed", "approved")  # the reviews under which an update counts
 BATCH = 1000

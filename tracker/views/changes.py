@@ -38,6 +38,7 @@ from tracker.forms import ChangeDecisionForm, ChangeDueDateForm, ChangeTargetFor
 from tracker.models import KPI, Action, ChangeRequest, Commitment, User
 from tracker.models.changes import ACTION_DUE, KPI_TARGET, OPEN
 from tracker.services import changes as service
+from tracker.services import revisions
 from tracker.services.outbox import MailTemplates
 from tracker.views import plan_or_404, refuse
 from tracker.views.forms_support import EXPIRED_MESSAGE, csrf_expired, keeps_text, take_held
@@ -113,7 +114,7 @@ def action_changes(action: Action) -> Changes | None:
     if plan is None:
         return None
     requests = service.for_action(db, action)  # their action is the page's own, loaded
-    in_force = service.in_force_ids(requests)
+    in_force = revisions.in_force_ids(requests)
     due = next((c for c in requests if c.id in in_force and c.kind == ACTION_DUE), None)
     lines = [DateLine("Due date", action.due, due)]
     for milestone in action.milestones:
@@ -139,14 +140,14 @@ def kpi_changes(kpi: KPI) -> Changes | None:
     if plan is None:
         return None
     requests = service.for_kpi(db, kpi)
-    in_force = service.in_force_ids(requests)
+    in_force = revisions.in_force_ids(requests)
     lines = []
-    periods = [*sorted(kpi.targets), *([service.PLAN_WIDE] if kpi.target is not None else [])]
+    periods = [*sorted(kpi.targets), *([revisions.PLAN_WIDE] if kpi.target is not None else [])]
     for period in periods:
         revision = next((c for c in requests if c.id in in_force and c.period == period), None)
         if revision is None:
             continue
-        label = ("Target for the whole plan" if period == service.PLAN_WIDE
+        label = ("Target for the whole plan" if period == revisions.PLAN_WIDE
                  else f"Target for {period}")
         lines.append(TargetLine(label, service.baseline_words(revision), revision,
                                 service.to_words(revision)))
@@ -324,8 +325,8 @@ def ask_due_date(ref: str) -> str | Response | tuple[str, int]:
     user = _user()
     access.require(access.can_update(user, action))
     db = get_session()
-    due = service.revised_due_dates(db, [action.id]).get(action.id, action.due)
-    current = service.revised_milestone_dates(db, [m.id for m in action.milestones])
+    due = revisions.revised_due_dates(db, [action.id]).get(action.id, action.due)
+    current = revisions.revised_milestone_dates(db, [m.id for m in action.milestones])
     choices = _due_choices(action, current, due)
     form, problem, fresh = _form_as_sent(ChangeDueDateForm, "item", choices, user)
     if fresh:
@@ -418,7 +419,7 @@ def ask_target(ref: str) -> str | Response | tuple[str, int]:
     elif problem is None and request.method == "POST":
         if form.validate_on_submit():
             chosen = form.period.data or ""
-            period = service.PLAN_WIDE if chosen == PLAN_TARGET else chosen
+            period = revisions.PLAN_WIDE if chosen == PLAN_TARGET else chosen
             try:
                 made = service.ask_target(get_session(), plan, user, kpi, period,
                                           form.number(), form.reason.data or "", today,
@@ -436,9 +437,9 @@ def ask_target(ref: str) -> str | Response | tuple[str, int]:
 def _target_page(plan: Plan, kpi: KPI, form: ChangeTargetForm,
                  problem: str | None = None) -> str:
     targets = []
-    revised = service.revised_targets(kpi)
+    revised = revisions.revised_targets(kpi)
     for value, words in service.target_choices(kpi, plan, clock.today()):
-        baseline = service.file_target(kpi, value)
+        baseline = revisions.file_target(kpi, value)
         targets.append((words, _number(kpi, baseline), _number(kpi, revised.get(value))
                         if value in revised else ""))
     return render_template("changes/ask_target.html", kpi=kpi, form=form, problem=problem,
