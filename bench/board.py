@@ -33,11 +33,15 @@ PAGES = {
     "trivial page": "/account",
     "dashboard": "/board",
     "exception report": "/board/exceptions",
+    "priority": "/board/priorities/{priority}",
+    "commitment": "/board/commitments/{commitment}",
+    "trend": "/board/trend",
     # packs are made by the pack builder, not by a request: what is timed is making one
     "board pack (HTML)": "/board/pack.html",
     "board pack (XLSX)": "/board/pack.xlsx",
     "board pack (PDF)": "/board/pack.pdf",
 }
+REFERENCE = "trivial page"
 PASSWORD = "bench-board-member-password"
 
 
@@ -63,9 +67,125 @@ def main(argv: Sequence[str] | None = None) -> int:
     email, client = signed_in_board_member(app)
     print(f"\nSigned in as {email} (board); today is {TODAY:%-d %B %Y}; {args.runs} runs "
           "per page after one warm-up request.\n")
-    rows = [time_page(app, client, name, PAGES[name], args.runs) for name in args.pages]
+    urls = _urls(app)
+    rows = []
+    for name in args.pages:
+        if name == REFERENCE:
+            continue
+        url = urls[name]
+        if url.startswith("/board/pack."):
+            rows.append(time_page(app, client, name, url, args.runs))
+            continue
+        for drawn in (False, True):
+            rows.extend(time_interleaved(app, client, name, url, args.runs, drawn))
     _print_table(rows)
+    if args.commands:
+        print()
+        _print_table(time_commands(app, args.runs))
     return 0
+
+
+def _urls(app: Flask) -> dict[str, str]:
+    """The pages' addresses, with the plan's first priority and commitment."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from tracker.db import get_engine
+    from tracker.models import Commitment, Priority
+
+    with Session(get_engine(app)) as session:
+        refs = {"priority": session.scalars(select(Priority.ref).order_by(Priority.position)
+                                            ).first() or "1",
+                "commitment": session.scalars(select(Commitment.ref)
+                                              .order_by(Commitment.position)).first() or "1.a"}
+    return {name: url.format(**refs) for name, url in PAGES.items()}
+
+
+def _new_data(app: Flask) -> None:
+    """As a write does: the data version goes up, so each board page is drawn again."""
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from tracker.db import get_engine
+    from tracker.models import DataVersion
+
+    with Session(get_engine(app)) as session:
+        session.execute(update(DataVersion).values(number=DataVersion.number + 1))
+        session.commit()
+
+
+def _get(client: FlaskClient, counter: QueryCounter, url: str) -> tuple[float, int, int]:
+    counter.count = 0
+    started = time.perf_counter()
+    response = client.get(url)
+    response.get_data()
+    return (time.perf_counter() - started) * 1000, counter.count, response.status_code
+
+
+def time_interleaved(app: Flask, client: FlaskClient, name: str, url: str, runs: int,
+                     drawn: bool) -> list[dict[str, Any]]:
+    """``runs`` requests of the page, each after one of the trivial page (the reference,
+    measured in the same run): as drawn (shown from the page kept at this data version),
+    or, with ``drawn``, drawn afresh each time (the data changed just before: the cost of
+    the first person to open it after a write)."""
+    counter = _counters.setdefault(id(app), QueryCounter(app))
+    client.get(url)  # warm up (the first request of a process parses the plan)
+    reference, page = [], []
+    status = 200
+    for _ in range(runs):
+        reference.append(_get(client, counter, PAGES[REFERENCE]))
+        if drawn:
+            _new_data(app)
+        page.append(_get(client, counter, url))
+        status = max(status, page[-1][2])
+    label = f"{name}, {'drawn' if drawn else 'as drawn'}"
+    return [_row(f"{label}: reference", PAGES[REFERENCE], reference),
+            {**_row(label, url, page), "status": status,
+             "times_reference": statistics.median(t for t, _q, _s in page)
+             / statistics.median(t for t, _q, _s in reference)}]
+
+
+def _row(name: str, url: str, samples: list[tuple[float, int, int]]) -> dict[str, Any]:
+    times = sorted(t for t, _q, _s in samples)
+    runs = len(times)
+    return {"page": name, "url": url, "status": max(s for _t, _q, s in samples), "runs": runs,
+            "min_ms": times[0], "median_ms": statistics.median(times),
+            "p95_ms": times[max(0, math.ceil(0.95 * runs) - 1)], "max_ms": times[-1],
+            "queries": sorted({q for _t, q, _s in samples})}
+
+
+def time_commands(app: Flask, runs: int) -> list[dict[str, Any]]:
+    """``tracker plan check`` of the plan as loaded, each run after ``tracker --help`` (the
+    reference: a command that starts the tracker and does nothing)."""
+    import subprocess
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from tracker.db import get_engine
+    from tracker.models import PlanLoad
+
+    with Session(get_engine(app)) as session:
+        text = session.scalars(select(PlanLoad.text).order_by(PlanLoad.id.desc())).first()
+    folder = Path(tempfile.mkdtemp(prefix="bench-commands-"))
+    plan = folder / "plans.yaml"
+    plan.write_text(text or "", encoding="utf-8")
+    tracker = str(Path(sys.executable).with_name("tracker"))
+
+    def run(command: list[str]) -> tuple[float, int, int]:
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, check=False)
+        return (time.perf_counter() - started) * 1000, 0, 200 if done.returncode == 0 else 500
+
+    reference, checks = [], []
+    for _ in range(runs):
+        reference.append(run([tracker, "--help"]))
+        checks.append(run([tracker, "plan", "check", str(plan)]))
+    rows = [_row("tracker --help: reference", "-", reference),
+            {**_row("tracker plan check", str(plan), checks),
+             "times_reference": statistics.median(t for t, _q, _s in checks)
+             / statistics.median(t for t, _q, _s in reference)}]
+    return [{**row, "queries": ["-"]} for row in rows]
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -75,11 +195,13 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--kpis", type=int, default=200)
     parser.add_argument("--quarters", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--db", help="the database file (default: one per size in the "
                         "temporary folder)")
     parser.add_argument("--reuse", action="store_true",
                         help="use the database at --db as it is, if it exists")
+    parser.add_argument("--commands", action="store_true",
+                        help="also time tracker plan check beside tracker --help")
     parser.add_argument("--pages", type=_page_names, default=list(PAGES),
                         help="the pages to time, by name, comma-separated (default: all): "
                         + ", ".join(PAGES))
@@ -244,8 +366,8 @@ def _print_figures(figures: dict[str, Any]) -> None:
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
-    head = ("page", "url", "status", "runs", "first ms", "median ms", "p95 ms",
-            "queries/request", "bytes")
+    head = ("what", "url", "status", "runs", "min ms", "median ms", "p95 ms", "max ms",
+            "x reference", "queries/request")
     table = [head]
     notes = []
     for row in rows:
@@ -254,9 +376,12 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
             continue
         queries = row["queries"]
         shown = str(queries[0]) if len(queries) == 1 else f"{queries[0]}-{queries[-1]}"
+        ratio = row.get("times_reference")
         table.append((row["page"], row["url"], str(row["status"]), str(row["runs"]),
-                      f"{row['first_ms']:.0f}", f"{row['median_ms']:.1f}",
-                      f"{row['p95_ms']:.1f}", shown, f"{row['bytes']:,}"))
+                      f"{row.get('min_ms', row.get('first_ms', 0)):.1f}",
+                      f"{row['median_ms']:.1f}", f"{row['p95_ms']:.1f}",
+                      f"{row.get('max_ms', row['p95_ms']):.1f}",
+                      f"{ratio:.1f}" if ratio else "", shown))
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
     for index, line in enumerate(table):
         print("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)

@@ -1,139 +1,20 @@
-"""The tracker web application: models, services, views, forms and the ``tracker`` CLI."""
+"""The tracker web application: models, services, views, forms and the ``tracker`` CLI.
+
+Importing the package imports no web framework: :func:`create_app` (in :mod:`tracker.app`)
+is loaded the first time it is asked for, so that ``tracker plan check`` reads a plan file
+without Flask or SQLAlchemy (:mod:`tracker.entry`).
+"""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from flask import Flask, Response
-from flask.typing import ResponseReturnValue
-from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
-from werkzeug.exceptions import HTTPException
-
-from tracker.config import PROJECT_ROOT, load_config
-
-logger = logging.getLogger(__name__)
+__all__ = ["TrackerApp", "create_app"]
 
 
-class TrackerApp(Flask):
-    """Flask, with each request run as one unit of work (:mod:`tracker.db`): committed when
-    the view returns, rolled back when anything raises, run again when the database was
-    busy or a concurrent request won a race."""
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from tracker import app
 
-    def full_dispatch_request(self) -> Response:
-        from tracker import db
-
-        response: Response = db.serve_request(super().full_dispatch_request)
-        return response
-
-    def handle_user_exception(self, e: Exception) -> HTTPException | ResponseReturnValue:
-        from tracker import db
-
-        db.request_failed(e)  # undone before any error page is drawn
-        return super().handle_user_exception(e)
-
-    def handle_exception(self, e: Exception) -> Response:
-        from tracker import db
-
-        if isinstance(e, db.DatabaseBusy):  # nothing was saved: say so, and keep the text
-            from tracker.views.errors import busy_page
-
-            return self.finalize_request(busy_page(e), from_error_handler=True)
-        return super().handle_exception(e)
-
-
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: configuration, extensions, blueprints, error handlers, commands."""
-    app = TrackerApp(
-        __name__,
-        instance_path=str(PROJECT_ROOT / "instance"),
-        instance_relative_config=False,
-    )
-    app.config.update(load_config(app.instance_path))
-    if test_config:
-        app.config.update(test_config)
-    register_templates(app)
-    register_extensions(app)
-    register_blueprints(app)
-    register_errorhandlers(app)
-    register_commands(app)
-    return app
-
-
-def register_templates(app: Flask) -> None:
-    app.jinja_loader = ChoiceLoader(
-        [
-            FileSystemLoader(str(PROJECT_ROOT / "templates")),
-            PrefixLoader({
-                "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
-                "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
-            }),
-        ]
-    )
-    app.jinja_env.trim_blocks = True
-    app.jinja_env.lstrip_blocks = True
-    from tracker import templating
-
-    templating.init_app(app)
-
-
-def register_extensions(app: Flask) -> None:
-    from flask_wtf.csrf import CSRFProtect
-    from govuk_frontend_wtf.main import WTFormsHelpers
-    from werkzeug.middleware.proxy_fix import ProxyFix
-
-    from tracker import access, auth, db
-    from tracker.views import forms_support
-
-    if app.config.get("PROXIES"):
-        proxies = app.config["PROXIES"]
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
-    db.init_app(app)
-    auth.init_app(app)
-    access.init_app(app)  # before CSRF: who may ask is decided before what they sent
-    CSRFProtect(app)
-    WTFormsHelpers(app)
-    forms_support.init_app(app)
-
-
-def register_blueprints(app: Flask) -> None:
-    from tracker.views import admin, auth, plan, updates
-    from tracker.views.kpi_import import bp as kpi_import_bp
-
-    app.register_blueprint(plan.bp)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(updates.bp)
-    from tracker.views import kpis
-
-    app.register_blueprint(kpis.bp)
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(kpi_import_bp)
-    from tracker.views import board, commentary, escalations, layouts
-
-    app.register_blueprint(board.bp)
-    app.register_blueprint(commentary.bp)
-    app.register_blueprint(layouts.bp)
-    app.register_blueprint(escalations.bp)
-    from tracker.views import outbox
-
-    app.register_blueprint(outbox.bp)
-    from tracker.views import changes
-
-    app.register_blueprint(changes.bp)
-
-
-def register_errorhandlers(app: Flask) -> None:
-    from tracker.views import errors
-
-    errors.init_app(app)
-
-
-def register_commands(app: Flask) -> None:
-    from tracker import cli
-
-    cli.init_app(app)
-    # the one import of notifications: its CLI (`tracker jobs`, `tracker scheduler`)
-    from notifications import cli as notifications_cli
-
-    notifications_cli.init_app(app)
+        return getattr(app, name)
+    raise AttributeError(f"module 'tracker' has no attribute {name!r}")

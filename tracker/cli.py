@@ -13,7 +13,8 @@ from plans import PlanError
 from tracker import serving, work
 from tracker.cli_support import day_option, loaded_plan
 from tracker.db import get_engine, get_session, transaction
-from tracker.services.plan_load import compare_plan_file, read_plan_file
+from tracker.plan_check import plan_check, report_refusal
+from tracker.services.plan_load import compare_plan_file
 from tracker.services.plan_sync import PartnershipMismatch, PlanDiff
 
 
@@ -49,15 +50,7 @@ main = TrackerGroup(
 
 plan_cli = click.Group("plan", help="Check, compare and load a plan file (plans.yaml).")
 db_cli = click.Group("db", help="The database: create it or bring it up to date.")
-
-
-def _report_refusal(error: PlanError, *, loading: bool = False) -> None:
-    count = len(error.errors)
-    after = " Nothing was changed." if loading else ""
-    click.echo(f"The plan file was refused: {count} error{'s' if count != 1 else ''}.{after}",
-               err=True)
-    for problem in error.problems:
-        click.echo(str(problem), err=True)
+plan_cli.add_command(plan_check)
 
 
 def _print_diff(diff: PlanDiff, *, would: bool, full: bool = True) -> None:
@@ -100,46 +93,6 @@ def _print_diff(diff: PlanDiff, *, would: bool, full: bool = True) -> None:
     )
 
 
-@plan_cli.command("check")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def plan_check(file: Path) -> None:
-    """Validate FILE: print a summary, or every error (exit status 1)."""
-    try:
-        plan, _ = read_plan_file(file)
-    except PlanError as error:
-        _report_refusal(error)
-        sys.exit(1)
-    summary = plan.summary()
-    partnership = plan.partnership
-    years = partnership.years
-    click.echo(f"{file}: the plan is valid.")
-    rows = [
-        ("Partnership", f"{partnership.name} ({partnership.id})"),
-        ("Plan", f"{partnership.plan.title}, {partnership.plan.starts:%-d %B %Y} to "
-                 f"{partnership.plan.ends:%-d %B %Y} ({years[0].label} to {years[-1].label})"),
-        ("Priorities", summary["priorities"]),
-        ("Commitments", summary["commitments"]),
-        ("Parts", summary["parts"]),
-        ("Themes", summary["themes"]),
-        ("Groups", summary["groups"]),
-        ("Authorities", summary["authorities"]),
-        ("People", summary["people"]),
-        ("KPIs", summary["kpis"]),
-    ]
-    actions = summary["actions"]
-    assert isinstance(actions, dict)
-    if actions:
-        rows.append(("Actions", ", ".join(f"{year}: {n}" for year, n in actions.items())))
-    else:
-        rows.append(("Actions", "no delivery plans"))
-    for label, value in rows:
-        click.echo(f"  {label + ':':<13} {value}")
-    if plan.warnings:
-        click.echo(f"{len(plan.warnings)} warning{'s' if len(plan.warnings) != 1 else ''}:")
-        for warning in plan.warnings:
-            click.echo(f"  {warning}")
-
-
 @plan_cli.command("diff")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
@@ -148,7 +101,7 @@ def plan_diff(file: Path) -> None:
     try:
         _plan, diff = compare_plan_file(get_session(), file)
     except PlanError as error:
-        _report_refusal(error)
+        report_refusal(error)
         sys.exit(1)
     except PartnershipMismatch as error:
         click.echo(f"Refused: {error}", err=True)
@@ -165,7 +118,7 @@ def plan_load(file: Path, loaded_by: str | None) -> None:
     try:
         result, _statuses = work.load_plan(file, loaded_by=loaded_by)
     except PlanError as error:
-        _report_refusal(error, loading=True)
+        report_refusal(error, loading=True)
         sys.exit(1)
     except PartnershipMismatch as error:
         click.echo(f"Refused: {error} Nothing was changed.", err=True)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import copy
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -55,9 +56,10 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # how many times a request is run in all before the person is told to try again
 BUSY_ATTEMPTS = 4
 CONFLICT_ATTEMPTS = 3  # a unique constraint won by a concurrent request: it is visible at once
-# tables a GET or HEAD request may write: signing in bookkeeping, held form text, pack builds
+# tables a GET or HEAD request may write: signing in bookkeeping, held form text, pack
+# builds, and board pages drawn (kept in a transaction of their own: tracker.views.page_cache)
 WRITABLE_ON_READ = frozenset({"user_sessions", "held_submissions", "pack_builds",
-                              "pack_requests"})
+                              "pack_requests", "page_cache"})
 
 _FAILED = "_uow_failed"  # something raised: roll back
 _BROKEN = "_uow_broken"  # the database failed: the error page must not read it
@@ -361,10 +363,23 @@ def has_failed() -> bool:
     return bool(g.get(_BROKEN))
 
 
-# -- GET never writes ----------------------------------------------------------------------
+# -- GET never writes; every data write bumps the data version ----------------------------
+
+# tables whose writes leave what the board's pages show as it was: sign-in bookkeeping,
+# held form text, pack builds, emails, the audit trail (no board page shows it), and the data
+# version and page cache themselves
+UNVERSIONED = WRITABLE_ON_READ | {"login_attempts", "account_tokens", "outbox", "audit_events",
+                                  "data_versions", "page_cache"}
+# columns whose change alone is bookkeeping too
+UNVERSIONED_COLUMNS = {"users": frozenset({"last_signed_in_at"})}
+_WRITTEN = "tracker.written"  # session.info: the tables this transaction wrote
+_TABLE_OF_SQL = re.compile(r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"
+                           r"[\"`]?(\w+)", re.IGNORECASE)
+BUMP = "UPDATE data_versions SET number = number + 1 WHERE id = 1"
 
 
 def _writes(db: Session, tables: set[str]) -> None:
+    db.info.setdefault(_WRITTEN, set()).update(tables)
     if not db.info.get("read_only_data"):
         return
     refused = sorted(tables - WRITABLE_ON_READ)
@@ -374,24 +389,70 @@ def _writes(db: Session, tables: set[str]) -> None:
             f"write {', '.join(refused)}: pages read what is stored")
 
 
+def _changed_table(instance: object, db: Session) -> str | None:
+    table = getattr(type(instance), "__tablename__", None)
+    if not table:
+        return None
+    quiet = UNVERSIONED_COLUMNS.get(str(table))
+    if quiet and instance in db.dirty:
+        state = inspect(instance)
+        changed = {a.key for a in state.attrs if a.history.has_changes()}
+        if changed <= quiet:
+            return f"{table} (bookkeeping)"
+    return str(table)
+
+
 @event.listens_for(Session, "before_flush")
 def _check_flush(db: Session, _flush: UOWTransaction, _instances: object) -> None:
-    if not db.info.get("read_only_data"):
-        return
     tables = set()
     for instance in (*db.new, *db.dirty, *db.deleted):
         if instance in db.dirty and not db.is_modified(instance):
             continue
-        table = getattr(type(instance), "__tablename__", None)
+        table = _changed_table(instance, db)
         if table:
-            tables.add(str(table))
-    _writes(db, tables)
+            tables.add(table)
+    if tables:
+        _writes(db, tables)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _check_statement(state: ORMExecuteState) -> None:
-    if not state.session.info.get("read_only_data"):
-        return
     if state.is_insert or state.is_update or state.is_delete:
         table = getattr(state.statement, "table", None)
         _writes(state.session, {str(getattr(table, "name", table))})
+    elif not state.is_select:  # text(): the table its SQL names, if it writes
+        found = _TABLE_OF_SQL.match(str(state.statement))
+        if found:
+            _writes(state.session, {found.group(1).lower()})
+
+
+def data_written(db: Session) -> bool:
+    """Whether this transaction wrote what the board's pages show."""
+    return bool(db.info.get(_WRITTEN, set()) - UNVERSIONED
+                - {f"{t} (bookkeeping)" for t in UNVERSIONED_COLUMNS})
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_data_version(db: Session) -> None:
+    """A transaction that wrote data raises the data version as it commits, so that a page
+    drawn at the old version is drawn again (:mod:`tracker.views.page_cache`). The row is
+    taken last, for the moment of the commit: concurrent writers queue on it only then."""
+    db.flush()  # what is still pending is written, and counted, first
+    if data_written(db):
+        db.info[_WRITTEN] = set()
+        if db.connection().exec_driver_sql(BUMP).rowcount == 0:
+            db.connection().exec_driver_sql(
+                "INSERT INTO data_versions (id, number) VALUES (1, 1)")
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_writes(db: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        db.info.pop(_WRITTEN, None)
+
+
+def data_version(db: Session) -> int:
+    """The data version this transaction sees (0 before anything was written)."""
+    number = db.connection().exec_driver_sql(
+        "SELECT number FROM data_versions WHERE id = 1").scalar()
+    return int(number or 0)

@@ -73,6 +73,28 @@ def test_console_script_runs_outside_python(tmp_path: Path) -> None:
     assert "Loaded plans.yaml: Safer Kingston Partnership." in loaded.stdout
 
 
+def test_plan_check_from_the_shell_loads_no_web_stack_and_says_the_same(runner) -> None:  # type: ignore[no-untyped-def]
+    """``tracker plan check`` reads the file with the plan format alone: the same words and
+    exit status as through the full command line, without Flask or SQLAlchemy."""
+    tracker = Path(sys.executable).with_name("tracker")
+    shell = subprocess.run([str(tracker), "plan", "check", "plans.yaml"], capture_output=True,
+                           text=True, cwd=ROOT, check=False)
+    assert shell.returncode == 0, shell.stderr
+    assert shell.stdout == runner.invoke(args=["plan", "check", "plans.yaml"]).stdout
+    refused = subprocess.run([str(tracker), "plan", "check", "missing.yaml"],
+                             capture_output=True, text=True, cwd=ROOT, check=False)
+    assert refused.returncode == 1
+    assert "missing.yaml:0: cannot read the file" in refused.stderr
+    probe = ("import sys\nfrom tracker.entry import main\ntry:\n    main(['plan', 'check', "
+             "'plans.yaml'])\nexcept SystemExit as done:\n    assert done.code in (0, None)\n"
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'sqlalchemy', "
+             "'jinja2', 'werkzeug'}))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            cwd=ROOT, check=False)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.splitlines()[-1] == "[]"
+
+
 def test_app_factory_has_no_global_app() -> None:
     import tracker
 

@@ -3,7 +3,7 @@
 Walked on the demo's history on the day the next quarter's update window opens, when a page
 that worked statuses out for the newly opened quarter would have stored them. Only the
 bookkeeping a page may write (tracker.db.WRITABLE_ON_READ: sign-in sessions, held form
-text, pack builds) may change.
+text, pack builds, board pages drawn) may change.
 """
 
 from __future__ import annotations

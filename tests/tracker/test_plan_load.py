@@ -79,6 +79,8 @@ def test_reloading_the_same_file_changes_nothing(kingston_app: Flask) -> None:
     # the statuses were worked out again with the plan's rules, and none changed
     runs = after.pop("status_runs")
     assert len(runs) == len(before.pop("status_runs")) + 1 and runs[-1][-1] == 0
+    # its transactions wrote (the load, the run): the board's pages are drawn again
+    assert after.pop("data_versions")[0][1] > before.pop("data_versions")[0][1]
     assert after == before
 
 

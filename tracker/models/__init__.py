@@ -2,6 +2,7 @@
 
 from tracker.models.audit import AuditEvent
 from tracker.models.base import Base, utcnow
+from tracker.models.cache import DataVersion, PageCache
 from tracker.models.changes import ChangeRequest
 from tracker.models.commentary import Commentary, PackLayout
 from tracker.models.delivery import Action, ActionUpdate, Milestone
@@ -31,6 +32,8 @@ from tracker.models.tracking import (
 )
 
 __all__ = [
+    "DataVersion",
+    "PageCache",
     "KPI",
     "AccountToken",
     "Action",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -43,7 +44,7 @@ from tracker.reports import history
 from tracker.services import commentary, layouts, packs
 from tracker.services.calendar import plan_quarters
 from tracker.services.layouts import EVERYTHING, Choice
-from tracker.views import pagination, plan_or_404
+from tracker.views import page_cache, pagination, plan_or_404
 
 bp = Blueprint("board", __name__, url_prefix="/board")
 
@@ -76,17 +77,32 @@ def _context(view: board.Dashboard, **extra: Any) -> dict[str, Any]:
     return {"view": view, "args": view_args(view), "words": board.WORDS, **extra}
 
 
+def _page(page: str, draw: Callable[[], dict[str, str]]) -> str:
+    """The page from its parts, drawn at most once per data version for people who see it
+    alike (:mod:`tracker.views.page_cache`)."""
+    user = current_user
+    audience = ["admin" if access.is_admin(user) else getattr(user, "role", ""),
+                *sorted(access.led_group_ids(user))]
+    return render_template("board/drawn.html", parts=page_cache.drawn(page, audience, draw))
+
+
 @bp.get("")
 @access.signed_in
 def dashboard() -> str:
-    view = _view(plan_or_404())
-    listed = {row.id for kind, _word, _n in view.change_counts
-              for row in view.changes(kind)[:LISTED]}
-    listed |= {row.id for row in [*view.concerns[:LISTED], *view.missing[:LISTED],
-                                  *view.overdue[:LISTED]]}
-    return render_template("board/dashboard.html", histories=_histories(view, listed),
-                           briefing=layouts.for_board(get_session()),
-                           **_notes(view), **_context(view))
+    plan = plan_or_404()
+
+    def draw() -> dict[str, str]:
+        view = _view(plan)
+        listed = {row.id for kind, _word, _n in view.change_counts
+                  for row in view.changes(kind)[:LISTED]}
+        listed |= {row.id for row in [*view.concerns[:LISTED], *view.missing[:LISTED],
+                                      *view.overdue[:LISTED]]}
+        body = render_template("board/_dashboard.html", histories=_histories(view, listed),
+                               briefing=layouts.for_board(get_session()),
+                               **_notes(view), **_context(view))
+        return {"title": f"Board dashboard, {view.quarter.label}", "body": body}
+
+    return _page("dashboard", draw)
 
 
 def _notes(view: board.Dashboard) -> dict[str, Any]:
@@ -107,53 +123,80 @@ def _histories(view: board.Dashboard, action_ids: set[int]) -> dict[int, history
                               history.last(view.quarters, view.quarter))
 
 
+def _crumbs(**context: Any) -> str:
+    return render_template("board/_crumbs.html", **context)
+
+
 @bp.get("/priorities/<ref>")
 @access.signed_in
 def priority(ref: str) -> str:
-    view = _view(plan_or_404())
-    found = view.priority(ref)
-    if found is None:
-        abort(404)
-    strips = history.of_rollups(get_session(), "commitment", [c.id for c in found.commitments],
-                                history.last(view.quarters, view.quarter))
-    return render_template("board/priority.html", priority=found, histories=strips,
-                           **_notes(view), **_context(view))
+    plan = plan_or_404()
+
+    def draw() -> dict[str, str]:
+        view = _view(plan)
+        found = view.priority(ref)
+        if found is None:
+            abort(404)
+        strips = history.of_rollups(get_session(), "commitment",
+                                    [c.id for c in found.commitments],
+                                    history.last(view.quarters, view.quarter))
+        context = {"priority": found, **_context(view)}
+        return {"title": f"Priority {found.ref}, {view.quarter.label}",
+                "crumbs": _crumbs(**context),
+                "body": render_template("board/_priority.html", histories=strips,
+                                        **_notes(view), **context)}
+
+    return _page(f"priority {ref}", draw)
 
 
 @bp.get("/commitments/<ref>")
 @access.signed_in
 def commitment(ref: str) -> str:
-    view = _view(plan_or_404())
-    found = view.commitment(ref)
-    if found is None:
-        abort(404)
-    priority_row, commitment_row = found
-    return render_template("board/commitment.html", priority=priority_row,
-                           commitment=commitment_row,
-                           histories=_histories(view, {r.id for r in commitment_row.actions}),
-                           **_context(view))
+    plan = plan_or_404()
+
+    def draw() -> dict[str, str]:
+        view = _view(plan)
+        found = view.commitment(ref)
+        if found is None:
+            abort(404)
+        priority_row, commitment_row = found
+        context = {"priority": priority_row, "commitment": commitment_row, **_context(view)}
+        histories = _histories(view, {r.id for r in commitment_row.actions})
+        return {"title": f"Commitment {commitment_row.ref}, {view.quarter.label}",
+                "crumbs": _crumbs(**context),
+                "body": render_template("board/_commitment.html", histories=histories,
+                                        **context)}
+
+    return _page(f"commitment {ref}", draw)
 
 
 @bp.get("/exceptions")
 @access.signed_in
 def exceptions() -> str:
     plan = plan_or_404()
-    view = _view(plan)
-    found = exception_pages.read(view, request.args.get("only", ""),
-                                 request.args.get("page", 1, type=int) or 1)
-    histories = _histories(view, {row.id for _, row in found.rows})
-    args = view_args(view)
 
-    def href(number: int) -> str:
-        return url_for("board.exceptions", **{**args, **({"only": found.only} if found.only
-                                                         else {}),
-                                              **({"page": str(number)} if number > 1 else {})})
+    def draw() -> dict[str, str]:
+        view = _view(plan)
+        found = exception_pages.read(view, request.args.get("only", ""),
+                                     request.args.get("page", 1, type=int) or 1)
+        histories = _histories(view, {row.id for _, row in found.rows})
+        args = view_args(view)
 
-    return render_template(
-        "board/exceptions.html", found=found, histories=histories, only=exception_pages.ONLY,
-        page_href=href, pages=pagination(found.page, found.pages, href,
-                                         "Pages of the exception report"),
-        **_context(view))
+        def href(number: int) -> str:
+            return url_for("board.exceptions",
+                           **{**args, **({"only": found.only} if found.only else {}),
+                              **({"page": str(number)} if number > 1 else {})})
+
+        context = _context(view)
+        body = render_template(
+            "board/_exceptions.html", found=found, histories=histories,
+            only=exception_pages.ONLY, page_href=href,
+            pages=pagination(found.page, found.pages, href, "Pages of the exception report"),
+            **context)
+        return {"title": f"Exception report, {view.quarter.label}",
+                "crumbs": _crumbs(**context), "body": body}
+
+    return _page("exceptions", draw)
 
 
 @bp.get("/trend")
@@ -161,11 +204,16 @@ def exceptions() -> str:
 def trend() -> str:
     from tracker.reports import charts
 
-    found = _trend()
-    labels = [q.label for q in found.quarters]
-    return render_template(
-        "board/trend.html", trend=found, words=board.WORDS,
-        chart_text=charts.describe_bars(labels, found.commitment_counts, "commitments"))
+    def draw() -> dict[str, str]:
+        found = _trend()
+        labels = [q.label for q in found.quarters]
+        body = render_template(
+            "board/_trend.html", trend=found, words=board.WORDS,
+            chart_text=charts.describe_bars(labels, found.commitment_counts, "commitments"))
+        return {"title": "Trend", "crumbs": render_template("board/_trend_crumbs.html"),
+                "body": body}
+
+    return _page("trend", draw)
 
 
 @bp.get("/trend.svg")
@@ -173,10 +221,15 @@ def trend() -> str:
 def trend_chart() -> Response:
     from tracker.reports import charts
 
-    found = _trend()
-    svg = charts.status_bars_svg([q.label for q in found.quarters], found.commitment_counts,
-                                 "commitments", "Commitments by status, quarter by quarter")
-    return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
+    def draw() -> dict[str, str]:
+        found = _trend()
+        svg = charts.status_bars_svg([q.label for q in found.quarters],
+                                     found.commitment_counts, "commitments",
+                                     "Commitments by status, quarter by quarter")
+        return {"svg": svg.decode() if isinstance(svg, bytes) else svg}
+
+    svg = page_cache.drawn("trend.svg", [], draw)["svg"]
+    return Response(str(svg), mimetype="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
 def _trend() -> Any:

@@ -1,0 +1,105 @@
+"""The board's pages drawn once per data version, and shared by every worker and host.
+
+A board page (the dashboard, a priority, a commitment, the exception report, the trend)
+costs what the whole plan costs to gather and draw: at 10,000 actions, a second or more.
+Yet it changes only when the data does. So each page's parts (its title, breadcrumbs and
+body: everything inside the layout, which alone knows who is signed in) are kept in the
+database (``page_cache``) under the data version they were drawn at
+(:func:`tracker.db.data_version`, raised by every transaction that writes data the pages
+show, whatever wrote it). A request reads the version and the page's row first, in its own
+transaction: if the row was drawn at this version it is used as it is, in two queries;
+otherwise the page is drawn, and kept for the next person.
+
+What a page is kept under: the page, its address's query (quarter, filters, page number),
+today (pages count what is overdue), who is asking as far as the page differs (a role, and
+the groups a lead leads: who may write which commentary), and the code (the tracker's
+version and its templates), so an upgrade draws every page afresh. Keeping is best effort,
+in a transaction of its own after the page is drawn: a busy database or a race with another
+worker only means the next person draws it too. ``PAGE_CACHE = False`` (or debug mode) draws
+every page every time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache
+from pathlib import Path
+
+from flask import current_app, request
+from markupsafe import Markup
+from sqlalchemy import delete, or_
+from sqlalchemy.exc import SQLAlchemyError
+
+from tracker import clock
+from tracker.config import PROJECT_ROOT
+from tracker.db import begin_write, data_version, get_session, new_session
+from tracker.models import PageCache
+
+logger = logging.getLogger(__name__)
+
+Parts = Mapping[str, str]
+
+
+def enabled() -> bool:
+    return bool(current_app.config.get("PAGE_CACHE", True)) and not current_app.debug
+
+
+def drawn(page: str, audience: Iterable[object], draw: Callable[[], Parts]) -> dict[str, Markup]:
+    """The page's parts at the current data version: kept ones, or ``draw()``'s (kept)."""
+    if not enabled():
+        return _markup(draw())
+    db = get_session()
+    version = data_version(db)  # first: what is drawn after it is at least this new
+    key = _key(page, audience)
+    found = db.get(PageCache, key)
+    if found is not None and found.version == version:
+        return _markup(json.loads(found.parts))
+    parts = draw()
+    _keep(key, version, parts)
+    return _markup(parts)
+
+
+def _markup(parts: Parts) -> dict[str, Markup]:
+    return {name: Markup(text) for name, text in parts.items()}  # noqa: S704 - drawn here
+
+
+def _key(page: str, audience: Iterable[object]) -> str:
+    named = json.dumps([_code(), page, sorted(request.args.items(multi=True)),
+                        clock.today().isoformat(), [str(a) for a in audience]])
+    return hashlib.sha256(named.encode()).hexdigest()
+
+
+@cache
+def _code() -> str:
+    """The tracker's version and its templates' sizes and times, worked out once."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        stamp = [version("csp-tracker")]
+    except PackageNotFoundError:
+        stamp = ["unknown"]
+    templates = PROJECT_ROOT / "templates"
+    for folder, _dirs, files in sorted(os.walk(templates)):
+        for name in sorted(files):
+            info = (Path(folder) / name).stat()
+            stamp.append(f"{name}:{info.st_size}:{info.st_mtime_ns}")
+    return hashlib.sha256("\n".join(stamp).encode()).hexdigest()
+
+
+def _keep(key: str, version: int, parts: Parts) -> None:
+    """Keep the page (and drop those of earlier versions), in a transaction of its own."""
+    db = begin_write(new_session(current_app._get_current_object()))  # type: ignore[attr-defined]
+    try:
+        db.execute(delete(PageCache).where(or_(PageCache.key == key,
+                                               PageCache.version < version)))
+        db.add(PageCache(key=key, version=version, parts=json.dumps(dict(parts))))
+        db.commit()
+    except SQLAlchemyError as error:  # another worker kept it first, or the database is busy
+        db.rollback()
+        logger.info("page %s not kept: %s", request.path, type(error).__name__)
+    finally:
+        db.close()
