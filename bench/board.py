@@ -1,14 +1,19 @@
 """Time the board's pages on a large synthetic plan, and count their SQL queries.
 
     python -m bench.board [--actions 10000] [--kpis 200] [--quarters 20] [--seed 1]
-                          [--runs 10] [--db PATH] [--reuse] [--pages "dashboard,..."]
+                          [--runs 20] [--db PATH] [--reuse] [--pages "dashboard,..."]
+                          [--commands]
 
 Builds the database with :func:`bench.scale.build` (or, with ``--reuse``, opens the one
-already at ``--db``), signs in as a board member with the Flask test client, requests each
-page of :data:`PAGES` once to warm up (the first request of a process also parses the plan)
-and then ``--runs`` times, and prints the median and 95th percentile times and the SQL
-queries each request made. A page that answers 404 (not built yet) or fails is skipped with
-a note. Today is pinned to :data:`bench.scale.TODAY`.
+already at ``--db``) and signs in as a board member with the Flask test client. Each board
+page of :data:`PAGES` is requested once to warm up (the first request of a process also
+parses the plan), then ``--runs`` times as drawn (kept at the current data version) and
+``--runs`` times drawn afresh (the data version raised before each request), each request
+after one of the trivial page (the reference, measured in the same run). Packs are made as
+the pack builder makes them. It prints min, median, 95th percentile and max times, the
+median as a multiple of the reference's, and the SQL queries each request made; with
+``--commands``, ``tracker plan check`` beside ``tracker --help`` too. A page that answers 404
+(not built yet) or fails is skipped with a note. Today is pinned to :data:`bench.scale.TODAY`.
 """
 
 from __future__ import annotations

@@ -382,3 +382,21 @@ def status_of(app: Flask, ref: str, quarter: str = QUARTER) -> tuple[str, str, s
         row = s.scalars(select(ActionStatus).join(Action, Action.id == ActionStatus.action_id)
                         .where(Action.ref == ref, ActionStatus.quarter == quarter)).one()
         return row.colour, row.rule, row.reason
+
+
+def counted_get(app: Flask, client: FlaskClient, url: str) -> tuple[int, TestResponse]:
+    """GET ``url`` and count the SQL statements the request sent."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def count(*_args: object) -> None:
+        seen.append("q")
+
+    engine = get_engine(app)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen), response

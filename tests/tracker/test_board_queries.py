@@ -20,7 +20,7 @@ from sqlalchemy import event, select, update
 
 from bench.scale import build
 from tests.tracker import signing
-from tests.tracker.helpers import db
+from tests.tracker.helpers import counted_get, db
 from tracker.db import get_engine
 from tracker.models import Commitment, DataVersion, Priority, Theme, User
 
@@ -77,19 +77,9 @@ PACKS = ("csv", "xlsx", "html")
 
 
 def _counted(app: Flask, client: FlaskClient, url: str) -> int:
-    seen: list[str] = []
-
-    def count(*_args: Any) -> None:
-        seen.append("q")
-
-    engine = get_engine(app)
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    queries, response = counted_get(app, client, url)
     assert response.status_code in (200, 302), (url, response.status_code)
-    return len(seen)
+    return queries
 
 
 def _new_data(app: Flask) -> None:

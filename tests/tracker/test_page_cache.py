@@ -10,14 +10,13 @@ priority's narrative) each get their own.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select, text, update
+from sqlalchemy import select, text, update
 
 from tests.conftest import _make_app
-from tests.tracker.helpers import browser, db, set_password, sign_in, visible
+from tests.tracker.helpers import browser, counted_get, db, set_password, sign_in, visible
 from tests.tracker.signing import ADMIN, BOARD, LEAD
 from tests.tracker.test_commentary import write
 from tracker.config import PROJECT_ROOT
@@ -28,19 +27,9 @@ SUMMARY = "/board/commentary/2026-27-Q2/summary"
 
 
 def _queries(app: Flask, client: FlaskClient, url: str) -> tuple[int, str]:
-    seen: list[str] = []
-
-    def count(*_args: Any) -> None:
-        seen.append("q")
-
-    engine = get_engine(app)
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    queries, response = counted_get(app, client, url)
     assert response.status_code == 200, (url, response.status_code)
-    return len(seen), response.get_data(as_text=True)
+    return queries, response.get_data(as_text=True)
 
 
 def _version(app: Flask) -> int:
