@@ -1,9 +1,12 @@
-"""The escalation scan: recompute statuses (which raises escalations), then tell whoever each
-new escalation is for, in one digest email per recipient per run.
+"""The escalation scan: tell whoever each new escalation is for, in one digest email per
+recipient per run.
 
-Escalations are raised by ``tracker.services.escalations`` whenever statuses are recomputed;
-the scan recomputes them as on ``today`` first, so that a quarter that has just opened, or
-the passing of a due date, raises what it should even if nobody has submitted anything.
+Escalations are raised by ``tracker.services.escalations`` whenever statuses are stored: by
+an update, and by the statuses job, which works every status out as on today each night (so
+that a quarter that has just opened, or the passing of a due date, raises what it should
+even if nobody has submitted anything). The scan reads what is stored; only if the statuses
+were not worked out as on ``today`` (the statuses job did not run: the scheduler was down at
+midnight) does it work them out first.
 
 "New" is read from the database: an open escalation whose ``notified_at`` is empty. The
 digests and the ``notified_at`` marks are written in the same transaction, so a run that
@@ -34,22 +37,28 @@ from notifications.job_support import (
     resolve,
     settle_statuses,
 )
+from tracker.db import get_session
 from tracker.models import Action, Escalation, User, utcnow
-from tracker.services.statuses import recompute
+from tracker.services.statuses import recompute, worked_out_on
 
 
 def run(app: Flask, today: date, dry_run: bool = False) -> JobResult:
     result = JobResult("escalations", dry_run=dry_run)
-    recomputed = None if dry_run else settle_statuses(app, today, everything=True)
+    with app.app_context():
+        current = worked_out_on(get_session(), today)
+    recomputed = None if dry_run or current else settle_statuses(app, today, everything=True)
     with job_session(app, dry_run) as session:
         plan = loaded_plan(session)
         if plan is None:
             result.say("No plan is loaded: nothing to escalate.")
             return result
-        if recomputed is None:  # a dry run: worked out here, and rolled back with the rest
+        if recomputed is None and not current:  # a dry run: worked out here, rolled back
             recomputed = recompute(session, plan, today, actor="scheduler")
-        result.say(f"Statuses recomputed as on {today.isoformat()}: {recomputed.raised} "
-                   f"escalation{'s' if recomputed.raised != 1 else ''} raised.")
+        if recomputed is None:
+            result.say(f"Statuses as stored, worked out as on {today.isoformat()}.")
+        else:
+            result.say(f"Statuses recomputed as on {today.isoformat()}: {recomputed.raised} "
+                       f"escalation{'s' if recomputed.raised != 1 else ''} raised.")
         new = list(session.scalars(
             select(Escalation).where(Escalation.resolved_at.is_(None),
                                      Escalation.notified_at.is_(None))

@@ -71,11 +71,11 @@ def deliver_seconds() -> int:
 
 
 JOBS: tuple[Job, ...] = (
-    Job("statuses", "a new quarter's statuses, worked out when its update window opens",
+    Job("statuses", "every status worked out as on today (a quarter opening, a date passing)",
         "daily at 00:05", {"hour": 0, "minute": 5}, None, statuses.run),
     Job("reminders", "update reminders, by the plan's rules.reminders ladder",
         "daily at 07:00", {"hour": 7, "minute": 0}, None, reminders.run),
-    Job("escalations", "escalation scan: recompute statuses, one digest per recipient",
+    Job("escalations", "escalation scan: new escalations, one digest per recipient",
         "daily at 07:15", {"hour": 7, "minute": 15}, None, escalation_digest.run),
     Job("digests", "weekly digest for each group lead: statuses and missing updates",
         "Mondays at 08:00", {"day_of_week": "mon", "hour": 8, "minute": 0}, None,

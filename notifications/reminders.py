@@ -42,7 +42,7 @@ from notifications.job_support import (
 from plans import Plan, Quarter
 from plans.engine import COMPLETE, NOT_STARTED, evaluate
 from plans.rules import Reminder
-from tracker.models import Action, ActionUpdate, User
+from tracker.models import Action, ActionStatus, ActionUpdate, User
 from tracker.services.calendar import Reporting, is_locked, reporting
 from tracker.services.statuses import counting_updates, facts_for
 
@@ -85,19 +85,28 @@ def open_period(session: Session, plan: Plan, today: date) -> tuple[Reporting | 
 
 
 def missing_updates(session: Session, plan: Plan, quarter: Quarter) -> list[Action]:
-    """Started, not complete, and no update sent in for the quarter (pending ones count)."""
+    """Started, not complete, and no update sent in for the quarter (pending ones count).
+
+    Whether an action has started or is complete is read from the quarter's stored statuses
+    (the statuses job works them out each night); only an action with none stored (the
+    quarter not worked out yet) has its updates read and the rules run for it."""
     actions = current_actions(session)
     sent_in = set(session.scalars(
         select(ActionUpdate.action_id).where(ActionUpdate.quarter == quarter.label,
                                              ActionUpdate.review.in_(SUBMITTED))))
-    counting = counting_updates(session, None)
+    waiting = [a for a in actions if a.id not in sent_in]
+    stored = dict(session.execute(
+        select(ActionStatus.action_id, ActionStatus.rule)
+        .where(ActionStatus.quarter == quarter.label)).all())
+    unknown = [a.id for a in waiting if a.id not in stored]
+    counting = counting_updates(session, unknown) if unknown else {}
     result = []
-    for action in actions:
-        if action.id in sent_in:
-            continue
-        facts = facts_for(plan, action, counting.get(action.id, {}))
-        status = evaluate(plan.rules, facts, [quarter])[0]
-        if status.rule in (NOT_STARTED, COMPLETE):
+    for action in waiting:
+        rule = stored.get(action.id)
+        if rule is None:
+            facts = facts_for(plan, action, counting.get(action.id, {}))
+            rule = evaluate(plan.rules, facts, [quarter])[0].rule
+        if rule in (NOT_STARTED, COMPLETE):
             continue
         result.append(action)
     return result

@@ -1,10 +1,13 @@
-"""The statuses job: a quarter's statuses are worked out as soon as its update window opens.
+"""The statuses job: every status worked out as on today, once a day.
 
-Pages only read the statuses that are stored (a page never writes), so when the calendar
-reaches a new quarter's update window, this job works its statuses out: just after midnight,
-and whenever the scheduler starts. Until it has run, pages say the quarter's statuses are
-not worked out yet. The escalations job recomputes every status each morning as well, which
-also catches up after a plan load whose recompute did not finish.
+Pages only read the statuses that are stored (a page never writes), and the rules depend on
+the date (a quarter's update window opening, a due date passing, an update becoming late).
+So just after midnight, and whenever the scheduler starts, this job works every status out
+as on today, without holding the write lock for long (:mod:`tracker.work`), unless that was
+already done today since the plan was last loaded. Escalations are raised as the statuses
+are stored; the morning jobs (reminders, the escalation scan) then read what is stored
+instead of working it all out again. Until a newly opened quarter's statuses are worked
+out, pages say they are not worked out yet.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from flask import Flask
 
 from notifications.job_support import JobResult, job_session, loaded_plan, settle_statuses
 from tracker.services.calendar import reporting
-from tracker.services.statuses import Recomputed, needs_opening, recompute
+from tracker.services.statuses import Recomputed, needs_opening, recompute, worked_out_on
 
 
 def run(app: Flask, today: date, dry_run: bool = False) -> JobResult:
@@ -26,16 +29,21 @@ def run(app: Flask, today: date, dry_run: bool = False) -> JobResult:
             result.headline = "no plan is loaded: nothing to work out."
             return result
         quarter = reporting(plan, today).quarter
-        if not needs_opening(session, plan, today):
-            result.headline = f"the statuses of {quarter.label} are already worked out."
+        if worked_out_on(session, today):
+            result.headline = (f"the statuses are already worked out as on "
+                               f"{today.isoformat()} ({quarter.label} open).")
             return result
+        opening = needs_opening(session, plan, today)
         done: Recomputed | None = None
         if dry_run:
             done = recompute(session, plan, today, actor="scheduler")  # and rolled back
     if not dry_run:
-        done = settle_statuses(app, today, everything=False)
+        done = settle_statuses(app, today, everything=True)
     count = done.actions if done is not None else 0
+    raised = done.raised if done is not None else 0
     verb = "would work out" if dry_run else "worked out"
     result.headline = (f"{verb} the statuses of {count} action{'s' if count != 1 else ''} "
-                       f"for {quarter.label}, the quarter now open.")
+                       f"as on {today.isoformat()}, for {quarter.label}"
+                       + (", the quarter now open" if opening else "")
+                       + f"; {raised} escalation{'s' if raised != 1 else ''} raised.")
     return result

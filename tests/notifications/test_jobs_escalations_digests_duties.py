@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from notifications import digests, duties, escalation_digest
 from tracker.db import get_engine
 from tracker.models import Action, ActionUpdate, Escalation, Group, OutboxMessage, User
+from tracker.services.plan_load import current_plan
+from tracker.services.statuses import recompute
 
 TODAY = date(2026, 10, 20)
 
@@ -29,6 +31,11 @@ def report(app: Flask, ref: str, quarter: str, rag: str, concern: bool = False) 
             narrative="Delayed.", corrective_action="Recovery plan." if rag != "green" else "",
             is_concern=concern, concern_reason="Needs a board decision." if concern else "",
             author_id=action.owner_id))
+        session.flush()
+        # as recording an update does: the action's statuses, and its escalations, at once
+        plan = current_plan(session)
+        assert plan is not None
+        recompute(session, plan, TODAY, [action.id], actor="test")
         session.commit()
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from plans import Plan, Quarter
@@ -592,6 +592,17 @@ def needs_opening(session: Session, plan: Plan, today: date) -> bool:
     has_actions = session.scalars(select(Action.id).where(Action.retired_at.is_(None))
                                   .limit(1)).first()
     return exists is None and has_actions is not None
+
+
+def worked_out_on(session: Session, today: date) -> bool:
+    """Whether every status was worked out as on ``today`` since the plan was last loaded
+    (a run of the statuses job, ``tracker statuses recompute`` or a plan load): then jobs
+    read the stored statuses instead of working them out again."""
+    loaded = session.scalar(select(func.max(PlanLoad.loaded_at)))
+    query = select(StatusRun.id).where(StatusRun.today == today)
+    if loaded is not None:
+        query = query.where(StatusRun.stored_at >= loaded)
+    return session.scalars(query.limit(1)).first() is not None
 
 
 def ensure_current(session: Session, plan: Plan, today: date) -> bool:
