@@ -134,10 +134,14 @@ def plan_load(file: Path, loaded_by: str | None) -> None:
 def db_upgrade() -> None:
     """Create the database, or bring it up to the latest version."""
     from tracker import migrate
+    from tracker.services.loaded_plan import refreeze
 
     engine = get_engine(current_app)
     migrate.upgrade(engine)
-    click.echo(f"The database is up to date ({engine.url.render_as_string()}).")
+    with transaction() as session:  # this version's code reads the loaded plan fast
+        refrozen = refreeze(session)
+    click.echo(f"The database is up to date ({engine.url.render_as_string()})."
+               + (" The loaded plan was parsed again for this version." if refrozen else ""))
 
 
 @click.command("demo")

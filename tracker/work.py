@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 
 from plans import Plan
+from plans.stored import freeze
 from tracker import clock
 from tracker.db import get_session, read_transaction, transaction
 from tracker.services import audit
@@ -81,6 +82,7 @@ def load_plan(path: str | Path, loaded_by: str | None = None,
     writes nothing."""
     plan, data = read_plan_file(path)  # no database at all: a refused file never gets further
     actor = loaded_by or audit.COMMAND_LINE
+    frozen = freeze(plan)  # kept with the load, so every process reads it fast
     db = get_session()
     for attempt in range(ATTEMPTS):
         if attempt:
@@ -94,7 +96,8 @@ def load_plan(path: str | Path, loaded_by: str | None = None,
         with transaction() as db:
             if latest_plan_load(db) != seen:
                 continue  # another load came first: read again
-            result = apply_plan_file(db, plan, data, path, loaded_by, snapshot, diff, desired)
+            result = apply_plan_file(db, plan, data, path, loaded_by, snapshot, diff, desired,
+                                     frozen)
         break
     else:
         raise PlanMoved("other plans kept being loaded at the same time: load it again")

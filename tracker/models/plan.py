@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, LargeBinary, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.models.base import Base, PlanItem, utcnow
@@ -56,6 +56,10 @@ class PlanLoad(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # the plan as parsed, frozen (plans.stored) by the code named by the stamp: a process
+    # reads it in a fraction of the time parsing the text takes; never loaded unless asked
+    parsed: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True, default=None)
+    parsed_stamp: Mapped[str | None] = mapped_column(String(64), default=None)
 
     def __repr__(self) -> str:
         return f"<PlanLoad {self.id} {self.filename} {self.sha256[:8]}>"

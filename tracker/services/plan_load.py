@@ -15,6 +15,7 @@ from tracker import clock
 from tracker.models import PlanLoad
 from tracker.services import audit
 from tracker.services.loaded_plan import current_plan as current_plan  # for its callers
+from tracker.services.loaded_plan import keep_parsed
 from tracker.services.plan_sync import Desired, PlanDiff, Snapshot, apply_plan, diff_plan
 from tracker.services.statuses import recompute
 
@@ -55,11 +56,12 @@ def load_plan_file(session: Session, path: str | Path, loaded_by: str | None = N
 
 def apply_plan_file(session: Session, plan: Plan, data: bytes, path: str | Path,
                     loaded_by: str | None = None, snapshot: Snapshot | None = None,
-                    diff: PlanDiff | None = None, desired: Desired | None = None
-                    ) -> LoadResult:
+                    diff: PlanDiff | None = None, desired: Desired | None = None,
+                    frozen: bytes | None = None) -> LoadResult:
     """Apply a validated plan and record the load (its text, checksum and changes) and its
     audit row; statuses are left to the caller. Flushes only. ``snapshot``, ``diff`` and
-    ``desired``: as :func:`tracker.services.plan_sync.apply_plan` takes them."""
+    ``desired``: as :func:`tracker.services.plan_sync.apply_plan` takes them; ``frozen``: the
+    plan as :func:`plans.stored.freeze` froze it, if done before the write transaction."""
     diff = apply_plan(session, plan, snapshot, diff, desired)
     record = PlanLoad(
         loaded_by=loaded_by,
@@ -68,6 +70,7 @@ def apply_plan_file(session: Session, plan: Plan, data: bytes, path: str | Path,
         text=data.decode("utf-8-sig"),
         changes=diff.as_json(),
     )
+    keep_parsed(record, plan, frozen)
     session.add(record)
     counts = diff.counts()
     rules = len(diff.rules)

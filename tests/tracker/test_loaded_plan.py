@@ -1,0 +1,81 @@
+"""A process reads the loaded plan from the plan as parsed when it was loaded, and parses its
+text again only when that was frozen by other code, or cannot be read."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+
+from plans.stored import STAMP
+from tests.tracker.helpers import db
+from tracker.models import PlanLoad
+from tracker.services import loaded_plan
+
+
+def _fresh_process(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """As a new process: nothing read yet; the text parses counted."""
+    monkeypatch.setattr(loaded_plan, "_PARSED", {})
+    parsed: list[str] = []
+    real = loaded_plan.parse_plan
+
+    def counting(text: str, filename: str) -> object:
+        parsed.append(filename)
+        return real(text, filename)
+
+    monkeypatch.setattr(loaded_plan, "parse_plan", counting)
+    return parsed
+
+
+def test_a_plan_load_keeps_the_plan_as_parsed(kingston_app: Flask,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    with db(kingston_app) as s:
+        row = s.scalars(select(PlanLoad).order_by(PlanLoad.id.desc())).first()
+        assert row is not None and row.parsed and row.parsed_stamp == STAMP
+    parsed = _fresh_process(monkeypatch)
+    with db(kingston_app) as s:
+        plan = loaded_plan.current_plan(s)
+    assert plan is not None and plan.partnership.name == "Safer Kingston Partnership"
+    assert parsed == []  # thawed, not parsed
+
+
+def test_a_plan_frozen_by_other_code_is_parsed_from_its_text(
+        kingston_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    with db(kingston_app) as s:
+        s.execute(update(PlanLoad).values(parsed_stamp="0" * 64))
+        s.commit()
+    parsed = _fresh_process(monkeypatch)
+    with db(kingston_app) as s:
+        assert loaded_plan.current_plan(s) is not None
+    assert parsed == ["plans.yaml"]
+
+
+def test_bytes_that_are_not_a_plan_are_logged_and_the_text_parsed(
+        kingston_app: Flask, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    with db(kingston_app) as s:
+        s.execute(update(PlanLoad).values(parsed=b"\x80\x05not a plan"))
+        s.commit()
+    parsed = _fresh_process(monkeypatch)
+    with caplog.at_level(logging.WARNING), db(kingston_app) as s:
+        plan = loaded_plan.current_plan(s)
+    assert plan is not None and parsed == ["plans.yaml"]
+    assert "parsing its text instead" in caplog.text
+
+
+def test_db_upgrade_freezes_the_plan_again_for_this_version(
+        kingston_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    with db(kingston_app) as s:
+        s.execute(update(PlanLoad).values(parsed=None, parsed_stamp=None))
+        s.commit()
+    result = kingston_app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "The loaded plan was parsed again for this version." in result.output
+    parsed = _fresh_process(monkeypatch)
+    with db(kingston_app) as s:
+        assert loaded_plan.current_plan(s) is not None
+    assert parsed == []
+    again = kingston_app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert "parsed again" not in again.output
