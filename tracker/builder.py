@@ -9,7 +9,11 @@ that crashes takes nothing else with it (its build is tried again, then marked f
 children run at a lower priority (``nice``), so that web requests on the same machine go
 first. While a build runs, the builder renews its lease every few seconds; a builder that
 dies leaves its builds to be claimed again once their leases lapse. It also deletes
-finished builds older than a week, once an hour.
+finished builds older than a week, once an hour. Between builds, at most every half
+minute and only after the data changed, it draws the board's first pages ahead (the
+dashboard, the exception report and the trend, as a board member sees them: see
+:mod:`tracker.views.page_cache`), so that a board member opening them after a change finds
+them drawn.
 
 ``make run`` starts one beside the web server and the scheduler; in production, run one per
 database (or more: they share the work), under systemd like the scheduler.
@@ -42,6 +46,7 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 RENEW_SECONDS = 15.0
 PURGE_SECONDS = 3600.0
+WARM_SECONDS = 30.0  # at most this often, and only after a change: the board's first pages
 CLAIM_LOCK_KEY = 0x7061_636B  # "pack": PostgreSQL advisory lock around a claim
 PRELOAD = ["tracker", "tracker.reports.pack", "tracker.reports.pack_xlsx", "weasyprint"]
 
@@ -187,7 +192,8 @@ def serve(app: Flask, stop: threading.Event | None = None, slots: int = packs.AT
               "BASE_URL": app.config["BASE_URL"]}
     running: dict[int, Future[bool]] = {}
     executor: Executor | None = None
-    last_renew = last_purge = 0.0
+    last_renew = last_purge = last_warm = 0.0
+    drawn_at: int | None = None  # the data version the board's first pages were drawn at
     try:
         while not stop.is_set():
             for build_id, future in list(running.items()):
@@ -221,10 +227,24 @@ def serve(app: Flask, stop: threading.Event | None = None, slots: int = packs.AT
             if now - last_purge >= PURGE_SECONDS:
                 _purge(app)
                 last_purge = now
+            if not running and now - last_warm >= WARM_SECONDS:
+                drawn_at = _warm(app, drawn_at)
+                last_warm = time.monotonic()
             stop.wait(POLL_SECONDS)
     finally:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=False)
+
+
+def _warm(app: Flask, drawn_at: int | None) -> int | None:
+    """Draw the board's first pages ahead if the data changed (:func:`page_cache.warm`)."""
+    from tracker.views import page_cache
+
+    try:
+        return page_cache.warm(app, drawn_at)
+    except Exception:  # noqa: BLE001 - drawing ahead is a courtesy: builds go on
+        logger.exception("drawing the board's pages ahead failed")
+        return drawn_at
 
 
 def run_forever(app: Flask) -> None:

@@ -126,20 +126,25 @@ def test_killed_and_restarted_scheduler_delivers_every_email_exactly_once(
     # some, not all, delivered: kill it between two deliveries (they run every second)
     _wait(lambda: len(test_keys()) >= 5, 60, "the first emails", log)
 
-    def quiet() -> bool:
-        """Nothing arrived for 0.3 s (the test's emails nor the catch-up's reminders), no
-        email is claimed and not yet marked sent, and some of the test's are still to come:
-        the one moment a kill cannot fall between an SMTP server's acceptance and its
-        ``sent_at`` (the window the delivery module documents as at-least-once)."""
-        before = len(smtp_server.received)
-        time.sleep(0.3)
-        if len(smtp_server.received) != before or not len(test_keys()) < MESSAGES:
-            return False
-        return not [m for m in _outbox(database)
-                    if m.sent_at is None and m.failed_at is None and m.attempts > 0]
+    def kill_between_deliveries() -> None:
+        """Freeze the scheduler (SIGSTOP: it cannot move on while it is looked at), and kill
+        it only if no email is between the SMTP server's acceptance and its ``sent_at`` (the
+        window the delivery module documents as at-least-once), nor claimed and not yet
+        sent, and some of the test's are still to come; else let it go on and look again."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            first.send_signal(signal.SIGSTOP)
+            arrived = set(_keys(smtp_server))
+            in_flight = [m for m in _outbox(database) if m.sent_at is None
+                         and m.failed_at is None and (m.attempts > 0 or m.key in arrived)]
+            if not in_flight and len(test_keys()) < MESSAGES:
+                first.send_signal(signal.SIGKILL)
+                return
+            first.send_signal(signal.SIGCONT)
+            time.sleep(0.05)
+        pytest.fail(f"no moment between deliveries; scheduler log:\n{log.read_text()}")
 
-    _wait(quiet, 30, "a pause between deliveries", log)
-    first.send_signal(signal.SIGKILL)
+    kill_between_deliveries()
     first.wait(timeout=10)
     delivered_before_kill = len(test_keys())
     assert 0 < delivered_before_kill < MESSAGES

@@ -158,3 +158,24 @@ def test_the_version_a_transaction_sees(demo_app: Flask) -> None:
         from tracker.db import get_session
 
         assert data_version(get_session()) == _version(demo_app)
+
+
+def test_the_pack_builder_draws_the_board_s_first_pages_ahead(demo_app: Flask) -> None:
+    from tracker.views import page_cache
+
+    board = browser(demo_app, BOARD)  # set up first: it writes the account
+    version = page_cache.warm(demo_app, None)
+    assert version == _version(demo_app)
+    with db(demo_app) as s:
+        drawn = len(s.scalars(select(PageCache.key)).all())
+    assert drawn == len(page_cache.WARMED)
+    for url in ("/board", "/board/exceptions", "/board/trend"):
+        queries, _html = _queries(demo_app, board, url)
+        assert queries <= 8, (url, queries)  # found drawn: the board member draws nothing
+    assert page_cache.warm(demo_app, version) == version  # nothing changed: nothing drawn
+
+    admin = browser(demo_app, ADMIN)
+    assert write(admin, SUMMARY, "Drawn ahead after the change.").status_code == 302
+    assert page_cache.warm(demo_app, version) > version
+    queries, html = _queries(demo_app, board, "/board")
+    assert queries <= 8 and "Drawn ahead after the change." in html

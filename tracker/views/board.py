@@ -31,6 +31,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from sqlalchemy import select
 
 from plans import Plan, Quarter
 from tracker import access, clock
@@ -81,9 +82,17 @@ def _page(page: str, draw: Callable[[], dict[str, str]]) -> str:
     """The page from its parts, drawn at most once per data version for people who see it
     alike (:mod:`tracker.views.page_cache`)."""
     user = current_user
-    audience = ["admin" if access.is_admin(user) else getattr(user, "role", ""),
-                *sorted(access.led_group_ids(user))]
-    return render_template("board/drawn.html", parts=page_cache.drawn(page, audience, draw))
+    return render_template("board/drawn.html",
+                           parts=page_cache.drawn(page, audience_of(user), draw))
+
+
+def audience_of(user: Any) -> list[str]:
+    """What makes the board's pages differ between people: a role, and the priorities whose
+    group they lead (their narratives are theirs to write)."""
+    led = access.led_group_ids(user)
+    priorities = sorted(get_session().scalars(
+        select(Priority.ref).where(Priority.group_id.in_(led)))) if led else []
+    return ["admin" if access.is_admin(user) else getattr(user, "role", ""), *priorities]
 
 
 @bp.get("")
@@ -108,8 +117,10 @@ def dashboard() -> str:
 def _notes(view: board.Dashboard) -> dict[str, Any]:
     """The quarter's commentary, and which of it the person may write."""
     db = get_session()
+    rows = {p.id: p for p in db.scalars(  # one query, however many priorities
+        select(Priority).where(Priority.id.in_([p.id for p in view.priorities])))}
     scopes = [commentary.Scope(SUMMARY, None)] + [
-        commentary.Scope(p.ref, db.get(Priority, p.id)) for p in view.priorities]
+        commentary.Scope(p.ref, rows.get(p.id)) for p in view.priorities]
     return {"notes": commentary.latest(db, view.quarter.label),
             "may_write": {s.key for s in scopes if commentary.may_write(current_user, s)}}
 

@@ -12,7 +12,7 @@ otherwise the page is drawn, and kept for the next person.
 
 What a page is kept under: the page, its address's query (quarter, filters, page number),
 today (pages count what is overdue), who is asking as far as the page differs (a role, and
-the groups a lead leads: who may write which commentary), and the code (the tracker's
+the priorities whose group they lead: who may write which narrative), and the code (the tracker's
 version and its templates), so an upgrade draws every page afresh. Keeping is best effort,
 in a transaction of its own after the page is drawn: a busy database or a race with another
 worker only means the next person draws it too. ``PAGE_CACHE = False`` (or debug mode) draws
@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from pathlib import Path
 
-from flask import current_app, request
+from flask import Flask, current_app, request, url_for
 from markupsafe import Markup
 from sqlalchemy import delete, or_
 from sqlalchemy.exc import SQLAlchemyError
@@ -45,7 +45,7 @@ Parts = Mapping[str, str]
 
 
 def enabled() -> bool:
-    return bool(current_app.config.get("PAGE_CACHE", True)) and not current_app.debug
+    return enabled_for(current_app)
 
 
 def drawn(page: str, audience: Iterable[object], draw: Callable[[], Parts]) -> dict[str, Markup]:
@@ -103,3 +103,49 @@ def _keep(key: str, version: int, parts: Parts) -> None:
         logger.info("page %s not kept: %s", request.path, type(error).__name__)
     finally:
         db.close()
+
+
+# -- drawn ahead ---------------------------------------------------------------------------
+
+WARMED = ("board.dashboard", "board.exceptions", "board.trend", "board.trend_chart")
+"""The pages a board member opens first: drawn ahead by the pack builder after a change."""
+
+
+def warm(app: Flask, seen: int | None) -> int | None:
+    """Draw :data:`WARMED` as a board member sees them (the open quarter, no filters) if the
+    data changed since version ``seen``, so that the next board member finds them drawn.
+
+    Run by the pack builder (``tracker worker``) between builds, never by a web worker.
+    Returns the version drawn at (``seen`` when nothing changed). Reads only, like a page; a
+    page that fails is logged and left to be drawn by its first reader.
+    """
+    from flask_login import login_user
+    from sqlalchemy import select
+
+    from tracker.models import User
+
+    with app.app_context():
+        db = get_session()
+        version = data_version(db)
+        if version == seen or not enabled_for(app):
+            return version
+        member = db.scalars(select(User).where(User.role == "board", User.is_active)
+                            .order_by(User.id).limit(1)).first()
+        member_id = member.id if member is not None else None
+    if member_id is None:
+        return version
+    for endpoint in WARMED:
+        with app.test_request_context(base_url=app.config.get("BASE_URL")):
+            path = url_for(endpoint)
+        with app.test_request_context(path, base_url=app.config.get("BASE_URL")):
+            try:
+                user = get_session().get(User, member_id)
+                login_user(user)
+                app.view_functions[endpoint]()
+            except Exception:  # noqa: BLE001 - one page's failure leaves the others
+                logger.exception("drawing %s ahead failed", path)
+    return version
+
+
+def enabled_for(app: Flask) -> bool:
+    return bool(app.config.get("PAGE_CACHE", True)) and not app.debug
