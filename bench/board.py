@@ -2,7 +2,7 @@
 
     python -m bench.board [--actions 10000] [--kpis 200] [--quarters 20] [--seed 1]
                           [--runs 20] [--db PATH] [--reuse] [--pages "dashboard,..."]
-                          [--commands]
+                          [--commands] [--jobs] [--job-runs 20]
 
 Builds the database with :func:`bench.scale.build` (or, with ``--reuse``, opens the one
 already at ``--db``) and signs in as a board member with the Flask test client. Each board
@@ -12,7 +12,8 @@ parses the plan), then ``--runs`` times as drawn (kept at the current data versi
 after one of the trivial page (the reference, measured in the same run). Packs are made as
 the pack builder makes them. It prints min, median, 95th percentile and max times, the
 median as a multiple of the reference's, and the SQL queries each request made; with
-``--commands``, ``tracker plan check`` beside ``tracker --help`` too. A page that answers 404
+``--commands``, ``tracker plan check`` beside ``tracker --help`` too, and with ``--jobs``
+the scheduled jobs and a plan load (see :func:`time_jobs`). A page that answers 404
 (not built yet) or fails is skipped with a note. Today is pinned to :data:`bench.scale.TODAY`.
 """
 
@@ -20,11 +21,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import statistics
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -87,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.commands:
         print()
         _print_table(time_commands(app, args.runs))
+    if args.jobs:
+        print()
+        _print_table(time_jobs(app, db, args.job_runs))
     return 0
 
 
@@ -159,6 +165,79 @@ def _row(name: str, url: str, samples: list[tuple[float, int, int]]) -> dict[str
             "queries": sorted({q for _t, q, _s in samples})}
 
 
+JOBS = (("tracker jobs run statuses (every status)", ["jobs", "run", "statuses"]),
+        ("tracker jobs run reminders", ["jobs", "run", "reminders"]),
+        ("tracker jobs run escalations", ["jobs", "run", "escalations"]))
+
+
+def _run_child(command: list[str], env: dict[str, str] | None = None
+               ) -> tuple[float, int, int]:
+    """(milliseconds, peak resident MB, status: 200 for exit 0) of one command. The peak is
+    the child's own ``VmHWM``, read every 20 ms while it runs (it only grows), which unlike
+    ``ru_maxrss`` does not start at the size of this process."""
+    import subprocess
+
+    started = time.perf_counter()
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    peak_kb = 0
+    status = Path(f"/proc/{child.pid}/status")
+    while child.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kb = max(peak_kb, int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.02)
+    elapsed = (time.perf_counter() - started) * 1000
+    return elapsed, peak_kb // 1024, 200 if child.returncode == 0 else 500
+
+
+def time_jobs(app: Flask, db: Path, runs: int) -> list[dict[str, Any]]:
+    """Each run: ``tracker --help`` (the reference), then, on a fresh copy of the database,
+    the statuses job (every status as on today), the reminders, the escalation scan, and a
+    load of the plan file as loaded. Times, and each process's peak memory (in the
+    queries column: MB)."""
+    import shutil
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from tracker.db import get_engine
+    from tracker.models import PlanLoad
+
+    with Session(get_engine(app)) as session:
+        text = session.scalars(select(PlanLoad.text).order_by(PlanLoad.id.desc())).first()
+    folder = Path(tempfile.mkdtemp(prefix="bench-jobs-"))
+    plan = folder / "plans.yaml"
+    plan.write_text(text or "", encoding="utf-8")
+    tracker = str(Path(sys.executable).with_name("tracker"))
+    day = TODAY.isoformat()
+    samples: dict[str, list[tuple[float, int, int]]] = defaultdict(list)
+    for _ in range(runs):
+        copy = folder / "copy.db"
+        for stale in (copy, Path(f"{copy}-wal"), Path(f"{copy}-shm")):
+            stale.unlink(missing_ok=True)
+        shutil.copyfile(db, copy)
+        env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{copy}", "TRACKER_TODAY": day}
+        samples["tracker --help: reference"].append(_run_child([tracker, "--help"], env))
+        for name, args in JOBS:
+            samples[name].append(_run_child([tracker, *args, "--today", day], env))
+        samples["tracker plan load (the same file)"].append(
+            _run_child([tracker, "plan", "load", str(plan)], env))
+    reference = statistics.median(t for t, _m, _s in samples["tracker --help: reference"])
+    rows = []
+    for name, found in samples.items():
+        row = _row(name, "-", found)
+        row["queries"] = sorted({m for _t, m, _s in found})[-1:]  # the peak MB
+        if not name.endswith("reference"):
+            row["times_reference"] = row["median_ms"] / reference
+        rows.append(row)
+    print("(for these rows the last column is the peak memory of the process, MB)")
+    return rows
+
+
 def time_commands(app: Flask, runs: int) -> list[dict[str, Any]]:
     """``tracker plan check`` of the plan as loaded, each run after ``tracker --help`` (the
     reference: a command that starts the tracker and does nothing)."""
@@ -207,6 +286,10 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="use the database at --db as it is, if it exists")
     parser.add_argument("--commands", action="store_true",
                         help="also time tracker plan check beside tracker --help")
+    parser.add_argument("--jobs", action="store_true",
+                        help="also time the jobs and a plan load, each run on a fresh copy "
+                             "of the database, beside tracker --help")
+    parser.add_argument("--job-runs", type=int, default=20)
     parser.add_argument("--pages", type=_page_names, default=list(PAGES),
                         help="the pages to time, by name, comma-separated (default: all): "
                         + ", ".join(PAGES))
