@@ -194,13 +194,8 @@ def _run_child(command: list[str], env: dict[str, str] | None = None
     return elapsed, peak_kb // 1024, 200 if child.returncode == 0 else 500
 
 
-def time_jobs(app: Flask, db: Path, runs: int) -> list[dict[str, Any]]:
-    """Each run: ``tracker --help`` (the reference), then, on a fresh copy of the database,
-    the statuses job (every status as on today), the reminders, the escalation scan, and a
-    load of the plan file as loaded. Times, and each process's peak memory (in the
-    queries column: MB)."""
-    import shutil
-
+def _plan_file(app: Flask, prefix: str) -> Path:
+    """The plan as last loaded, written to a file in a new temporary folder."""
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
@@ -209,9 +204,20 @@ def time_jobs(app: Flask, db: Path, runs: int) -> list[dict[str, Any]]:
 
     with Session(get_engine(app)) as session:
         text = session.scalars(select(PlanLoad.text).order_by(PlanLoad.id.desc())).first()
-    folder = Path(tempfile.mkdtemp(prefix="bench-jobs-"))
-    plan = folder / "plans.yaml"
+    plan = Path(tempfile.mkdtemp(prefix=prefix)) / "plans.yaml"
     plan.write_text(text or "", encoding="utf-8")
+    return plan
+
+
+def time_jobs(app: Flask, db: Path, runs: int) -> list[dict[str, Any]]:
+    """Each run: ``tracker --help`` (the reference), then, on a fresh copy of the database,
+    the statuses job (every status as on today), the reminders, the escalation scan, and a
+    load of the plan file as loaded. Times, and each process's peak memory (in the
+    queries column: MB)."""
+    import shutil
+
+    plan = _plan_file(app, "bench-jobs-")
+    folder = plan.parent
     tracker = str(Path(sys.executable).with_name("tracker"))
     day = TODAY.isoformat()
     samples: dict[str, list[tuple[float, int, int]]] = defaultdict(list)
@@ -243,17 +249,7 @@ def time_commands(app: Flask, runs: int) -> list[dict[str, Any]]:
     reference: a command that starts the tracker and does nothing)."""
     import subprocess
 
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
-
-    from tracker.db import get_engine
-    from tracker.models import PlanLoad
-
-    with Session(get_engine(app)) as session:
-        text = session.scalars(select(PlanLoad.text).order_by(PlanLoad.id.desc())).first()
-    folder = Path(tempfile.mkdtemp(prefix="bench-commands-"))
-    plan = folder / "plans.yaml"
-    plan.write_text(text or "", encoding="utf-8")
+    plan = _plan_file(app, "bench-commands-")
     tracker = str(Path(sys.executable).with_name("tracker"))
 
     def run(command: list[str]) -> tuple[float, int, int]:
