@@ -247,20 +247,12 @@ def time_jobs(app: Flask, db: Path, runs: int) -> list[dict[str, Any]]:
 def time_commands(app: Flask, runs: int) -> list[dict[str, Any]]:
     """``tracker plan check`` of the plan as loaded, each run after ``tracker --help`` (the
     reference: a command that starts the tracker and does nothing)."""
-    import subprocess
-
     plan = _plan_file(app, "bench-commands-")
     tracker = str(Path(sys.executable).with_name("tracker"))
-
-    def run(command: list[str]) -> tuple[float, int, int]:
-        started = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, check=False)
-        return (time.perf_counter() - started) * 1000, 0, 200 if done.returncode == 0 else 500
-
     reference, checks = [], []
     for _ in range(runs):
-        reference.append(run([tracker, "--help"]))
-        checks.append(run([tracker, "plan", "check", str(plan)]))
+        reference.append(_run_child([tracker, "--help"]))
+        checks.append(_run_child([tracker, "plan", "check", str(plan)]))
     rows = [_row("tracker --help: reference", "-", reference),
             {**_row("tracker plan check", str(plan), checks),
              "times_reference": statistics.median(t for t, _q, _s in checks)

@@ -202,6 +202,23 @@ def transaction() -> Iterator[Session]:
 
 
 @contextmanager
+def transaction_of_its_own(app: Flask) -> Iterator[Session]:
+    """A write transaction on a session of its own, outside the unit of work (which goes
+    on whatever becomes of it): committed at the end of the block, or rolled back on error,
+    and closed. For bookkeeping a request keeps apart from what it does, such as a page kept
+    as drawn (:mod:`tracker.views.page_cache`)."""
+    db = begin_write(new_session(app))
+    try:
+        yield db
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    finally:
+        db.close()
+
+
+@contextmanager
 def read_transaction() -> Iterator[Session]:
     """A read on the unit of work's session, ended (rolled back) at the end of the block:
     for working something out without holding the write lock."""
@@ -370,8 +387,10 @@ def has_failed() -> bool:
 # version and page cache themselves
 UNVERSIONED = WRITABLE_ON_READ | {"login_attempts", "account_tokens", "outbox", "audit_events",
                                   "data_versions", "page_cache"}
-# columns whose change alone is bookkeeping too
+# columns whose change alone is bookkeeping too (written down as "TABLE (bookkeeping)", so
+# that a GET is still refused them)
 UNVERSIONED_COLUMNS = {"users": frozenset({"last_signed_in_at"})}
+_BOOKKEEPING = frozenset(f"{table} (bookkeeping)" for table in UNVERSIONED_COLUMNS)
 _WRITTEN = "tracker.written"  # session.info: the tables this transaction wrote
 _TABLE_OF_SQL = re.compile(r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"
                            r"[\"`]?(\w+)", re.IGNORECASE)
@@ -428,8 +447,7 @@ def _check_statement(state: ORMExecuteState) -> None:
 
 def data_written(db: Session) -> bool:
     """Whether this transaction wrote what the board's pages show."""
-    return bool(db.info.get(_WRITTEN, set()) - UNVERSIONED
-                - {f"{t} (bookkeeping)" for t in UNVERSIONED_COLUMNS})
+    return bool(db.info.get(_WRITTEN, set()) - UNVERSIONED - _BOOKKEEPING)
 
 
 @event.listens_for(Session, "before_commit")

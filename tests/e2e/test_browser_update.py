@@ -181,3 +181,4 @@ def test_an_error_summary_keeps_the_focus_on_an_address_with_a_fragment(
     expect(page.locator(".govuk-error-summary")).to_contain_text("Date from must be a real date")
     page.wait_for_load_state("load")
     page.wait_for_function(FOCUSED)
+    assert page.evaluate(FOCUSED)  # still on the summary once the page has settled

@@ -36,7 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tracker import clock
 from tracker.config import PROJECT_ROOT
-from tracker.db import begin_write, data_version, get_session, new_session
+from tracker.db import data_version, get_session, transaction_of_its_own
 from tracker.models import PageCache
 
 logger = logging.getLogger(__name__)
@@ -92,17 +92,14 @@ def _code() -> str:
 
 def _keep(key: str, version: int, parts: Parts) -> None:
     """Keep the page (and drop those of earlier versions), in a transaction of its own."""
-    db = begin_write(new_session(current_app._get_current_object()))  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
-        db.execute(delete(PageCache).where(or_(PageCache.key == key,
-                                               PageCache.version < version)))
-        db.add(PageCache(key=key, version=version, parts=json.dumps(dict(parts))))
-        db.commit()
+        with transaction_of_its_own(app) as db:
+            db.execute(delete(PageCache).where(or_(PageCache.key == key,
+                                                   PageCache.version < version)))
+            db.add(PageCache(key=key, version=version, parts=json.dumps(dict(parts))))
     except SQLAlchemyError as error:  # another worker kept it first, or the database is busy
-        db.rollback()
         logger.info("page %s not kept: %s", request.path, type(error).__name__)
-    finally:
-        db.close()
 
 
 # -- drawn ahead ---------------------------------------------------------------------------
@@ -134,10 +131,11 @@ def warm(app: Flask, seen: int | None) -> int | None:
         member_id = member.id if member is not None else None
     if member_id is None:
         return version
-    for endpoint in WARMED:
-        with app.test_request_context(base_url=app.config.get("BASE_URL")):
-            path = url_for(endpoint)
-        with app.test_request_context(path, base_url=app.config.get("BASE_URL")):
+    base = app.config.get("BASE_URL")
+    with app.test_request_context(base_url=base):
+        paths = {endpoint: url_for(endpoint) for endpoint in WARMED}
+    for endpoint, path in paths.items():
+        with app.test_request_context(path, base_url=base):
             try:
                 user = get_session().get(User, member_id)
                 login_user(user)
