@@ -88,6 +88,8 @@ def test_an_owner_sends_a_late_update_and_the_lead_approves_it(page: Page,
     page.get_by_role("group", name="Approve this update?").get_by_label(
         "Approve: the board can see it").check()
     page.get_by_role("button", name="Save decision").click()
+    # the decision comes back to the same address (#updates), so wait for the page it draws
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Update approved.")
     assert "Success Update approved." in banners(page)
     expect(page.get_by_role("table", name=STATUSES).get_by_role("row").filter(
         has_text=QUARTER)).to_contain_text("Complete")
