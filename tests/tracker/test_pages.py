@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import pytest
 from flask import Flask
@@ -140,3 +141,38 @@ def test_output_is_escaped(app: Flask, tmp_path) -> None:  # type: ignore[no-unt
     html = get(app, "/")
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Partnership" in html
+
+
+class _Tables(HTMLParser):
+    """Each table on a page, with the scroll region around it (its attributes), if any."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[dict[str, str | None]] = []  # the divs we are inside
+        self.tables: list[dict[str, str | None] | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "div":
+            self.open.append(dict(attrs))
+        elif tag == "table":
+            around = self.open[-1] if self.open else None
+            self.tables.append(around if around and around.get("class") == "app-table-scroll"
+                               else None)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "div" and self.open:
+            self.open.pop()
+
+
+@pytest.mark.parametrize("url", ["/", "/themes", "/actions/SKP-001"])
+def test_each_table_scrolls_in_a_named_region_the_keyboard_can_reach(kingston_app: Flask,
+                                                                      url: str) -> None:
+    """A wide table scrolls sideways on a 390 px phone instead of widening the page; its
+    region is named for screen readers and takes the focus so keys can scroll it."""
+    tables = _Tables()
+    tables.feed(get(kingston_app, url))
+    assert tables.tables, url
+    for region in tables.tables:
+        assert region is not None, f"a table on {url} is not in a scroll region"
+        assert region.get("role") == "region" and region.get("tabindex") == "0"
+        assert (region.get("aria-label") or "").strip(), f"a scroll region on {url} has no name"
