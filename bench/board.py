@@ -76,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\nSigned in as {email} (board); today is {TODAY:%-d %B %Y}; {args.runs} runs "
           "per page after one warm-up request.\n")
     urls = _urls(app)
+    before = _memory()
     rows = []
     for name in args.pages:
         if name == REFERENCE:
@@ -87,6 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for drawn in (False, True):
             rows.extend(time_interleaved(app, client, name, url, args.runs, drawn))
     _print_table(rows)
+    after = _memory()
+    print(f"\nMemory of this process, which serves the pages as a web worker would: "
+          f"{before['VmRSS']:.0f} MB resident before the pages, {after['VmRSS']:.0f} MB after "
+          f"them, {after['VmHWM']:.0f} MB at its peak.")
     if args.commands:
         print()
         _print_table(time_commands(app, args.runs))
@@ -192,6 +197,16 @@ def _run_child(command: list[str], env: dict[str, str] | None = None
         time.sleep(0.02)
     elapsed = (time.perf_counter() - started) * 1000
     return elapsed, peak_kb // 1024, 200 if child.returncode == 0 else 500
+
+
+def _memory(pid: int | str = "self") -> dict[str, float]:
+    """A process's resident memory now (VmRSS) and at its peak (VmHWM), in MB."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            found[key] = int(value.split()[0]) / 1024
+    return found
 
 
 def _plan_file(app: Flask, prefix: str) -> Path:
