@@ -185,18 +185,15 @@ def _run_child(command: list[str], env: dict[str, str] | None = None
     started = time.perf_counter()
     child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
-    peak_kb = 0
-    status = Path(f"/proc/{child.pid}/status")
+    peak = 0.0
     while child.poll() is None:
-        try:
-            for line in status.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak_kb = max(peak_kb, int(line.split()[1]))
+        try:  # gone, or a zombie without its memory lines, between poll and read
+            peak = max(peak, _memory(child.pid).get("VmHWM", 0.0))
         except (OSError, ValueError):
             pass
         time.sleep(0.02)
     elapsed = (time.perf_counter() - started) * 1000
-    return elapsed, peak_kb // 1024, 200 if child.returncode == 0 else 500
+    return elapsed, int(peak), 200 if child.returncode == 0 else 500
 
 
 def _memory(pid: int | str = "self") -> dict[str, float]:
