@@ -26,6 +26,7 @@ from plans._structure import (
     read_texts,
     read_themes,
 )
+from plans.bulk import cycle_collection_paused
 from plans.errors import PlanError, Problem
 from plans.model import Plan
 from plans.rules import DEFAULT_RULES
@@ -59,6 +60,11 @@ def parse_plan(data: bytes | str, filename: str = "plans.yaml") -> Plan:
 def check_plan(data: bytes | str, filename: str = "plans.yaml"
                ) -> tuple[Plan | None, list[Problem]]:
     """Validate plan text; return ``(plan or None, every problem found, sorted by line)``."""
+    with cycle_collection_paused():
+        return _check(data, filename)
+
+
+def _check(data: bytes | str, filename: str) -> tuple[Plan | None, list[Problem]]:
     ctx = Context(filename)
     try:
         text = read_text(data.encode("utf-8") if isinstance(data, str) else data, filename)

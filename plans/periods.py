@@ -9,7 +9,7 @@ Monthly values use ISO months, ``2025-04``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 _YEAR_SPLIT = re.compile(r"^(\d{4})\s*[/-]\s*(\d{2}|\d{4})$")
@@ -53,41 +53,92 @@ class Year:
         return self.label
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Quarter:
-    """A quarter of a financial year, numbered 1 to 4."""
+    """A quarter of a financial year, numbered 1 to 4.
+
+    Quarters are compared, hashed and asked for their first and last days hundreds of
+    thousands of times when statuses are worked out, so those are worked out once, when the
+    quarter is made: two quarters are equal when their years and numbers are, and ordered by
+    year, then number.
+    """
 
     year: Year
     number: int
+    start: date = field(init=False, repr=False)
+    end: date = field(init=False, repr=False)
+    label: str = field(init=False, repr=False)
+    """``2025/26 Q1`` (``2025 Q1`` where the year starts in January)."""
+    _key: int = field(init=False, repr=False)
 
-    @property
-    def start(self) -> date:
-        return _add_months(self.year.start, 3 * (self.number - 1))
+    def __post_init__(self) -> None:
+        start = _add_months(self.year.start, 3 * (self.number - 1))
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "end", _add_months(start, 3) - timedelta(days=1))
+        object.__setattr__(self, "label", f"{self.year.label} Q{self.number}")
+        object.__setattr__(self, "_key", self.year.start.toordinal() * 8 + self.number)
 
-    @property
-    def end(self) -> date:
-        return _add_months(self.start, 3) - timedelta(days=1)
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Quarter:
+            return NotImplemented
+        return self._key == other._key
 
-    @property
-    def label(self) -> str:
-        return f"{self.year.label} Q{self.number}"
+    def __hash__(self) -> int:
+        return self._key
+
+    def __lt__(self, other: Quarter) -> bool:
+        if other.__class__ is not Quarter:
+            return NotImplemented
+        return self._key < other._key
+
+    def __le__(self, other: Quarter) -> bool:
+        if other.__class__ is not Quarter:
+            return NotImplemented
+        return self._key <= other._key
+
+    def __gt__(self, other: Quarter) -> bool:
+        if other.__class__ is not Quarter:
+            return NotImplemented
+        return self._key > other._key
+
+    def __ge__(self, other: Quarter) -> bool:
+        if other.__class__ is not Quarter:
+            return NotImplemented
+        return self._key >= other._key
 
     @property
     def slug(self) -> str:
         return f"{self.year.slug}-Q{self.number}"
 
     def next(self) -> Quarter:
-        if self.number == 4:
-            return Quarter(self.year.next(), 1)
-        return Quarter(self.year, self.number + 1)
+        found = _FOLLOWING.get(self._key)
+        if found is None:
+            found = (Quarter(self.year.next(), 1) if self.number == 4
+                     else Quarter(self.year, self.number + 1))
+            _remember(_FOLLOWING, self._key, found)
+        return found
 
     def previous(self) -> Quarter:
-        if self.number == 1:
-            return Quarter(Year(_add_months(self.year.start, -12)), 4)
-        return Quarter(self.year, self.number - 1)
+        found = _PRECEDING.get(self._key)
+        if found is None:
+            found = (Quarter(Year(_add_months(self.year.start, -12)), 4) if self.number == 1
+                     else Quarter(self.year, self.number - 1))
+            _remember(_PRECEDING, self._key, found)
+        return found
 
     def __str__(self) -> str:
         return self.label
+
+
+_FOLLOWING: dict[int, Quarter] = {}
+_PRECEDING: dict[int, Quarter] = {}
+"""The quarter after and before each quarter asked (a few hundred at most in practice):
+working out statuses steps from quarter to quarter hundreds of thousands of times."""
+
+
+def _remember(cache: dict[int, Quarter], key: int, quarter: Quarter) -> None:
+    if len(cache) < 10_000:
+        cache[key] = quarter
 
 
 @dataclass(frozen=True, slots=True)

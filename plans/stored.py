@@ -20,6 +20,7 @@ import types
 from pathlib import Path
 from typing import Any
 
+from plans.bulk import cycle_collection_paused
 from plans.model import Plan
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -71,7 +72,8 @@ def freeze(plan: Plan) -> bytes:
 def thaw(data: bytes) -> Plan:
     """The plan :func:`freeze` made; :class:`NotThawed` if the bytes are anything else."""
     try:
-        plan = _Unpickler(io.BytesIO(data)).load()
+        with cycle_collection_paused():
+            plan = _Unpickler(io.BytesIO(data)).load()
     except NotThawed:
         raise
     except Exception as error:  # noqa: BLE001 - truncated or foreign bytes: parse instead

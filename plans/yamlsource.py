@@ -77,8 +77,35 @@ def compose(text: str, filename: str) -> Node | None:
             Problem(filename, 1, f"the file is nested too deeply (more than {MAX_DEPTH} levels)")
         ) from None
     if root is not None:
-        _check_expansion(root, filename)
+        if "*" in text:  # an alias is written with a *: without one, nothing can expand
+            _check_expansion(root, filename)
+        else:
+            _check_depth(root, filename)
     return root
+
+
+def _check_depth(root: Node, filename: str) -> None:
+    """Refuse a document (one without aliases) nested deeper than ``MAX_DEPTH``.
+
+    It finds the first node too deep in the order :func:`_check_expansion` walks them, so
+    the refusal names the same line, but it visits only the lists and mappings.
+    """
+    stack: list[tuple[Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, MappingNode):
+            children = [child for pair in node.value for child in pair]
+        else:
+            continue
+        if children and depth >= MAX_DEPTH:
+            raise RefusedFile(
+                Problem(filename, line_of(children[0]),
+                        f"the file is nested too deeply (more than {MAX_DEPTH} levels)")
+            )
+        stack.extend((child, depth + 1) for child in reversed(children)
+                     if not isinstance(child, ScalarNode))
 
 
 def _check_expansion(root: Node, filename: str) -> None:
@@ -347,6 +374,9 @@ class Context:
 
 def _merged_pairs(node: MappingNode) -> list[tuple[Node, Node]]:
     """A mapping's pairs with YAML merge keys (``<<: *defaults``) applied."""
+    pairs: list[tuple[Node, Node]] = node.value
+    if all(key_node.tag != TAG_MERGE for key_node, _ in pairs):
+        return pairs
     own: list[tuple[Node, Node]] = []
     merged: list[tuple[Node, Node]] = []
     for key_node, value_node in node.value:

@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 
 from plans import Plan
+from plans.bulk import cycle_collection_paused
 from plans.stored import freeze
 from tracker import clock
 from tracker.db import get_session, read_transaction, transaction
@@ -52,6 +53,11 @@ def recompute_everything(plan: Plan, today: date, actor: object) -> Recomputed:
 
     If a plan is loaded in between, the work is done again with that plan.
     """
+    with cycle_collection_paused():  # 200,000 statuses at a large size: see plans.bulk
+        return _recompute_everything(plan, today, actor)
+
+
+def _recompute_everything(plan: Plan, today: date, actor: object) -> Recomputed:
     for _attempt in range(ATTEMPTS):
         with read_transaction() as db:
             worked = work_out(db, plan, today)
@@ -80,6 +86,12 @@ def load_plan(path: str | Path, loaded_by: str | None = None,
     """Check the file, work out its diff in a read, apply it in one short transaction, then
     recompute statuses in two steps. A refused file (``PlanError``, ``PartnershipMismatch``)
     writes nothing."""
+    with cycle_collection_paused():  # tens of thousands of rows at a large size
+        return _load_plan(path, loaded_by, today)
+
+
+def _load_plan(path: str | Path, loaded_by: str | None,
+               today: date | None) -> tuple[LoadResult, Recomputed]:
     plan, data = read_plan_file(path)  # no database at all: a refused file never gets further
     actor = loaded_by or audit.COMMAND_LINE
     frozen = freeze(plan)  # kept with the load, so every process reads it fast

@@ -471,6 +471,19 @@ def test_a_block_mapping_nested_100_levels_deep() -> None:
     assert start + 60 <= int(line) <= start + 70     # where the nesting passes 64 levels
 
 
+@pytest.mark.parametrize("alias", ["", "\nx-anchor: &a [1]\ny-alias: *a\n"])
+def test_nesting_is_refused_at_one_line_whether_or_not_the_file_has_aliases(alias: str) -> None:
+    # Without a * in the file only the depth is walked; with one, the alias walk: both
+    # name the first value past 64 levels, in a mapping nested in a list nested in ...
+    deep = "".join("  " * i + ("- " if i % 2 else "") + f"k{i}:\n" for i in range(1, 81))
+    start = len(BASE.splitlines()) + 1
+    errors = errors_of(BASE + alias + "extra:\n" + deep)
+    line, message = errors[0].removeprefix(f"{F}:").split(": ", 1)
+    assert message == "the file is nested too deeply (more than 64 levels)"
+    assert [e.split(": ", 1)[1] for e in errors].count(message) == 1
+    assert int(line) - start - alias.count("\n") == 63   # the line of k32 (- k32:)
+
+
 def test_a_deeply_nested_flow_file_is_refused_not_crashed() -> None:
     errors = errors_of("format: 1\nx: " + "[" * 100_000 + "]" * 100_000 + "\n")
     assert len(errors) == 1
