@@ -599,12 +599,14 @@ def test_every_format_is_made(demo_app: Flask) -> None:
 
 def test_a_large_plan_keeps_the_document_proportionate(demo_app: Flask,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past a few dozen per priority, the document says how many more there are and where
-    to find them (the workbook and CSV have every action)."""
+    """Past a few dozen per priority, the document counts the exceptions by commitment,
+    lists the worst commitments, and says how many more there are and where to find them
+    (the workbook and CSV have every action)."""
     from tracker.reports import pack as board_pack
 
     monkeypatch.setattr(board_pack, "LISTED", 2)
     monkeypatch.setattr(board_pack, "COMMITMENTS_LISTED", 3)
+    monkeypatch.setattr(board_pack, "EXCEPTIONS_BY_COMMITMENT", 1)
     monkeypatch.setattr(board_pack, "ESCALATIONS_LISTED", 1)
     pack, board_view = board(demo_app, "html")
     html = pack.content.decode("utf-8")
@@ -612,11 +614,26 @@ def test_a_large_plan_keeps_the_document_proportionate(demo_app: Flask,
     first, rows = board_view.exceptions()[0]
     assert len(rows) > 2
     exceptions = html.split('id="exceptions"')[1].split("</section>")[0]
-    listed = exceptions.split("</h3>")[1].split("</table>")[0]
-    assert listed.count('<th scope="row">') == 2
-    assert rows[0].ref in listed and rows[2].ref not in listed
-    assert f"And {len(rows) - 2} more actions (" in text
-    assert "every one is listed, with its narrative, in the XLSX and CSV" in text
+    summary = exceptions.split("</h3>")[1].split("</table>")[0]
+    # no action is listed: the commitment with most Red (then Amber) is, with its counts
+    assert not any(row.ref in summary for row in rows)
+    counted: dict[str, list[int]] = {}
+    for row in rows:
+        counts = counted.setdefault(row.commitment_ref, [0, 0, 0])
+        counts[0 if row.colour == "red" else 1 if row.colour == "amber" else 2] += 1
+    order = [c.ref for c in first.commitments]
+    worst = min(counted, key=lambda ref: (-counted[ref][0], -counted[ref][1], -counted[ref][2],
+                                          order.index(ref)))
+    assert summary.count('<th scope="row">') == 1
+    assert f'<span class="ref">{worst}</span>' in summary
+    cells = re.findall(r'<td class="num">(\d+)</td>', summary)
+    assert [int(n) for n in cells] == counted[worst]
+    if len(counted) > 1:
+        left = sum(sum(counts) for ref, counts in counted.items() if ref != worst)
+        assert (f"And {len(counted) - 1} more commitments and parts, with {left} exceptions"
+                in text)
+    assert "Every action, with its reason, corrective action and narrative, is in the XLSX" \
+        in text
     page = html.split(f'<h2>Priority {first.ref}: {first.title}</h2>')[1].split("</section>")[0]
     commitments = page.split("<h3>Commitments</h3>")[1].split("</table>")[0]
     assert commitments.count('<th scope="row">') == 3
@@ -627,6 +644,29 @@ def test_a_large_plan_keeps_the_document_proportionate(demo_app: Flask,
     assert f"And {len(first.commitments) - 3} more commitments and parts (" in text
     assert len(board_view.open_escalations) > 1
     assert f"And {len(board_view.open_escalations) - 1} more open escalations (" in text
+
+
+def test_past_a_score_of_kpis_the_document_tables_them_all_and_charts_the_worst(
+        demo_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracker.reports import pack as board_pack
+
+    _pack, board_view = board(demo_app, "html")
+    kpis = board_view.kpis
+    monkeypatch.setattr(board_pack, "KPIS_CHARTED", 2)
+    pack, _ = board(demo_app, "html")
+    section = pack.content.decode("utf-8").split('<section id="kpis">')[1].split("</section>")[0]
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", section))
+    assert f"The {len(kpis)} KPIs as measured at the end of" in text
+    assert "then the charts of the 2 most in need of attention" in text
+    table = section.split("<h3>Every KPI</h3>")[1].split("</table>")[0]
+    assert re.findall(r'<th scope="row">(.*?)</th>', table) == [
+        str(escape(k.name)) for k in kpis]
+    rank = ("red", "amber", "grey", "green")
+    worst = sorted(range(len(kpis)), key=lambda n: (rank.index(kpis[n].status), n))[:2]
+    charts = section.split("<h3>Charts of the KPIs most in need of attention</h3>")[1]
+    assert re.findall(r"<h4>(.*?)</h4>", charts) == [
+        str(escape(kpis[n].name)) for n in sorted(worst)]
+    assert charts.count('<img class="kpi-chart"') == 2
 
 
 def test_a_missing_folder_or_a_failure_leaves_no_file_behind(

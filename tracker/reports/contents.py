@@ -67,6 +67,7 @@ class Contents:
     """The trend's quarters, up to the pack's."""
     trend: list[TrendLine]
     kpis: list[KpiPanel]
+    """The KPIs the document charts (see :data:`tracker.reports.pack.KPIS_CHARTED`)."""
     prepared: date
     filters: list[str]
     """The filters applied, in words (empty for the whole plan)."""
@@ -82,6 +83,13 @@ class Contents:
     """The community safety team's summary of the quarter."""
     narratives: dict[str, Note] = field(default_factory=dict)
     """Each priority's lead's narrative for the quarter, by the priority's ref."""
+    kpi_rows: list[KpiRow] = field(default_factory=list)
+    """Every KPI the document shows (those the layout chooses), charted or not."""
+
+    @property
+    def kpis_summarised(self) -> bool:
+        """Whether the document lists more KPIs than it charts (a large plan)."""
+        return len(self.kpi_rows) > len(self.kpis)
 
     @property
     def title(self) -> str:

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 from jinja2 import Environment
 from markupsafe import escape
@@ -42,6 +43,7 @@ import kpis as measures
 from kpis.charts import period_ticks, tick_label, value_ticks
 from kpis.measures import tolerance_edge
 from plans import Plan, Quarter
+from plans.bulk import cycle_collection_paused
 from tracker.models import KPI
 from tracker.models.commentary import SUMMARY
 from tracker.reports import trend as trend_report
@@ -58,9 +60,12 @@ from tracker.reports.dashboard import (
     COLOURS,
     WORDS,
     ActionRow,
+    CommitmentRow,
     Counts,
     Dashboard,
     Filters,
+    KpiRow,
+    PriorityRow,
     build,
 )
 from tracker.reports.pack_xlsx import csv_bytes, workbook
@@ -77,19 +82,33 @@ MIMETYPES = {
 KPI_NUMBERS = 4
 """How many of a KPI's latest periods its page lists (its chart shows them all)."""
 LISTED = 25
-"""The document lists at most this many of a priority's exceptions (in full, Red first) and
-of its Red and Amber actions (in short), and says how many more there are; the XLSX and the
-CSV list every action. Kingston's priorities have at most 19 in any quarter, so nothing is
-left out there; a plan of 10,000 actions would otherwise make a document of 600 pages."""
-COMMITMENTS_LISTED = 40
+"""The exception report lists a priority's exceptions in full (Red first) when it has at most
+this many; past it, it counts them by commitment (:func:`by_commitment`), each action with its
+narrative in the XLSX and the CSV. A priority's page lists at most this many of its Red and
+Amber actions (in short) and says how many more there are. Kingston's priorities have at most
+19 in any quarter, so everything is listed there; a plan of 10,000 actions would otherwise
+make a document of 600 pages."""
+COMMITMENTS_LISTED = 20
 """At most this many of a priority's commitments (and parts) on its page: when it has more,
 those most in need of attention (Red, Amber, No update, then Green, Complete), shown in the
 plan's order; the XLSX lists every one. Kingston's priorities have at most 15."""
+EXCEPTIONS_BY_COMMITMENT = 10
+"""At most this many commitments in a priority's exceptions counted by commitment (those with
+most Red first). The document's size, and what printing it takes (time and memory), goes
+with its rows: at 10,000 actions these limits keep the PDF to some 60 pages."""
 ATTENTION = ("red", "amber", "grey", "green", "blue")
 ESCALATIONS_LISTED = 50
 """At most this many open escalations (the board's first) in the document; the XLSX has all."""
 UNREPORTED_LISTED = 50
 """At most this many actions with no update in the document's short list of them."""
+KPIS_CHARTED = 24
+"""At most this many KPIs' charts in the document. When it shows more KPIs, a table lists
+every one (status, latest value, target, direction of travel) and the charts are of those
+most in need of attention (Red, then Amber, No data, Green), in the plan's order; every
+KPI's chart is on its page in the tracker and its numbers are in the XLSX. Kingston has 16
+KPIs, so its pack charts every one; 200 charts would be half of a large plan's document
+and two thirds of the time it takes to print."""
+KPI_ATTENTION = ("red", "amber", "grey", "green")
 
 
 NO_FILTERS = Filters()
@@ -148,22 +167,35 @@ def gather(session: Session, plan: Plan, today: date, quarter: Quarter,
     panels: list[KpiPanel] = []
     figures: dict[str, KpiFigure] = {}
     if with_kpi_panels or with_kpi_figures:
-        panels, figures = _kpis(session, plan, dashboard, with_kpi_panels)
-        panels = [k for k in panels if choice.shows_kpi(k.row.ref)]
+        panels, figures = _kpis(session, plan, dashboard, with_kpi_panels, choice)
     notes = {scope: Note(text=row.text, author=row.author.name if row.author else "",
                          written=row.created_at.date(), version=row.version)
              for scope, row in commentary.latest(session, quarter.label).items()}
     return Contents(
         dashboard=dashboard, quarters=quarters, trend=trend, kpis=panels,
+        kpi_rows=[row for row in dashboard.kpis if choice.shows_kpi(row.ref)],
         prepared=today, filters=described, kpi_figures=figures if with_kpi_figures else {},
         priority_titles={p.id: p.title for p in plan.priorities}, choice=choice,
         summary=notes.pop(SUMMARY, None), narratives=notes)
 
 
-def _kpis(session: Session, plan: Plan, dashboard: Dashboard, with_panels: bool
-          ) -> tuple[list[KpiPanel], dict[str, KpiFigure]]:
-    """The dashboard's KPIs as the document shows them (when ``with_panels``) and as numbers."""
+def charted(rows: list[KpiRow]) -> set[str]:
+    """The refs of the KPIs whose charts the document shows: all of them, up to
+    :data:`KPIS_CHARTED`; past it, those most in need of attention."""
+    if len(rows) <= KPIS_CHARTED:
+        return {row.ref for row in rows}
+    rank = {colour: n for n, colour in enumerate(KPI_ATTENTION)}
+    ordered = sorted(enumerate(rows), key=lambda item: (
+        rank.get(item[1].status, len(rank)), item[0]))
+    return {row.ref for _n, row in ordered[:KPIS_CHARTED]}
+
+
+def _kpis(session: Session, plan: Plan, dashboard: Dashboard, with_panels: bool,
+          choice: Choice) -> tuple[list[KpiPanel], dict[str, KpiFigure]]:
+    """The dashboard's KPIs as numbers, and the panels of those the document charts (when
+    ``with_panels``): the KPIs ``choice`` chooses, at most :data:`KPIS_CHARTED` of them."""
     calendar = plan.partnership.calendar
+    drawn = charted([row for row in dashboard.kpis if choice.shows_kpi(row.ref)])
     wanted = {row.ref for row in dashboard.kpis}
     found = {k.ref: k for k in session.scalars(
         select(KPI).where(KPI.retired_at.is_(None)).order_by(KPI.position)) if k.ref in wanted}
@@ -181,7 +213,7 @@ def _kpis(session: Session, plan: Plan, dashboard: Dashboard, with_panels: bool
         current = _kpi_measure(defn, series, as_of)
         figures[row.ref] = KpiFigure(unit=defn.unit, value=current.value,
                                      target=current.target)
-        if with_panels:
+        if with_panels and row.ref in drawn:
             description, numbers, chart = _kpi_parts(defn, series, as_of)
             panels.append(KpiPanel(row=row, chart=chart, description=description,
                                    numbers=numbers[-KPI_NUMBERS:]))
@@ -357,15 +389,17 @@ def render(fmt: str, session: Session, plan: Plan, today: date, quarter: Quarter
                       with_trend=fmt != "csv", choice=choice)
     tell({"pdf": "Drawing the pages", "html": "Writing the page", "xlsx": "Writing the sheets",
           "csv": "Writing the rows"}[fmt], 50)
+    name = filename(contents.dashboard, fmt, choice)
     if fmt == "html":
         content = html(contents, env).encode("utf-8")
         parts = len(content)
     elif fmt == "pdf":
-        content, parts = pdf(html(contents, env))
+        document = html(contents, env)
+        del contents  # the figures (10,000 actions at a large size) are not needed to print
+        content, parts = pdf(document)
     else:
         content, parts = (csv_bytes if fmt == "csv" else workbook)(contents)
-    return Pack(content=content, mimetype=MIMETYPES[fmt],
-                filename=filename(contents.dashboard, fmt, choice), format=fmt,
+    return Pack(content=content, mimetype=MIMETYPES[fmt], filename=name, format=fmt,
                 quarter=quarter.label, parts=parts)
 
 
@@ -414,8 +448,7 @@ def html(contents: Contents, env: Environment) -> str:
         pack=contents, db=db, colours=COLOURS, words=WORDS, changes=CHANGES,
         kpi_words=KPI_WORDS, prepared=_long_date(contents.prepared),
         quarter_end=_long_date(db.quarter.end),
-        exceptions=[(p, rows[:LISTED], _more(rows[LISTED:])) for p, rows in db.exceptions()
-                    if choice.shows_priority(p.ref)],
+        exceptions=_exceptions(db, choice),
         red_amber=red_amber, commitments=commitments, priorities=priorities, choice=choice,
         unreported=unreported[:UNREPORTED_LISTED],
         more_unreported=_more(unreported[UNREPORTED_LISTED:]),
@@ -425,6 +458,52 @@ def html(contents: Contents, env: Environment) -> str:
                           if left else ""),
         missing=len(db.missing), overdue=len(db.overdue),
     )
+
+
+@dataclass(frozen=True)
+class CommitmentExceptions:
+    """A commitment's exceptions in a quarter, counted: the exception report of a priority
+    with more than :data:`LISTED` of them shows these rather than the actions."""
+
+    commitment: CommitmentRow
+    red: int
+    amber: int
+    concern: int
+    """Other actions (not Red or Amber) whose owner flagged an area of concern."""
+
+
+def by_commitment(priority: PriorityRow, rows: list[ActionRow]
+                  ) -> tuple[list[CommitmentExceptions], str]:
+    """A priority's exceptions counted by commitment, those with most Red (then Amber, then
+    concerns) first, at most :data:`EXCEPTIONS_BY_COMMITMENT`; and how many more, in words."""
+    found: dict[str, list[int]] = {}
+    for row in rows:
+        counts = found.setdefault(row.commitment_ref, [0, 0, 0])
+        counts[0 if row.colour == "red" else 1 if row.colour == "amber" else 2] += 1
+    order = {c.ref: n for n, c in enumerate(priority.commitments)}
+    listed = sorted(
+        (CommitmentExceptions(c, *found[c.ref]) for c in priority.commitments if c.ref in found),
+        key=lambda e: (-e.red, -e.amber, -e.concern, order[e.commitment.ref]))
+    left = listed[EXCEPTIONS_BY_COMMITMENT:]
+    more = (f"{len(left)} more commitments and parts, with "
+            f"{sum(e.red + e.amber + e.concern for e in left)} exceptions") if left else ""
+    return listed[:EXCEPTIONS_BY_COMMITMENT], more
+
+
+def _exceptions(db: Dashboard, choice: Choice) -> list[tuple[Any, ...]]:
+    """Each priority's exceptions as the document shows them: ``(priority, rows, more,
+    by_commitment, more_commitments)``: up to :data:`LISTED` rows in full, or, past that,
+    no rows and the counts by commitment."""
+    result: list[tuple[Any, ...]] = []
+    for priority, rows in db.exceptions():
+        if not choice.shows_priority(priority.ref):
+            continue
+        if len(rows) <= LISTED:
+            result.append((priority, rows, "", [], ""))
+            continue
+        counted, more = by_commitment(priority, rows)
+        result.append((priority, [], "", counted, more))
+    return result
 
 
 def _more(rows: list[ActionRow]) -> str:
@@ -445,8 +524,11 @@ def pdf(document: str) -> tuple[bytes, int]:
     # the pack is self-contained: nothing is fetched, from the network or from disk
     fetcher = URLFetcher(allowed_protocols=("data",))
     options = {"pdf_variant": "pdf/ua-1", "pdf_tags": True}
-    rendered = HTML(string=document, url_fetcher=fetcher).render(**options)
-    return rendered.write_pdf(**options), len(rendered.pages)
+    # WeasyPrint makes a box for every element and a line for every line of text: with the
+    # cycle collector walking them all as they pile up, printing takes half as long again
+    with cycle_collection_paused():
+        rendered = HTML(string=document, url_fetcher=fetcher).render(**options)
+        return rendered.write_pdf(**options), len(rendered.pages)
 
 
 def _long_date(day: date) -> str:
