@@ -312,3 +312,30 @@ def test_the_html_pack_opens_styled_and_can_run_nothing(kingston_app: Flask, sce
         assert f"'sha256-{digest}'" in policy
     assert "script-src" not in policy and "default-src 'none'" in policy
     assert b"<script" not in response.data
+
+
+@pytest.mark.parametrize("filters", [{}, {"status": "red"}, {"theme": "vulnerability"}])
+def test_a_priority_read_alone_is_the_priority_of_the_whole_dashboard(
+        demo_app: Flask, filters: dict[str, str]) -> None:
+    """A priority's page (and its commitments') reads only that priority's rows: what it
+    shows is what the whole dashboard shows for that priority, figure for figure."""
+    from tracker.db import get_session
+    from tracker.reports import dashboard
+    from tracker.services.plan_load import current_plan
+
+    today = date(2026, 11, 25)
+    with demo_app.app_context():
+        session = get_session()
+        plan = current_plan(session)
+        assert plan is not None
+        quarter = dashboard.choose_quarter(plan, today, None)
+        chosen = dashboard.Filters.from_args(filters)
+        whole = dashboard.build(session, plan, today, quarter, chosen)
+        assert whole.priorities and whole.actions
+        for expected in whole.priorities:
+            alone = dashboard.build(session, plan, today, quarter, chosen,
+                                    priority=expected.ref)
+            assert alone.priorities == [expected]
+            assert alone.escalations == [] and alone.kpis == []
+            assert alone.filters == whole.filters and not alone.filter_problems
+            assert alone.options == whole.options

@@ -107,15 +107,31 @@ def _no_quarters(plan: Plan) -> Quarter:
 
 
 def build(session: Session, plan: Plan, today: date, quarter: Quarter,
-          filters: Filters | None = None) -> Dashboard:
-    """The dashboard for ``quarter`` (see :func:`choose_quarter`), narrowed by ``filters``."""
+          filters: Filters | None = None, *, priority: str | None = None) -> Dashboard:
+    """The dashboard for ``quarter`` (see :func:`choose_quarter`), narrowed by ``filters``.
+
+    With ``priority`` (a ref), only what that priority's page, or one of its commitments'
+    pages, shows: that priority, its commitments and their actions, read alone (an eighth of
+    a large plan's rows if it has eight priorities), with no escalations or KPIs.
+    """
     filters = filters or Filters()
     quarters = plan_quarters(plan, today)
     previous = quarter.previous() if quarters and quarter != quarters[0] else None
-    priorities = list(session.scalars(select(Priority).where(Priority.retired_at.is_(None))
-                                      .order_by(Priority.position)))
-    commitments = list(session.scalars(
-        select(Commitment).where(Commitment.retired_at.is_(None)).order_by(Commitment.position)))
+    priorities_query = (select(Priority).where(Priority.retired_at.is_(None))
+                        .order_by(Priority.position))
+    if priority is not None:
+        priorities_query = priorities_query.where(Priority.ref == priority)
+    priorities = list(session.scalars(priorities_query))
+    commitments_query = (select(Commitment).where(Commitment.retired_at.is_(None))
+                         .order_by(Commitment.position))
+    in_scope = None
+    if priority is not None:
+        commitments_query = commitments_query.where(
+            Commitment.priority_id.in_([p.id for p in priorities]))
+        in_scope = (select(Action.id).join(Commitment, Commitment.id == Action.commitment_id)
+                    .join(Priority, Priority.id == Commitment.priority_id)
+                    .where(Priority.ref == priority))
+    commitments = list(session.scalars(commitments_query))
     commitment_themes = _pairs(session, plan_tables.commitment_themes.c.commitment_id,
                                plan_tables.commitment_themes.c.theme_id)
     themes = list(session.scalars(select(Theme).where(Theme.retired_at.is_(None))
@@ -125,12 +141,10 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
 
     labels = [quarter.label] + ([previous.label] if previous else [])
     # plain rows, not ORM objects: at 10,000 actions building objects is most of the time
-    statuses = {(row.action_id, row.quarter): row for row in session.execute(
-        select(ActionStatus.action_id, ActionStatus.quarter, ActionStatus.colour,
-               ActionStatus.rule, ActionStatus.reason, ActionStatus.has_update)
-        .where(ActionStatus.quarter.in_(labels)))}
-    updates = _counting_updates(session, quarter.label)
-    actions = list(session.execute(
+    statuses_query = (select(ActionStatus.action_id, ActionStatus.quarter, ActionStatus.colour,
+                             ActionStatus.rule, ActionStatus.reason, ActionStatus.has_update)
+                      .where(ActionStatus.quarter.in_(labels)))
+    actions_query = (
         select(Action.id, Action.ref, Action.title, Action.commitment_id, Action.due,
                User.name.label("owner"), User.email.label("owner_email"),
                Authority.name.label("lead"), Authority.ref.label("lead_ref"),
@@ -138,7 +152,13 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
         .join(User, User.id == Action.owner_id)
         .join(Authority, Authority.id == Action.lead_id)
         .outerjoin(Group, Group.id == Action.group_id)
-        .where(Action.retired_at.is_(None)).order_by(Action.position)))
+        .where(Action.retired_at.is_(None)).order_by(Action.position))
+    if in_scope is not None:
+        statuses_query = statuses_query.where(ActionStatus.action_id.in_(in_scope))
+        actions_query = actions_query.where(Action.id.in_(in_scope))
+    statuses = {(row.action_id, row.quarter): row for row in session.execute(statuses_query)}
+    updates = _counting_updates(session, quarter.label, in_scope)
+    actions = list(session.execute(actions_query))
     revised = revised_due_dates(session)  # approved change requests: the dates in force
     action_themes = _pairs(session, delivery_tables.action_themes.c.action_id,
                            delivery_tables.action_themes.c.theme_id)
@@ -189,8 +209,10 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
         is_current=is_current,
         filters=filters, filter_problems=problems, options=options,
         priorities=priority_rows, themes=[(t.ref, t.name) for t in themes], theme_grid=grid,
-        escalations=_escalations(session, plan, quarter, is_current, row_by_id),
-        kpis=_kpis(session, plan, quarter, filters, commitments, priority_ref),
+        escalations=[] if priority is not None else _escalations(session, plan, quarter,
+                                                                  is_current, row_by_id),
+        kpis=[] if priority is not None else _kpis(session, plan, quarter, filters,
+                                                   commitments, priority_ref),
         due=reporting(plan, today).due if is_current else quarter.end, today=today,
     )
 
@@ -267,7 +289,8 @@ def _change(before: str | None, now: str) -> str | None:
     return "improved" if severity(now) > severity(before) else "worsened"  # type: ignore[arg-type]
 
 
-def _counting_updates(session: Session, label: str) -> dict[int, UpdateView]:
+def _counting_updates(session: Session, label: str, in_scope: Any = None
+                      ) -> dict[int, UpdateView]:
     u = ActionUpdate
     query = (select(u.action_id, u.rag, u.percent_complete, u.narrative, u.next_steps, u.risks,
                     u.corrective_action, u.is_concern, u.concern_reason, u.created_at,
@@ -275,6 +298,8 @@ def _counting_updates(session: Session, label: str) -> dict[int, UpdateView]:
              .outerjoin(User, User.id == u.author_id)
              .where(u.quarter == label, u.review.in_(("not_needed", "approved")))
              .order_by(u.version))
+    if in_scope is not None:
+        query = query.where(u.action_id.in_(in_scope))
     return {
         row.action_id: UpdateView(
             rag=row.rag, percent_complete=row.percent_complete, narrative=row.narrative,

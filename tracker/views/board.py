@@ -36,7 +36,7 @@ from sqlalchemy import select
 from plans import Plan, Quarter
 from tracker import access, clock
 from tracker.db import get_session
-from tracker.models import PackBuild, Priority
+from tracker.models import Commitment, PackBuild, Priority
 from tracker.models.commentary import SUMMARY
 from tracker.models.packs import READY
 from tracker.reports import dashboard as board
@@ -61,10 +61,12 @@ def _quarter(plan: Plan, today: date) -> Quarter:
             endpoint=request.endpoint, values=request.view_args or {}), 404))
 
 
-def _view(plan: Plan) -> board.Dashboard:
+def _view(plan: Plan, priority: str | None = None) -> board.Dashboard:
+    """The dashboard the address asks for; with ``priority``, only that priority's part
+    (for its page and its commitments' pages, see :func:`board.build`)."""
     today = clock.today()
     return board.build(get_session(), plan, today, _quarter(plan, today),
-                       board.Filters.from_args(request.args))
+                       board.Filters.from_args(request.args), priority=priority)
 
 
 def view_args(view: board.Dashboard, **changes: str) -> dict[str, str]:
@@ -144,7 +146,7 @@ def priority(ref: str) -> str:
     plan = plan_or_404()
 
     def draw() -> dict[str, str]:
-        view = _view(plan)
+        view = _view(plan, priority=ref)
         found = view.priority(ref)
         if found is None:
             abort(404)
@@ -166,7 +168,9 @@ def commitment(ref: str) -> str:
     plan = plan_or_404()
 
     def draw() -> dict[str, str]:
-        view = _view(plan)
+        view = _view(plan, priority=get_session().scalar(
+            select(Priority.ref).join(Commitment, Commitment.priority_id == Priority.id)
+            .where(Commitment.ref == ref, Commitment.retired_at.is_(None))) or "")
         found = view.commitment(ref)
         if found is None:
             abort(404)
