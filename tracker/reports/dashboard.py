@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import kpis as measures
 from kpis.formatting import value_text
 from plans import Plan, Quarter
 from plans.engine import NOT_STARTED
@@ -396,7 +395,7 @@ def _kpis(session: Session, plan: Plan, quarter: Quarter, filters: Filters,
     calendar = plan.partnership.calendar
     kpis = list(session.scalars(
         select(KPI).where(KPI.retired_at.is_(None)).order_by(KPI.position)))
-    values = kpi_values.current_values(session, [k.id for k in kpis])
+    series = kpi_values.current_series(session, kpis, calendar)
     parent_priority = {c.id: priority_ref.get(c.priority_id, "") for c in commitments}
     linked = _pairs(session, kpi_tables.kpi_commitments.c.kpi_id,
                     kpi_tables.kpi_commitments.c.commitment_id)
@@ -411,9 +410,7 @@ def _kpis(session: Session, plan: Plan, quarter: Quarter, filters: Filters,
         if filters.theme and filters.theme not in themed.get(kpi.id, ()):
             continue
         defn = kpi_values.definition(kpi, calendar)
-        current = values.get(kpi.id, {})
-        measure = measures.measure(defn, kpi_values.values_by_start(kpi, current, calendar),
-                                   quarter.end)
+        measure = kpi_values.measured(defn, series.get(kpi.id, ()), quarter.end)
         result.append(KpiRow(
             ref=kpi.ref, name=kpi.name, status=measure.status, reason=measure.reason,
             value=value_text(defn, measure.value) if measure.value is not None else "No data",

@@ -199,7 +199,7 @@ def _kpis(session: Session, plan: Plan, dashboard: Dashboard, with_panels: bool,
     wanted = {row.ref for row in dashboard.kpis}
     found = {k.ref: k for k in session.scalars(
         select(KPI).where(KPI.retired_at.is_(None)).order_by(KPI.position)) if k.ref in wanted}
-    values = kpi_values.current_values(session, [k.id for k in found.values()])
+    values = kpi_values.current_series(session, found.values(), calendar)
     as_of = dashboard.quarter.end
     panels: list[KpiPanel] = []
     figures: dict[str, KpiFigure] = {}
@@ -208,9 +208,8 @@ def _kpis(session: Session, plan: Plan, dashboard: Dashboard, with_panels: bool,
         if kpi is None:
             continue
         defn = kpi_values.definition(kpi, calendar)
-        series = tuple(sorted(
-            kpi_values.values_by_start(kpi, values.get(kpi.id, {}), calendar).items()))
-        current = _kpi_measure(defn, series, as_of)
+        series = values.get(kpi.id, ())
+        current = kpi_values.measured(defn, series, as_of)
         figures[row.ref] = KpiFigure(unit=defn.unit, value=current.value,
                                      target=current.target)
         if with_panels and row.ref in drawn:
@@ -221,20 +220,11 @@ def _kpis(session: Session, plan: Plan, dashboard: Dashboard, with_panels: bool,
 
 
 @lru_cache(maxsize=1024)
-def _kpi_measure(defn: measures.KpiDefinition, series: tuple[tuple[date, float], ...],
-                 as_of: date) -> measures.Measure:
-    """A KPI's measure on ``as_of``. The same definition and values on the same date always
-    give the same, so it is kept (KpiDefinition's hash leaves out its targets, but
-    equality compares them)."""
-    return measures.measure(defn, dict(series), as_of)
-
-
-@lru_cache(maxsize=1024)
 def _kpi_parts(defn: measures.KpiDefinition, series: tuple[tuple[date, float], ...],
                as_of: date) -> tuple[str, tuple[measures.TableRow, ...], str]:
     """A KPI's text alternative, numbers and chart (a data URI), kept as its measure is."""
     values = dict(series)
-    current = _kpi_measure(defn, series, as_of)
+    current = kpi_values.measured(defn, series, as_of)
     numbers = tuple(measures.table(defn, values, as_of))
     svg = kpi_chart(defn, numbers, current).encode("utf-8")
     return (measures.describe(defn, values, as_of, current), numbers,

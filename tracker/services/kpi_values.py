@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
+from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kpis import KpiDefinition
+from kpis import KpiDefinition, Measure, measure
 from plans import Calendar, Plan
 from tracker import clock
 from tracker.models import KPI, Action, Commitment, KPIValue, User
@@ -163,6 +164,43 @@ def current_values(session: Session, kpi_ids: Iterable[int] | None = None
     for row in session.scalars(query):
         result[row.kpi_id][row.period] = row
     return result
+
+
+Series = tuple[tuple[date, float], ...]
+"""A KPI's values that count, by the first day of their period, oldest first (hashable)."""
+
+
+def current_series(session: Session, kpis: Iterable[KPI], calendar: Calendar
+                   ) -> dict[int, Series]:
+    """Each KPI's values that count (the latest row for each period), as plain numbers by
+    period start, in one query of plain rows: what the board's pages measure."""
+    by_id = {kpi.id: kpi for kpi in kpis}
+    latest: dict[int, dict[str, float]] = defaultdict(dict)
+    query = (select(KPIValue.kpi_id, KPIValue.period, KPIValue.value)
+             .where(KPIValue.kpi_id.in_(list(by_id)))
+             .order_by(KPIValue.recorded_at, KPIValue.id))
+    for kpi_id, period, value in session.execute(query):
+        latest[kpi_id][period] = value
+    return {kpi_id: tuple(sorted((_start(by_id[kpi_id].frequency, label, calendar), value)
+                                 for label, value in found.items()))
+            for kpi_id, found in latest.items()}
+
+
+@lru_cache(maxsize=4096)
+def _start(frequency: str, label: str, calendar: Calendar) -> date:
+    if frequency == "monthly":
+        return calendar.parse_month(label)
+    if frequency == "annual":
+        return calendar.parse_year(label).start
+    return calendar.parse_quarter(label).start
+
+
+@lru_cache(maxsize=2048)
+def measured(defn: KpiDefinition, series: Series, as_of: date) -> Measure:
+    """A KPI's measure on ``as_of``, worked out once per process for the same definition and
+    values on the same date (a value written, or a target revised, makes a new key; the
+    definition's hash leaves out its targets, but equality compares them)."""
+    return measure(defn, dict(series), as_of)
 
 
 def values_by_start(kpi: KPI, rows: dict[str, KPIValue], calendar: Calendar

@@ -34,6 +34,7 @@ from markupsafe import Markup
 from sqlalchemy import delete, or_
 from sqlalchemy.exc import SQLAlchemyError
 
+from plans.bulk import cycle_collection_paused
 from tracker import clock
 from tracker.config import PROJECT_ROOT
 from tracker.db import data_version, get_session, transaction_of_its_own
@@ -51,16 +52,23 @@ def enabled() -> bool:
 def drawn(page: str, audience: Iterable[object], draw: Callable[[], Parts]) -> dict[str, Markup]:
     """The page's parts at the current data version: kept ones, or ``draw()``'s (kept)."""
     if not enabled():
-        return _markup(draw())
+        return _markup(_draw(draw))
     db = get_session()
     version = data_version(db)  # first: what is drawn after it is at least this new
     key = _key(page, audience)
     found = db.get(PageCache, key)
     if found is not None and found.version == version:
         return _markup(json.loads(found.parts))
-    parts = draw()
+    parts = _draw(draw)
     _keep(key, version, parts)
     return _markup(parts)
+
+
+def _draw(draw: Callable[[], Parts]) -> Parts:
+    """Draw the page with the cycle collector paused: a board page gathers a row for every
+    action (10,000 at a large size), none in a cycle (see :mod:`plans.bulk`)."""
+    with cycle_collection_paused():
+        return draw()
 
 
 def _markup(parts: Parts) -> dict[str, Markup]:
