@@ -70,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Building {db}: {args.actions} actions, {args.kpis} KPIs, "
               f"{args.quarters} quarters, seed {args.seed} ...", flush=True)
         app = build(db, args.actions, args.kpis, args.quarters, args.seed)
+    if args.make_pack:  # the child of pack_peak: make one pack, quietly, and stop
+        _make_pack(app, args.make_pack)
+        return 0
     print(f"Ready in {time.perf_counter() - started:.1f} s.\n")
     _print_figures(app.extensions["bench.scale"])
     email, client = signed_in_board_member(app)
@@ -78,20 +81,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     urls = _urls(app)
     before = _memory()
     rows = []
+    packs = [name for name in args.pages if urls[name].startswith("/board/pack.")]
     for name in args.pages:
-        if name == REFERENCE:
-            continue
-        url = urls[name]
-        if url.startswith("/board/pack."):
-            rows.append(time_page(app, client, name, url, args.runs))
+        if name == REFERENCE or name in packs:
             continue
         for drawn in (False, True):
-            rows.extend(time_interleaved(app, client, name, url, args.runs, drawn))
+            rows.extend(time_interleaved(app, client, name, urls[name], args.runs, drawn))
+    after = _memory()  # before any pack: a web worker never makes one
+    for name in packs:
+        rows.append(time_page(app, client, name, urls[name], args.runs))
     _print_table(rows)
-    after = _memory()
     print(f"\nMemory of this process, which serves the pages as a web worker would: "
           f"{before['VmRSS']:.0f} MB resident before the pages, {after['VmRSS']:.0f} MB after "
-          f"them, {after['VmHWM']:.0f} MB at its peak.")
+          f"them, {after['VmHWM']:.0f} MB at its peak (before it made any pack).")
+    if packs:
+        peaks = {name: pack_peak(db, urls[name].rsplit(".", 1)[1]) for name in packs}
+        print("Peak memory of a process that makes the pack once, as the pack builder's "
+              "child does: " + ", ".join(f"{name} {peak} MB" for name, peak in peaks.items())
+              + ".")
     if args.commands:
         print()
         _print_table(time_commands(app, args.runs))
@@ -196,6 +203,17 @@ def _run_child(command: list[str], env: dict[str, str] | None = None
     return elapsed, int(peak), 200 if child.returncode == 0 else 500
 
 
+def pack_peak(db: Path, fmt: str) -> int:
+    """The peak resident memory, in MB, of a new process that opens the database and makes
+    the open quarter's pack in ``fmt`` once (what a pack builder's child holds at most)."""
+    command = [sys.executable, "-m", "bench.board", "--db", str(db), "--reuse",
+               "--make-pack", fmt]
+    _elapsed, peak, status = _run_child(command)
+    if status != 200:
+        raise RuntimeError(f"making the {fmt} pack in a new process failed")
+    return peak
+
+
 def _memory(pid: int | str = "self") -> dict[str, float]:
     """A process's resident memory now (VmRSS) and at its peak (VmHWM), in MB."""
     found = {}
@@ -280,6 +298,8 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quarters", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--make-pack", choices=("pdf", "xlsx", "csv", "html"),
+                        help=argparse.SUPPRESS)  # pack_peak's child
     parser.add_argument("--db", help="the database file (default: one per size in the "
                         "temporary folder)")
     parser.add_argument("--reuse", action="store_true",
@@ -391,8 +411,8 @@ def time_page(app: Flask, client: FlaskClient, name: str, url: str, runs: int
             times.append(elapsed)
             queries.append(counter.count)
         times.sort()
-        row.update(runs=runs, median_ms=statistics.median(times),
-                   p95_ms=times[max(0, math.ceil(0.95 * runs) - 1)],
+        row.update(runs=runs, min_ms=times[0], median_ms=statistics.median(times),
+                   p95_ms=times[max(0, math.ceil(0.95 * runs) - 1)], max_ms=times[-1],
                    queries=sorted(set(queries)))
         return row
     counter.count = 0
