@@ -242,9 +242,9 @@ def _plan_file(app: Flask, prefix: str) -> Path:
 
 def time_jobs(app: Flask, db: Path, runs: int) -> list[dict[str, Any]]:
     """Each run: ``tracker --help`` (the reference), then, on a fresh copy of the database,
-    a recompute of every status as on today, the statuses job (which finds them worked out), the reminders, the escalation scan, and a
-    load of the plan file as loaded. Times, and each process's peak memory (in the
-    queries column: MB)."""
+    a recompute of every status as on today, the statuses job (which finds them worked
+    out), the reminders, the escalation scan, and a load of the plan file as loaded. Times,
+    and each process's peak memory (in the queries column: MB)."""
     import shutil
 
     plan = _plan_file(app, "bench-jobs-")
