@@ -211,6 +211,7 @@ def serve(host: str, port: int, workers: int, threads: int | None, server: str |
         serving.run_gunicorn(_create_app, serving.gunicorn_options(host, port, workers,
                                                                    threads or 4))
     else:
+        serving.read_plan_ahead(app)
         serving.run_waitress(app, host, port, threads or 8)
 
 

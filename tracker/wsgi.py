@@ -9,5 +9,7 @@ configuration comes from the environment (``TRACKER_*``), as for ``tracker serve
 from __future__ import annotations
 
 from tracker import create_app
+from tracker.serving import read_plan_ahead
 
 app = create_app()
+read_plan_ahead(app)  # before the first request, not during it

@@ -4,6 +4,7 @@ text again only when that was frozen by other code, or cannot be read."""
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from flask import Flask
@@ -79,3 +80,26 @@ def test_db_upgrade_freezes_the_plan_again_for_this_version(
     assert parsed == []
     again = kingston_app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert "parsed again" not in again.output
+
+
+@pytest.mark.parametrize("ahead", [True, False])
+def test_a_server_reads_the_plan_before_its_first_request(
+        kingston_app: Flask, monkeypatch: pytest.MonkeyPatch, ahead: bool) -> None:
+    """``tracker serve`` (and ``tracker.wsgi``) read the plan as each process starts, so the
+    first person's request reads only which plan is loaded, not the plan itself."""
+    from sqlalchemy import event
+
+    from tests.tracker import signing
+    from tracker.db import get_engine
+    from tracker.serving import read_plan_ahead
+
+    client = signing.signed_in(kingston_app, signing.BOARD)
+    _fresh_process(monkeypatch)  # as a process that has just started
+    if ahead:
+        read_plan_ahead(kingston_app)
+    seen: list[str] = []
+    event.listen(get_engine(kingston_app), "before_cursor_execute",
+                 lambda *args: seen.append(args[2]))
+    assert client.get("/board").status_code == 200
+    reads_plan = [s for s in seen if re.search(r"plan_loads\.(parsed|text)\b", s)]
+    assert (reads_plan == []) is ahead
