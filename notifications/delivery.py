@@ -72,9 +72,11 @@ from email.utils import parseaddr
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, literal, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from notifications.mail import compose, recipients
+from tracker.db import begin_write
 from tracker.models import OutboxMessage
 from tracker.models.base import UTCDateTime
 from tracker.services.outbox import RETRY_WINDOW, next_try
@@ -344,14 +346,37 @@ def deliver_pending(session: Session, now: datetime, settings: SmtpSettings | No
                 _record_failure(session, message, now, _failure_text(failure, now, lost),
                                 result)
                 continue
-            message.sent_at = now
-            message.last_error = None
-            session.commit()
+            _mark_sent(session, message_id, now)
             result.sent += 1
     finally:
         if smtp is not None:
             _quit(smtp)
     return result
+
+
+MARK_ATTEMPTS = 5
+
+
+def _mark_sent(session: Session, message_id: int, now: datetime) -> None:
+    """Record that the email was handed over, in a write transaction begun before anything
+    is read: SQLite cannot turn the read that loaded the email into a write once another
+    connection has written since ("database is locked" at once, not after the busy
+    timeout), and an email handed over but not marked would be sent again when its claim
+    ran out. Tried again, briefly, while the database stays busy."""
+    for attempt in range(MARK_ATTEMPTS):
+        session.rollback()  # end the read that loaded the email
+        try:
+            begin_write(session)
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+                            .values(sent_at=now, last_error=None)
+                            .execution_options(synchronize_session=False))
+            session.commit()
+            return
+        except OperationalError:
+            session.rollback()
+            if attempt == MARK_ATTEMPTS - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
 
 
 def _quit(smtp: smtplib.SMTP) -> None:
