@@ -17,7 +17,9 @@ from flask import Flask
 from notifications import digests, duties, escalation_digest, reminders, statuses
 from notifications.delivery import CLAIM_LEASE, deliver_pending, pending_count, smtp_settings
 from notifications.job_support import JobFunction, JobResult, job_session
+from tracker.db import SQLITE_BUSY_TIMEOUT_MS
 from tracker.models import utcnow
+from tracker.services import security_log
 
 TIMEZONE = "Europe/London"
 
@@ -56,18 +58,36 @@ def deliver(app: Flask, today: date, dry_run: bool = False) -> JobResult:
     return result
 
 
+SHORTEST_LEASE = timedelta(milliseconds=2 * SQLITE_BUSY_TIMEOUT_MS)
+"""A claim outlasts any wait for the database: a run that has handed an email over may
+wait up to the busy timeout to record it as sent, and a lease that ran out meanwhile would
+let another run send it again."""
+
+
 def claim_lease() -> timedelta:
     """How long a claimed email is held before another run may try it (a delivery killed
     while sending it): two minutes; ``TRACKER_DELIVERY_LEASE_SECONDS`` changes it (the test
-    that kills the scheduler uses a few seconds)."""
+    that kills the scheduler uses a few seconds), never below :data:`SHORTEST_LEASE`."""
     raw = os.environ.get("TRACKER_DELIVERY_LEASE_SECONDS", "").strip()
-    return timedelta(seconds=max(1, int(raw))) if raw.isdigit() else CLAIM_LEASE
+    asked = timedelta(seconds=int(raw)) if raw.isdigit() else CLAIM_LEASE
+    return max(asked, SHORTEST_LEASE)
 
 
 def deliver_seconds() -> int:
     """Every minute; ``TRACKER_SCHEDULER_DELIVER_SECONDS`` changes it (the tests use 1)."""
     raw = os.environ.get("TRACKER_SCHEDULER_DELIVER_SECONDS", "").strip()
     return max(1, int(raw)) if raw.isdigit() else 60
+
+
+def purge(app: Flask, today: date, dry_run: bool = False) -> JobResult:
+    """Delete what is kept no longer: old security events, sign-in attempts, ended sessions
+    and held form text (``tracker.services.security_log``)."""
+    result = JobResult("purge", dry_run=dry_run)
+    with job_session(app, dry_run=dry_run) as session:
+        deleted = security_log.purge(session, utcnow())
+    verb = "would delete" if dry_run else "deleted"
+    result.headline = f"{verb} " + ", ".join(f"{n} {what}" for what, n in deleted.items()) + "."
+    return result
 
 
 JOBS: tuple[Job, ...] = (
@@ -83,6 +103,9 @@ JOBS: tuple[Job, ...] = (
     Job("duties", "statutory-duty reminders to the admins, 30 and 7 days before",
         "daily at 07:30", {"hour": 7, "minute": 30}, None, duties.run),
     Job("deliver", "outbox delivery over SMTP", "every minute", None, 60, deliver),
+    Job("purge", "old security events (after a year), sign-in attempts, ended sessions and "
+        "held form text (after 30 days) deleted", "daily at 03:30",
+        {"hour": 3, "minute": 30}, None, purge),
 )
 
 

@@ -9,6 +9,7 @@ from flask import Flask, Response
 from flask.typing import ResponseReturnValue
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
 from tracker.config import PROJECT_ROOT, load_config
 
@@ -52,12 +53,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_config(app.instance_path))
     if test_config:
         app.config.update(test_config)
+    app.url_map.converters["int"] = BoundedInt
     register_templates(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
     return app
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:id>`` in an address matches only ids a database can hold (1 to 2**63 - 1):
+    ``/escalations/99999999999999999999999`` is a page not found, not a failed query."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def register_templates(app: Flask) -> None:

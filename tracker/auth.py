@@ -23,9 +23,17 @@ from tracker.models import AccountToken, LoginAttempt, User, UserSession, utcnow
 
 login_manager = LoginManager()
 
-ACCOUNT_FAILURES = 5          # failed attempts for one account ...
-ADDRESS_FAILURES = 30         # ... or from one address ...
-THROTTLE_WINDOW = timedelta(minutes=15)   # ... within this window lock sign-in for a while
+# Throttling slows guessing without handing anyone a way to lock the owner out: failures
+# are counted within THROTTLE_WINDOW for an account from one address (that address waits,
+# longer with each failure), from one address whatever the account (credential stuffing),
+# and for an account from everywhere (a spread-out guess: each attempt then waits a little).
+THROTTLE_WINDOW = timedelta(minutes=15)
+PAIR_FAILURES = 5             # for one account from one address: then it waits ...
+PAIR_FIRST_WAIT = timedelta(seconds=30)   # ... 30 s, doubling with each failure, up to ...
+PAIR_LONGEST_WAIT = THROTTLE_WINDOW       # ... the window
+ADDRESS_FAILURES = 30         # from one address, any accounts: it waits out the window
+ACCOUNT_FAILURES = 20         # for one account from every address: each attempt waits ...
+ACCOUNT_WAIT = timedelta(seconds=10)      # ... this long after the last failure
 LAST_SEEN_EVERY = timedelta(seconds=60)
 INVITE_LIFETIME = timedelta(days=7)
 RESET_LIFETIME = timedelta(hours=24)
@@ -125,19 +133,42 @@ def end_sessions(db: Session, user: User, reason: str, keep: int | None = None) 
 
 
 def throttled(db: Session, email: str) -> str | None:
-    """Why sign-in is refused for now for this account or address, or None."""
-    since = utcnow() - THROTTLE_WINDOW
-    failed = (select(func.count()).select_from(LoginAttempt)
+    """Why this sign-in must wait, from this address for this account, or None."""
+    now = utcnow()
+    since = now - THROTTLE_WINDOW
+    address, account = _client_ip(), email.strip().lower()
+    failed = (select(func.count(), func.max(LoginAttempt.attempted_at)).select_from(LoginAttempt)
               .where(LoginAttempt.attempted_at >= since, LoginAttempt.is_success.is_(False)))
-    minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
-    if (db.scalar(failed.where(LoginAttempt.email == email.lower())) or 0) >= ACCOUNT_FAILURES:
-        return (f"There have been too many failed attempts to sign in to this account. Wait "
-                f"{minutes} minutes and try again, or ask an administrator to reset your "
-                "password.")
-    if (db.scalar(failed.where(LoginAttempt.ip == _client_ip())) or 0) >= ADDRESS_FAILURES:
+    pair, pair_last = db.execute(failed.where(LoginAttempt.email == account,
+                                              LoginAttempt.ip == address)).one()
+    if pair >= PAIR_FAILURES and pair_last is not None:
+        wait = min(PAIR_LONGEST_WAIT, PAIR_FIRST_WAIT * 2 ** (pair - PAIR_FAILURES))
+        if (left := pair_last + wait - now) > timedelta(0):
+            return ("There have been too many failed attempts to sign in to this account "
+                    f"from here. Wait {_duration(left)} and try again, or ask an "
+                    "administrator to reset your password.")
+    by_address = db.scalar(
+        select(func.count()).select_from(LoginAttempt)
+        .where(LoginAttempt.attempted_at >= since, LoginAttempt.is_success.is_(False),
+               LoginAttempt.ip == address)) or 0
+    if by_address >= ADDRESS_FAILURES:
+        minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
         return (f"There have been too many failed attempts to sign in from this network. "
                 f"Wait {minutes} minutes and try again.")
+    everywhere, last = db.execute(failed.where(LoginAttempt.email == account)).one()
+    if everywhere >= ACCOUNT_FAILURES and last is not None:
+        if (left := last + ACCOUNT_WAIT - now) > timedelta(0):
+            return ("Many attempts to sign in to this account have failed recently, so each "
+                    f"attempt waits a little. Wait {_duration(left)} and try again.")
     return None
+
+
+def _duration(left: timedelta) -> str:
+    seconds = max(1, round(left.total_seconds()))
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = round(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def record_attempt(db: Session, email: str, is_success: bool) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from plans import PlanError
 from tracker import serving, work
@@ -26,6 +26,12 @@ def _create_app() -> Flask:
 
 class TrackerGroup(FlaskGroup):
     """The ``tracker`` command: a database that is missing or behind says what to run."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # Flask prints any failure to load the app as a traceback here (for --help); a
+        # refused configuration goes on instead to tracker.entry, which says it in a line
+        ctx.ensure_object(ScriptInfo).load_app()
+        return list(super().list_commands(ctx))
 
     def invoke(self, ctx: click.Context) -> object:
         from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -153,6 +159,11 @@ def demo(today: object, seed: int) -> None:
     """Add demo accounts and quarterly history up to the current quarter."""
     from tracker.services.demo import make_demo
 
+    if current_app.config.get("ENV_NAME") == "production":
+        click.echo("tracker demo refused: it gives the published demo password to the plan's "
+                   "people and adds made-up updates, so it does not run with "
+                   "TRACKER_ENV=production. Nothing was changed.", err=True)
+        sys.exit(2)
     day = day_option(today)
     try:
         with transaction() as session:

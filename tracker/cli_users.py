@@ -40,9 +40,10 @@ def _find(db: object, email: str) -> User:
 @with_appcontext
 def add(email: str, name: str, role: str, groups: tuple[str, ...]) -> None:
     """Add an account and print its invitation link."""
-    email = email.strip().lower()
-    if "@" not in email or " " in email:
-        click.echo(f"'{email}' is not an email address.", err=True)
+    try:
+        email, name = accounts.checked_email(email), accounts.checked_name(name)
+    except accounts.AccountRefused as refused:
+        click.echo(f"{str(refused).rstrip('.')}. Nothing was added.", err=True)
         sys.exit(1)
     with transaction() as db:
         if db.scalars(select(User).where(func.lower(User.email) == email)).first():
@@ -54,7 +55,7 @@ def add(email: str, name: str, role: str, groups: tuple[str, ...]) -> None:
         if unknown:
             click.echo(f"No such group: {', '.join(sorted(unknown))}.", err=True)
             sys.exit(1)
-        user = User(email=email, name=name.strip(), role=role, groups=found)
+        user = User(email=email, name=name, role=role, groups=found)
         db.add(user)
         db.flush()
         link = accounts.email_link(db, user, "invite", _mail())

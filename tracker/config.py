@@ -2,14 +2,20 @@
 
 Every setting comes from a ``TRACKER_*`` environment variable. Development (the default
 for ``make run`` and the tests) falls back to a SQLite file under ``instance/`` and a
-random per-process secret; production refuses to start without a secret key or with
-debug on.
+random per-process secret. Production refuses to start with a missing or guessable secret
+key (judged by its length, the entropy of its characters and a zxcvbn estimate), with
+debug on, or with ``TRACKER_HTTPS=0``: it is always reached over HTTPS (a reverse proxy
+may terminate TLS, and ``TRACKER_PROXIES`` then says how many proxies stand in front), its
+session cookie is ``__Host-`` prefixed and Secure, and every response carries HSTS. Each
+refusal is one line that says how to put it right.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,6 +25,33 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 class ConfigError(RuntimeError):
     """The environment does not describe a configuration the app can safely run with."""
+
+
+SECRET_MIN_LENGTH = 32
+SECRET_MIN_BITS = 100
+"""A production secret key must be this long and carry about this many bits (see
+:func:`secret_bits`): 36 ``a``s carry none, and ``secrets.token_hex(32)`` about 200."""
+SECRET_ADVICE = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def secret_bits(secret: str) -> float:
+    """About how many bits of randomness ``secret`` holds (see :data:`SECRET_MIN_BITS`): the
+    lesser of its length times the Shannon entropy of its characters and the zxcvbn estimate
+    of the guesses it would take (which sees words, repeats and sequences: 'password' five
+    times has varied letters, but is one word repeated)."""
+    if not secret:
+        return 0.0
+    from zxcvbn import zxcvbn
+
+    counts = Counter(secret)
+    per_char = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
+    guessed = float(zxcvbn(secret[:72])["guesses_log10"]) * math.log2(10)
+    if len(secret) > 72:  # zxcvbn reads 72 characters at most: the rest by their entropy
+        guessed += per_char * (len(secret) - 72)
+    return max(0.0, min(per_char * len(secret), guessed))
+
+
+ON, OFF = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 def _default_database_url(instance_path: str) -> str:
@@ -79,12 +112,15 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
     debug = env.get("TRACKER_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
     secret = env.get("TRACKER_SECRET_KEY", "")
     if mode == "production":
-        if not secret or len(secret) < 32:
+        if not secret.strip():
+            raise ConfigError("TRACKER_SECRET_KEY must be set in production, to a random "
+                              f"value made by: {SECRET_ADVICE}")
+        if len(secret) < SECRET_MIN_LENGTH or secret_bits(secret) < SECRET_MIN_BITS:
             raise ConfigError(
-                "TRACKER_SECRET_KEY must be set to a random value of at least 32 characters "
-                "in production, e.g. the output of: python -c 'import secrets; "
-                "print(secrets.token_hex(32))'"
-            )
+                f"TRACKER_SECRET_KEY is too easy to guess ({len(secret)} characters, about "
+                f"{secret_bits(secret):.0f} bits of randomness; production needs at least "
+                f"{SECRET_MIN_LENGTH} characters and {SECRET_MIN_BITS} bits): make one with: "
+                f"{SECRET_ADVICE}")
         if debug:
             raise ConfigError("TRACKER_DEBUG must be off in production.")
     if env.get("TRACKER_TODAY", "").strip():
@@ -96,8 +132,15 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         except ValueError:
             raise ConfigError(f"TRACKER_TODAY={env['TRACKER_TODAY']!r} must be a date, "
                               "YYYY-MM-DD") from None
-    https = env.get("TRACKER_HTTPS", "1" if mode == "production" else "0").strip().lower() \
-        in {"1", "true", "yes", "on"}
+    https_setting = env.get("TRACKER_HTTPS", "").strip().lower()
+    if https_setting and https_setting not in ON | OFF:
+        raise ConfigError(f"TRACKER_HTTPS={https_setting!r} is not on or off: use 1 or 0.")
+    if mode == "production" and https_setting in OFF:
+        raise ConfigError(
+            "TRACKER_HTTPS=0 is refused in production: passwords and session cookies would "
+            "cross the network in the clear. Unset it; if a reverse proxy terminates TLS, set "
+            "TRACKER_PROXIES to the number of proxies in front of the tracker.")
+    https = mode == "production" or https_setting in ON
     config: dict[str, Any] = {
         "ENV_NAME": mode,
         "DEBUG": debug,
@@ -114,7 +157,8 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "SESSION_IDLE_MINUTES": _integer(env, "TRACKER_SESSION_IDLE_MINUTES", 60),
         "SESSION_ABSOLUTE_HOURS": _integer(env, "TRACKER_SESSION_ABSOLUTE_HOURS", 12),
         # the cookie only carries a random token; the session itself lives in the database
-        "SESSION_COOKIE_NAME": "tracker_session",
+        # __Host-: the browser keeps it for this host alone, sent only over HTTPS, path /
+        "SESSION_COOKIE_NAME": "__Host-tracker_session" if https else "tracker_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": https,

@@ -59,7 +59,7 @@ CONFLICT_ATTEMPTS = 3  # a unique constraint won by a concurrent request: it is 
 # tables a GET or HEAD request may write: signing in bookkeeping, held form text, pack
 # builds, and board pages drawn (kept in a transaction of their own: tracker.views.page_cache)
 WRITABLE_ON_READ = frozenset({"user_sessions", "held_submissions", "pack_builds",
-                              "pack_requests", "page_cache"})
+                              "pack_requests", "page_cache", "security_events"})
 
 _FAILED = "_uow_failed"  # something raised: roll back
 _BROKEN = "_uow_broken"  # the database failed: the error page must not read it

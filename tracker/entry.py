@@ -20,5 +20,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         plan_check.main(args=args[2:], prog_name="tracker plan check")
         return
     from tracker.cli import main as everything
+    from tracker.config import ConfigError
 
-    everything.main(args=args, prog_name="tracker")
+    try:
+        everything.main(args=args, prog_name="tracker")
+    except ConfigError as refused:  # one line that says how to put it right, no traceback
+        print(f"tracker: the configuration was refused: {refused}", file=sys.stderr)
+        sys.exit(2)

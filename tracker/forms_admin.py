@@ -125,3 +125,22 @@ class RoleForm(FlaskForm):
                       choices=[SelectChoice(role, ROLE_NAMES[role]) for role in ROLES],
                       validators=[InputRequired("Select a role")])
     submit = SubmitField("Change role", widget=GovSubmitInput())
+
+
+class SecurityFilterForm(FilterForm):
+    kind = SelectField("What", widget=GovSelect(), validate_choice=False)
+    account = StringField("Account", widget=GovTextInput(),
+                          description="Part of its email address",
+                          validators=[Length(max=320)])
+    source = StringField("From address", widget=GovTextInput(),
+                         description="The whole address, for example 203.0.113.9",
+                         validators=[Length(max=64)])
+
+    def set_kinds(self, kinds: dict[str, str]) -> None:
+        self.kind.choices = [SelectChoice("", "Anything")] + [
+            SelectChoice(value, label) for value, label in kinds.items()]
+
+    def validate_kind(self, field: Field) -> None:
+        if field.data and field.data not in dict(
+                (c.value, c.label) for c in field.choices or []):  # type: ignore[union-attr]
+            raise ValidationError("Choose what kind of event to show from the list")

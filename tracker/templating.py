@@ -131,7 +131,7 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    if request.is_secure:
+    if request.is_secure or current_app.config.get("HTTPS"):
         response.headers.setdefault("Strict-Transport-Security",
                                     "max-age=31536000; includeSubDomains")
     from flask_login import current_user
@@ -142,7 +142,38 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+PLAIN_HTTP_REFUSED = (
+    "This tracker is served over HTTPS only: open it with an address that starts with "
+    "https://. If you did, the reverse proxy in front of it is not trusted to say so: its "
+    "administrator sets TRACKER_PROXIES to the number of proxies, and the proxy sends "
+    "X-Forwarded-Proto.\n")
+
+
+def _refuse_plain_http() -> Response | None:
+    """In production, a request that did not come over HTTPS (after the trusted proxies'
+    X-Forwarded-Proto) is answered with a page saying so: never a form, never a cookie.
+    Not a redirect, which behind a proxy that is not trusted would loop."""
+    if current_app.config.get("ENV_NAME") != "production" or request.is_secure:
+        return None
+    return Response(PLAIN_HTTP_REFUSED, status=400, mimetype="text/plain")
+
+
+def _stamp_request() -> None:
+    """Give the request an id: on its error page, in the ``X-Request-Id`` header and in the
+    security log, so that what a person saw and what an admin reads can be matched."""
+    g.request_id = secrets.token_hex(8)
+
+
+def _request_id_header(response: Response) -> Response:
+    if g.get("request_id"):
+        response.headers.setdefault("X-Request-Id", g.request_id)
+    return response
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_stamp_request)
+    app.after_request(_request_id_header)
+    app.before_request(_refuse_plain_http)
     app.context_processor(_context)
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["long_datetime"] = long_datetime

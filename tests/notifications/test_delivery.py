@@ -20,7 +20,7 @@ from notifications import delivery
 from notifications.delivery import CLAIM_LEASE, deliver_pending, smtp_settings
 from tests.tracker.signing import ADMIN, signed_in, text
 from tracker.db import get_engine
-from tracker.models import OutboxMessage
+from tracker.models import OutboxMessage, User
 from tracker.models.base import utcnow
 from tracker.services import outbox
 
@@ -91,8 +91,14 @@ def test_header_injection_in_a_subject_or_a_name_adds_no_header(app: Flask, smtp
     smtp_server.configure(app)
     put(app, subject="Reminder\r\nBcc: evil@example.net\r\nX-Injected: yes")
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["users", "add", "eve@example.org", "--name",
-                                 "Eve\r\nBcc: evil@example.net\nX-Injected: yes"])
+    injected = "Eve\r\nBcc: evil@example.net\nX-Injected: yes"
+    refused = runner.invoke(args=["users", "add", "eve@example.org", "--name", injected])
+    assert refused.exit_code == 1 and "A name must be one line of text" in refused.output
+    # a name kept from before names were checked still cannot add a header to an email
+    with Session(get_engine(app)) as s:
+        s.add(User(email="eve@example.org", name=injected, role="member"))
+        s.commit()
+    result = runner.invoke(args=["users", "invite", "eve@example.org"])
     assert result.exit_code == 0, result.output
     assert deliver(app, soon()).sent == 2
     assert len(smtp_server.received) == 2

@@ -240,38 +240,61 @@ def test_a_session_ends_after_the_absolute_limit_even_when_in_use(kingston_app: 
 # -- throttling -------------------------------------------------------------------------------
 
 
-def test_five_failures_lock_the_account_even_against_the_right_password(
+def test_five_failures_make_that_address_wait_but_never_lock_the_owner_out(
         kingston_app: Flask) -> None:
     set_password(kingston_app, MEMBER)
-    client = kingston_app.test_client()
+    attacker = kingston_app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.9"
     for _ in range(5):
-        response = sign_in(client, MEMBER, "a-wrong-guess-here")
+        response = sign_in(attacker, MEMBER, "a-wrong-guess-here")
         assert response.status_code == 400 and WRONG in text(response)
     assert count(kingston_app, LoginAttempt, LoginAttempt.email == MEMBER,
                  LoginAttempt.is_success.is_(False)) == 5
 
-    response = sign_in(client, MEMBER)
+    # from the guessing address, even the right password waits now
+    response = sign_in(attacker, MEMBER)
     assert response.status_code == 400
     page = text(response)
-    assert "too many failed attempts to sign in to this account" in page
-    assert WRONG not in page
-    assert not is_signed_in(client)
-    # another account is not affected
-    set_password(kingston_app, LEAD)
-    assert sign_in(kingston_app.test_client(), LEAD).status_code == 302
+    assert "too many failed attempts to sign in to this account from here" in page
+    assert "Wait 30 seconds and try again" in page
+    assert WRONG not in page and not is_signed_in(attacker)
+    # the owner, at their own desk, signs in as ever: guessing locks nobody out
+    owner = kingston_app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert sign_in(owner, MEMBER).status_code == 302
 
     # the count lives in the database: another web worker on the same database sees it
     worker = create_app({"TESTING": True, "SECRET_KEY": "another-worker-" + "y" * 32,
                          "DATABASE_URL": kingston_app.config["DATABASE_URL"]})
     try:
-        response = sign_in(worker.test_client(), MEMBER)
+        elsewhere = worker.test_client()
+        elsewhere.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+        response = sign_in(elsewhere, MEMBER)
         assert response.status_code == 400 and "too many failed attempts" in text(response)
     finally:
         get_engine(worker).dispose()
 
-    # after the window, the right password works again
-    run(kingston_app, update(LoginAttempt).values(attempted_at=utcnow() - timedelta(minutes=16)))
-    assert sign_in(client, MEMBER).status_code == 302
+    # after 30 seconds the address may try again; each further failure doubles its wait
+    run(kingston_app, update(LoginAttempt).values(attempted_at=utcnow() - timedelta(seconds=31)))
+    assert sign_in(attacker, MEMBER, "a-wrong-guess-here").status_code == 400
+    assert "Wait 60 seconds and try again" in text(sign_in(attacker, MEMBER))
+    run(kingston_app, update(LoginAttempt).values(attempted_at=utcnow() - timedelta(seconds=61)))
+    assert sign_in(attacker, MEMBER).status_code == 302
+
+
+def test_failures_from_many_addresses_slow_an_account_a_little(kingston_app: Flask) -> None:
+    set_password(kingston_app, MEMBER)
+    with Session(get_engine(kingston_app)) as s:  # a guess spread over twenty addresses
+        s.add_all(LoginAttempt(email=MEMBER, ip=f"203.0.113.{n}", is_success=False)
+                  for n in range(20))
+        s.commit()
+    owner = kingston_app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    response = sign_in(owner, MEMBER)
+    assert response.status_code == 400
+    assert "each attempt waits a little. Wait 10 seconds and try again" in text(response)
+    run(kingston_app, update(LoginAttempt).values(attempted_at=utcnow() - timedelta(seconds=11)))
+    assert sign_in(owner, MEMBER).status_code == 302
 
 
 def test_failures_for_one_account_are_counted_whatever_the_case_of_the_email(
@@ -549,7 +572,8 @@ def test_the_session_cookie_is_http_only_and_same_site(kingston_app: Flask) -> N
 def test_over_https_the_cookie_is_secure_and_hsts_is_sent(kingston_app: Flask) -> None:
     secure = create_app({"TESTING": True, "SECRET_KEY": "https-secret-" + "z" * 32,
                          "DATABASE_URL": kingston_app.config["DATABASE_URL"],
-                         "HTTPS": True, "SESSION_COOKIE_SECURE": True})
+                         "HTTPS": True, "SESSION_COOKIE_SECURE": True,
+                         "SESSION_COOKIE_NAME": "__Host-tracker_session"})
     try:
         set_password(secure, MEMBER)
         client = secure.test_client()
@@ -566,20 +590,25 @@ def test_over_https_the_cookie_is_secure_and_hsts_is_sent(kingston_app: Flask) -
                                headers={"Referer": f"{https}/sign-in"})
         assert response.status_code == 302
         header = next(h for h in response.headers.getlist("Set-Cookie")
-                      if h.startswith("tracker_session="))
+                      if h.startswith("__Host-tracker_session="))
         attributes = [a.strip().lower() for a in header.split(";")[1:]]
-        assert {"secure", "httponly", "samesite=lax"} <= set(attributes)
+        assert {"secure", "httponly", "samesite=lax", "path=/"} <= set(attributes)
+        assert not any(a.startswith("domain=") for a in attributes)
         assert response.headers["Strict-Transport-Security"].startswith("max-age=")
         assert client.get("/account", base_url=https).status_code == 200
     finally:
         get_engine(secure).dispose()
 
 
+# a key as secrets.token_hex(32) makes one
+KEY = "3f9c2a7be1d04586a9c3e5f7b2d1a0c8e6f4b3a29d8c7e1f5a4b6c2d9e0f1a3b"
+
+
 def test_tracker_https_turns_on_secure_cookies(tmp_path: Any) -> None:
     assert load_config(str(tmp_path), {"TRACKER_HTTPS": "1"})["SESSION_COOKIE_SECURE"] is True
     assert load_config(str(tmp_path), {})["SESSION_COOKIE_SECURE"] is False
     production = load_config(str(tmp_path), {"TRACKER_ENV": "production",
-                                             "TRACKER_SECRET_KEY": "s" * 40})
+                                             "TRACKER_SECRET_KEY": KEY})
     assert production["SESSION_COOKIE_SECURE"] is True and production["HTTPS"] is True
     assert production["PUBLIC_READ"] is False and production["DEBUG"] is False
 
@@ -587,8 +616,8 @@ def test_tracker_https_turns_on_secure_cookies(tmp_path: Any) -> None:
 @pytest.mark.parametrize("environ", [
     {"TRACKER_ENV": "production"},
     {"TRACKER_ENV": "production", "TRACKER_SECRET_KEY": "too-short"},
-    {"TRACKER_ENV": "production", "TRACKER_SECRET_KEY": "s" * 40, "TRACKER_DEBUG": "1"},
-    {"TRACKER_ENV": "production", "TRACKER_SECRET_KEY": "s" * 40, "TRACKER_DEBUG": "true"},
+    {"TRACKER_ENV": "production", "TRACKER_SECRET_KEY": KEY, "TRACKER_DEBUG": "1"},
+    {"TRACKER_ENV": "production", "TRACKER_SECRET_KEY": KEY, "TRACKER_DEBUG": "true"},
 ])
 def test_production_refuses_to_start_unsafely(tmp_path: Any, environ: dict[str, str]) -> None:
     with pytest.raises(ConfigError):

@@ -9,7 +9,13 @@ from tracker.models.delivery import Action, ActionUpdate, Milestone
 from tracker.models.kpi import KPI, KPIValue
 from tracker.models.outbox import OutboxMessage
 from tracker.models.packs import PackBuild, PackRequest
-from tracker.models.people import AccountToken, LoginAttempt, User, UserSession
+from tracker.models.people import (
+    AccountToken,
+    LoginAttempt,
+    SecurityEvent,
+    User,
+    UserSession,
+)
 from tracker.models.plan import (
     Authority,
     Commitment,
@@ -38,6 +44,7 @@ __all__ = [
     "AccountToken",
     "Action",
     "ActionStatus",
+    "SecurityEvent",
     "ActionUpdate",
     "AuditEvent",
     "Commentary",

@@ -126,3 +126,31 @@ class AccountToken(Base):
 
     def __repr__(self) -> str:
         return f"<AccountToken {self.purpose} user={self.user_id}>"
+
+
+class SecurityEvent(Base):
+    """Something an admin may need to see about who tried what: a failed or throttled
+    sign-in, a page refused (403), a second factor enrolled or reset. Kept apart from the
+    audit trail (which records changes to the data) and written even when the request that
+    met it changed nothing."""
+
+    __tablename__ = "security_events"
+    __table_args__ = (
+        Index("ix_security_events_at", "at"),
+        Index("ix_security_events_kind_at", "kind", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    email: Mapped[str] = mapped_column(String(320), default="")
+    """The account concerned, as typed or as signed in ('' when nobody)."""
+    source: Mapped[str] = mapped_column(String(64), default="")
+    """The client's address (after the trusted proxies)."""
+    request_id: Mapped[str] = mapped_column(String(32), default="")
+    method: Mapped[str] = mapped_column(String(10), default="")
+    path: Mapped[str] = mapped_column(String(300), default="")
+    detail: Mapped[str] = mapped_column(String(500), default="")
+
+    def __repr__(self) -> str:
+        return f"<SecurityEvent {self.id} {self.kind} {self.email!r}>"

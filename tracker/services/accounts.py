@@ -9,6 +9,7 @@ or take away their own admin role, so there is always at least one admin who can
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,6 +32,45 @@ ACTIVE, NO_PASSWORD, DISABLED = "active", "no password yet", "disabled"
 
 class AccountRefused(Exception):
     """The change is not allowed; the message says why, for the admin who asked."""
+
+
+NAME_LENGTH = 200
+
+
+def checked_email(text: str) -> str:
+    """One email address, as the account keeps it (lower case); :class:`AccountRefused`
+    says what is wrong with it: a list of addresses, a display name, a line break, a bad
+    domain. Checked by the email-validator library, without asking DNS."""
+    from email_validator import EmailNotValidError, validate_email
+
+    cleaned = text.strip()
+    if any(mark in cleaned for mark in (",", ";")):
+        raise AccountRefused(f"'{_shown(cleaned)}' is more than one email address: give one "
+                             "address for each account")
+    try:
+        found = validate_email(cleaned, check_deliverability=False,
+                               allow_display_name=False, allow_quoted_local=False)
+    except EmailNotValidError as error:
+        raise AccountRefused(f"'{_shown(cleaned)}' is not an email address: {error}") from None
+    return found.normalized.lower()
+
+
+def checked_name(text: str) -> str:
+    """A person's name as shown on pages and in emails: one line of printable text."""
+    cleaned = " ".join(text.split(" ")).strip()
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in cleaned):
+        raise AccountRefused("A name must be one line of text, without line breaks, tabs or "
+                             "other control characters")
+    if not cleaned:
+        raise AccountRefused("Enter the person's name")
+    if len(cleaned) > NAME_LENGTH:
+        raise AccountRefused(f"A name must be {NAME_LENGTH} characters or fewer")
+    return " ".join(cleaned.split())
+
+
+def _shown(text: str) -> str:
+    """Text typed by someone, safe to repeat in one line of a message."""
+    return "".join(c if c.isprintable() else "?" for c in text)[:120]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from flask import abort, make_response
+from flask import abort, current_app, g, make_response, request
 from flask.typing import ResponseReturnValue
 
 from plans import Plan
@@ -20,6 +20,20 @@ def plan_or_404() -> Plan:
     if plan is None:
         abort(404)
     return plan
+
+
+def note_security(kind: str, email: str = "", detail: str = "", *,
+                  with_request: bool = False) -> None:
+    """Keep a security event about this request (:mod:`tracker.services.security_log`):
+    ``with_request``, in its unit of work (a page that commits whatever happens), else on
+    its own."""
+    from tracker.services import security_log
+
+    seen = security_log.Seen(source=request.remote_addr or "",
+                             request_id=g.get("request_id", ""), method=request.method,
+                             path=request.path)
+    security_log.keep(current_app, kind, seen, email, detail,
+                      session=get_session() if with_request else None)
 
 
 def refuse(page: ResponseReturnValue, status: int | None = None) -> NoReturn:

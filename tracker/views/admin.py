@@ -27,9 +27,9 @@ from werkzeug.wrappers import Response
 from tracker import access, clock
 from tracker.db import get_session, hold
 from tracker.forms import ConfirmForm
-from tracker.forms_admin import AuditFilterForm, RoleForm, UsersFilterForm
+from tracker.forms_admin import AuditFilterForm, RoleForm, SecurityFilterForm, UsersFilterForm
 from tracker.models import User
-from tracker.services import accounts, audit_trail
+from tracker.services import accounts, audit_trail, security_log
 from tracker.services.accounts import AccountRefused
 from tracker.services.outbox import MailTemplates
 from tracker.services.overview import overview
@@ -91,6 +91,34 @@ def _pagination(page: audit_trail.AuditPage, kept: dict[str, str]) -> dict[str, 
         return url_for("admin.audit", **values)
 
     return pagination(page.page, page.pages, href, "Pages of the audit trail")
+
+
+# -- the security log ----------------------------------------------------------------------
+
+
+@bp.get("/security")
+@access.admin
+def security() -> tuple[str, int]:
+    form = SecurityFilterForm(request.args)
+    form.set_kinds(security_log.KINDS)
+    is_valid = form.validate()
+    filters = security_log.Filters(
+        kind=form.kind.data or "" if not form.kind.errors else "",
+        account=(form.account.data or "").strip() if not form.account.errors else "",
+        source=(form.source.data or "").strip() if not form.source.errors else "")
+    page = security_log.find(get_session(), filters, request.args.get("page", 1, type=int))
+    kept = {name: request.args[name] for name in ("kind", "account", "source")
+            if request.args.get(name)}
+
+    def href(number: int) -> str:
+        return url_for("admin.security", **kept, **({"page": number} if number > 1 else {}))
+
+    return render_template(
+        "admin/security.html", form=form, page=page, kinds=security_log.KINDS,
+        is_filtered=bool(kept),
+        pagination=pagination(page.page, page.pages, href, "Pages of the security log"),
+        keep_events=security_log.KEEP_EVENTS.days,
+    ), (200 if is_valid else 400)
 
 
 # -- accounts -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from tracker.forms import ChangePasswordForm, ConfirmForm, SetPasswordForm, Sign
 from tracker.models import User, utcnow
 from tracker.passwords import hash_password, problem_with, verify_password
 from tracker.services import audit
+from tracker.views import note_security
 from tracker.views.forms_support import EXPIRED_MESSAGE, csrf_expired, keeps_text
 
 bp = Blueprint("auth", __name__)
@@ -36,9 +37,14 @@ def sign_in() -> str | Response:
         email = (form.email.data or "").strip()
         db = get_session()
         problem = auth.throttled(db, email)
-        if problem is None:
+        if problem is not None:
+            note_security("sign_in.throttled", email, problem, with_request=True)
+        else:
             user = auth.authenticate(db, email, form.password.data or "")
             auth.record_attempt(db, email, user is not None)
+            if user is None:
+                note_security("sign_in.failed", email, "wrong email or password, or no "
+                              "active account with a password", with_request=True)
             if user is not None:
                 auth.sign_in(db, user)
                 audit.record(db, user, "account.signed_in", "account", user.email)

@@ -8,10 +8,12 @@ database: the partnership's name comes from what this process last saw
 from __future__ import annotations
 
 from flask import Flask, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import HTTPException
 
 from tracker.db import DatabaseBusy
+from tracker.views import note_security
 
 RETRY_AFTER_SECONDS = 5
 # fields never echoed back on the "try again" page
@@ -20,6 +22,11 @@ HIDDEN = frozenset({"csrf_token", "password", "current", "confirm"})
 
 def render_error(error: HTTPException) -> tuple[str, int]:
     code = error.code or 500
+    if code == 403:
+        user = current_user
+        who = user.email if getattr(user, "is_authenticated", False) else ""
+        role = getattr(user, "role", "") if who else "not signed in"
+        note_security("access.forbidden", who, f"{role}: {request.endpoint or 'no page'}")
     return render_template("errors/error.html", error=error, code=code), code
 
 
