@@ -114,13 +114,17 @@ def session(app: Flask) -> Iterator[Session]:
 
 
 def db_fingerprint(flask_app: Flask) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table: proves that nothing at all was written."""
+    """Every row of every table: proves that nothing at all was written. The security log,
+    which records refusals (a 403, a failed sign-in) on purpose, is left out: its tests read
+    it directly."""
     from tracker.models import Base
 
     engine = get_engine(flask_app)
     rows: dict[str, list[tuple[object, ...]]] = {}
     with engine.connect() as conn:
         for name, table in Base.metadata.tables.items():
+            if name == "security_events":
+                continue
             order = list(table.primary_key.columns)
             rows[name] = [tuple(r) for r in conn.execute(select(table).order_by(*order))]
     return rows

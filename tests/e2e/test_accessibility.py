@@ -133,6 +133,8 @@ def pages(s: Sample) -> list[Shown]:
         # the community safety team
         Shown("admin overview", ADMIN, "/admin"),
         Shown("audit trail", ADMIN, "/admin/audit"),
+        Shown("security log", ADMIN, "/admin/security"),
+        Shown("security log, one account", ADMIN, "/admin/security?account=ben"),
         Shown("accounts", ADMIN, "/admin/users"),
         Shown("account details", ADMIN, f"/admin/users/{s.user}"),
         Shown("KPI import", ADMIN, "/kpis/import"),

@@ -34,7 +34,8 @@ from tests.tracker.signing import (
 from tracker.db import get_engine
 from tracker.models import AccountToken, AuditEvent, UserSession
 
-ADMIN_PAGES = ("/admin", "/admin/audit", "/admin/users", "/admin/users/{id}")
+ADMIN_PAGES = ("/admin", "/admin/audit", "/admin/security", "/admin/users",
+               "/admin/users/{id}")
 
 
 def admin_client(app: Flask) -> FlaskClient:

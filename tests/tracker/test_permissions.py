@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from tests.conftest import count, db_fingerprint
@@ -43,7 +44,8 @@ from tests.tracker.helpers import (
     visible,
 )
 from tracker import create_app
-from tracker.models import Action, ActionUpdate, QuarterLock, User
+from tracker.db import get_engine
+from tracker.models import Action, ActionUpdate, QuarterLock, SecurityEvent, User
 
 ROLES = ("anonymous", "owner", "other_member", "lead", "other_lead", "board", "admin")
 
@@ -162,7 +164,18 @@ def test_each_role_gets_exactly_what_the_table_says(kingston_app: Flask, role: s
                 failures.append(f"{route.method} {path}: {got}, expected 403")
             if db_fingerprint(kingston_app) != before:
                 failures.append(f"{route.method} {path}: refused, but the database changed")
+            if got == 403 and _last_refusal(kingston_app) != (route.method, path.split("?")[0]):
+                failures.append(f"{route.method} {path}: refused, but not in the security log")
     assert failures == [], role
+
+
+def _last_refusal(app: Flask) -> tuple[str, str] | None:
+    """The method and path of the latest refused page in the security log."""
+    with Session(get_engine(app)) as s:
+        found = s.execute(select(SecurityEvent.method, SecurityEvent.path)
+                          .where(SecurityEvent.kind == "access.forbidden")
+                          .order_by(SecurityEvent.id.desc()).limit(1)).first()
+    return None if found is None else (found.method, found.path)
 
 
 def test_an_allowed_redirect_goes_where_it_should(kingston_app: Flask) -> None:
