@@ -3,8 +3,10 @@ each with the account, the address it came from and the reference the person was
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -18,6 +20,7 @@ from tracker.models import (
     UserSession,
     utcnow,
 )
+from tracker.services import security_log
 
 
 def _events(app: Flask) -> list[SecurityEvent]:
@@ -109,3 +112,17 @@ def test_the_purge_job_deletes_what_is_kept_no_longer(kingston_app: Flask) -> No
         assert s.scalars(select(LoginAttempt.email)).all() == ["new@example.org"]
         assert s.scalars(select(UserSession.token_hash)).all() == ["b" * 64]
         assert s.scalars(select(HeldSubmission.path)).all() == ["/new"]
+
+
+def test_typed_text_cannot_forge_a_line_of_the_log(kingston_app: Flask,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    forged = "x@example.org\n2026-12-02 INFO tracker: admin signed in"
+    seen = security_log.Seen(source="203.0.113.9", request_id="r1", method="GET",
+                             path="/a\r\nb")
+    with caplog.at_level(logging.WARNING, logger="tracker.security"):
+        security_log.keep(kingston_app, "access.forbidden", seen, forged, "x\ny")
+    [line] = [r.getMessage() for r in caplog.records if r.name == "tracker.security"]
+    assert "\n" not in line and "\r" not in line
+    assert "account=x@example.org?2026-12-02 info" in line and "/a??b x?y" in line
+    [event] = _events(kingston_app)
+    assert event.email == forged.lower()  # kept as typed; the page escapes it

@@ -59,9 +59,10 @@ def keep(app: Flask, kind: str, seen: Seen, email: str = "", detail: str = "",
     event = SecurityEvent(kind=kind, email=email.strip().lower()[:320], source=seen.source[:64],
                           request_id=seen.request_id[:32], method=seen.method[:10],
                           path=seen.path[:300], detail=detail[:500])
-    logger.warning("%s account=%s source=%s request=%s %s %s %s", kind, event.email or "-",
-                   event.source or "-", event.request_id or "-", event.method, event.path,
-                   detail)
+    logger.warning("%s account=%s source=%s request=%s %s %s %s", kind,
+                   _one_line(event.email) or "-", _one_line(event.source) or "-",
+                   event.request_id or "-", event.method, _one_line(event.path),
+                   _one_line(event.detail))
     if session is not None:
         session.add(event)
         return
@@ -70,6 +71,11 @@ def keep(app: Flask, kind: str, seen: Seen, email: str = "", detail: str = "",
             db.add(event)
     except SQLAlchemyError as error:
         logger.error("security event %s not kept: %s", kind, type(error).__name__)
+
+
+def _one_line(text: str) -> str:
+    """Typed text as it may go into a log line: nothing that could start a forged line."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 @dataclass(frozen=True)
