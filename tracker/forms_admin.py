@@ -131,10 +131,12 @@ class SecurityFilterForm(FilterForm):
     kind = SelectField("What", widget=GovSelect(), validate_choice=False)
     account = StringField("Account", widget=GovTextInput(),
                           description="Part of its email address",
-                          validators=[Length(max=320)])
+                          validators=[Length(max=320, message="Account must be 320 "
+                                             "characters or fewer")])
     source = StringField("From address", widget=GovTextInput(),
                          description="The whole address, for example 203.0.113.9",
-                         validators=[Length(max=64)])
+                         validators=[Length(max=64, message="From address must be 64 "
+                                            "characters or fewer")])
 
     def set_kinds(self, kinds: dict[str, str]) -> None:
         self.kind.choices = [SelectChoice("", "Anything")] + [

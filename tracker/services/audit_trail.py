@@ -62,11 +62,22 @@ class AuditPage:
 
     @property
     def first_number(self) -> int:
-        return (self.page - 1) * PER_PAGE + 1 if self.total else 0
+        return first_number(self.page, self.total)
 
     @property
     def last_number(self) -> int:
         return min(self.page * PER_PAGE, self.total)
+
+
+def first_number(page: int, total: int) -> int:
+    """The number of the first row on ``page`` (1-based), of ``total`` rows."""
+    return (page - 1) * PER_PAGE + 1 if total else 0
+
+
+def page_within(page: int, total: int) -> tuple[int, int]:
+    """``page`` brought within the pages ``total`` rows fill, and how many pages there are."""
+    pages = max(1, -(-total // PER_PAGE))
+    return min(max(page, 1), pages), pages
 
 
 def choices(session: Session) -> tuple[list[str], list[str]]:
@@ -81,8 +92,7 @@ def choices(session: Session) -> tuple[list[str], list[str]]:
 def find(session: Session, filters: AuditFilters, page: int = 1) -> AuditPage:
     """One page of the events matching ``filters``, newest first."""
     total = session.scalar(filters.apply(select(func.count()).select_from(AuditEvent))) or 0
-    pages = max(1, -(-total // PER_PAGE))
-    page = min(max(page, 1), pages)
+    page, pages = page_within(page, total)
     query = (filters.apply(select(AuditEvent))
              .options(joinedload(AuditEvent.actor))
              .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())

@@ -64,9 +64,14 @@ def normalise_period(kpi: KPI, text: str, calendar: Calendar) -> str:
 
 
 def period_start(kpi: KPI, label: str, calendar: Calendar) -> date:
-    if kpi.frequency == "monthly":
+    return _start(kpi.frequency, label, calendar)
+
+
+@lru_cache(maxsize=4096)
+def _start(frequency: str, label: str, calendar: Calendar) -> date:
+    if frequency == "monthly":
         return calendar.parse_month(label)
-    if kpi.frequency == "annual":
+    if frequency == "annual":
         return calendar.parse_year(label).start
     return calendar.parse_quarter(label).start
 
@@ -184,15 +189,6 @@ def current_series(session: Session, kpis: Iterable[KPI], calendar: Calendar
     return {kpi_id: tuple(sorted((_start(by_id[kpi_id].frequency, label, calendar), value)
                                  for label, value in found.items()))
             for kpi_id, found in latest.items()}
-
-
-@lru_cache(maxsize=4096)
-def _start(frequency: str, label: str, calendar: Calendar) -> date:
-    if frequency == "monthly":
-        return calendar.parse_month(label)
-    if frequency == "annual":
-        return calendar.parse_year(label).start
-    return calendar.parse_quarter(label).start
 
 
 @lru_cache(maxsize=2048)

@@ -13,7 +13,6 @@ sessions after :data:`KEEP_SESSIONS` and held form text after :data:`KEEP_HELD`.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from tracker.db import transaction_of_its_own
 from tracker.models import HeldSubmission, LoginAttempt, SecurityEvent, UserSession
+from tracker.services.audit_trail import PER_PAGE, first_number, page_within
 
 logger = logging.getLogger("tracker.security")
 
@@ -32,7 +32,6 @@ KINDS = {
     "sign_in.throttled": "Sign-in throttled",
     "access.forbidden": "Page refused (403)",
 }
-PER_PAGE = 50
 KEEP_EVENTS = timedelta(days=365)
 KEEP_ATTEMPTS = timedelta(days=30)
 KEEP_SESSIONS = timedelta(days=30)
@@ -96,7 +95,7 @@ class EventPage:
 
     @property
     def first_number(self) -> int:
-        return (self.page - 1) * PER_PAGE + 1 if self.total else 0
+        return first_number(self.page, self.total)
 
     @property
     def last_number(self) -> int:
@@ -109,14 +108,12 @@ def find(session: Session, filters: Filters, page: int = 1) -> EventPage:
     if filters.kind:
         query = query.where(SecurityEvent.kind == filters.kind)
     if filters.account:
-        pattern = "%" + filters.account.lower().replace("\\", "\\\\").replace(
-            "%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(SecurityEvent.email.like(pattern, escape="\\"))
+        query = query.where(SecurityEvent.email.contains(filters.account.lower(),
+                                                         autoescape=True))
     if filters.source:
         query = query.where(SecurityEvent.source == filters.source)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, math.ceil(total / PER_PAGE))
-    page = min(max(1, page), pages)
+    page, pages = page_within(page, total)
     events = list(session.scalars(query.order_by(SecurityEvent.at.desc(),
                                                  SecurityEvent.id.desc())
                                   .offset((page - 1) * PER_PAGE).limit(PER_PAGE)))
