@@ -32,7 +32,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any
 
 from jinja2 import Environment
 from markupsafe import escape
@@ -480,19 +479,21 @@ def by_commitment(priority: PriorityRow, rows: list[ActionRow]
     return listed[:EXCEPTIONS_BY_COMMITMENT], more
 
 
-def _exceptions(db: Dashboard, choice: Choice) -> list[tuple[Any, ...]]:
-    """Each priority's exceptions as the document shows them: ``(priority, rows, more,
-    by_commitment, more_commitments)``: up to :data:`LISTED` rows in full, or, past that,
-    no rows and the counts by commitment."""
-    result: list[tuple[Any, ...]] = []
+Exceptions = tuple[PriorityRow, list[ActionRow], list[CommitmentExceptions], str]
+
+
+def _exceptions(db: Dashboard, choice: Choice) -> list[Exceptions]:
+    """Each priority's exceptions as the document shows them: ``(priority, rows, counted,
+    more)``: all its rows when it has at most :data:`LISTED`; past that, no rows and the
+    counts by commitment (and how many more commitments, in words)."""
+    result: list[Exceptions] = []
     for priority, rows in db.exceptions():
         if not choice.shows_priority(priority.ref):
             continue
         if len(rows) <= LISTED:
-            result.append((priority, rows, "", [], ""))
-            continue
-        counted, more = by_commitment(priority, rows)
-        result.append((priority, [], "", counted, more))
+            result.append((priority, rows, [], ""))
+        else:
+            result.append((priority, [], *by_commitment(priority, rows)))
     return result
 
 
