@@ -92,8 +92,18 @@ def _client_ip() -> str:
     return (request.remote_addr or "unknown")[:64]
 
 
-def sign_in(db: Session, user: User) -> None:
-    """Start a new session for ``user`` (flushes; the view commits)."""
+SIGN_IN_METHODS = ("password", "sso")
+
+
+def sign_in(db: Session, user: User, method: str = "password") -> None:
+    """Start a new session for ``user`` (flushes; the view commits).
+
+    ``method`` is how they proved who they are: ``password`` (with a second factor where
+    one is needed) or ``sso`` (the council's identity provider, which applies its own
+    multi-factor rules). It is kept in the session as ``signed_in_with``.
+    """
+    if method not in SIGN_IN_METHODS:
+        raise ValueError(f"unknown sign-in method {method!r}")
     held = session.get("held_submission")
     session.clear()  # a new session at sign-in: nothing from before carries over ...
     if held:
@@ -106,6 +116,7 @@ def sign_in(db: Session, user: User) -> None:
     user.last_signed_in_at = now
     user.session_token = token
     login_user(user)
+    session["signed_in_with"] = method
     session.permanent = False
 
 
