@@ -133,7 +133,8 @@ def _new_data(app: Flask) -> None:
     from tracker.models import DataVersion
 
     with Session(get_engine(app)) as session:
-        session.execute(update(DataVersion).values(number=DataVersion.number + 1))
+        session.execute(update(DataVersion).where(DataVersion.id == 1)
+                        .values(number=DataVersion.number + 1))
         session.commit()
 
 

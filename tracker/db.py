@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request, session
-from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
@@ -395,6 +395,15 @@ _WRITTEN = "tracker.written"  # session.info: the tables this transaction wrote
 _TABLE_OF_SQL = re.compile(r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"
                            r"[\"`]?(\w+)", re.IGNORECASE)
 BUMP = "UPDATE data_versions SET number = number + 1 WHERE id = 1"
+# the tables the plan's shape is read from (priorities, commitments, actions, who owns and
+# leads them, which themes they touch): a transaction that writes one of them also gives the
+# shape a new random stamp (row 2 of data_versions), so that what each process keeps of the
+# shape (tracker.reports.shape) is read again, while status, update, KPI and escalation
+# writes leave it be
+SHAPE_TABLES = frozenset({"plan_loads", "priorities", "commitments", "commitment_themes",
+                          "themes", "groups", "authorities", "actions", "action_themes",
+                          "users"})
+SHAPE_ROW = 2
 
 
 def _writes(db: Session, tables: set[str]) -> None:
@@ -457,10 +466,30 @@ def _bump_data_version(db: Session) -> None:
     taken last, for the moment of the commit: concurrent writers queue on it only then."""
     db.flush()  # what is still pending is written, and counted, first
     if data_written(db):
+        written = db.info[_WRITTEN]
         db.info[_WRITTEN] = set()
         if db.connection().exec_driver_sql(BUMP).rowcount == 0:
             db.connection().exec_driver_sql(
                 "INSERT INTO data_versions (id, number) VALUES (1, 1)")
+        if written & SHAPE_TABLES:
+            new_shape_stamp(db)
+
+
+def new_shape_stamp(db: Session) -> None:
+    """Give the plan's shape a new stamp: random, so that a database restored from a backup
+    or built again never repeats one a process may still hold."""
+    stamp = {"stamp": random.SystemRandom().randrange(1, 2**62), "row": SHAPE_ROW}
+    if db.connection().execute(text("UPDATE data_versions SET number = :stamp "
+                                    "WHERE id = :row"), stamp).rowcount == 0:
+        db.connection().execute(text("INSERT INTO data_versions (id, number) "
+                                     "VALUES (:row, :stamp)"), stamp)
+
+
+def shape_stamp(db: Session) -> int:
+    """The plan shape's stamp this transaction sees (0: none yet, so nothing may be kept)."""
+    number = db.connection().exec_driver_sql(
+        f"SELECT number FROM data_versions WHERE id = {SHAPE_ROW}").scalar()
+    return int(number or 0)
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -88,7 +88,8 @@ def _counted(app: Flask, client: FlaskClient, url: str) -> int:
 def _new_data(app: Flask) -> None:
     """As if someone had written data: every page is drawn again."""
     with db(app) as s:
-        s.execute(update(DataVersion).values(number=DataVersion.number + 1))
+        s.execute(update(DataVersion).where(DataVersion.id == 1)
+                  .values(number=DataVersion.number + 1))
         s.commit()
 
 

@@ -2,7 +2,10 @@
 
 - :class:`DataVersion`: one row whose number goes up with every committed transaction that
   writes the data the board's pages show (:mod:`tracker.db` bumps it as the transaction
-  commits, whatever wrote: a form, a job, a command or a bulk statement).
+  commits, whatever wrote: a form, a job, a command or a bulk statement). A second row
+  holds the plan shape's stamp, new (and random) whenever a transaction writes the plan's
+  shape: its priorities, commitments, actions, themes, groups, agencies or people
+  (:data:`tracker.db.SHAPE_TABLES`, read by :mod:`tracker.reports.shape`).
 - :class:`PageCache`: a board page's drawn parts (its body and breadcrumbs), kept under the
   data version they were drawn at; a page whose version is not the current one is drawn
   again (:mod:`tracker.views.page_cache`).
@@ -21,7 +24,7 @@ from tracker.models.base import Base, utcnow
 class DataVersion(Base):
     __tablename__ = "data_versions"
 
-    id: Mapped[int] = mapped_column(primary_key=True)  # always 1
+    id: Mapped[int] = mapped_column(primary_key=True)  # 1: the data version; 2: the shape's stamp
     number: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

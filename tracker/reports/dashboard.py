@@ -11,7 +11,7 @@ itself.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -22,22 +22,20 @@ from kpis.formatting import value_text
 from plans import Plan, Quarter
 from plans.engine import NOT_STARTED
 from plans.rollup import rollup, severity
+from plans.rules import Colour
 from tracker.models import (
     KPI,
     Action,
     ActionStatus,
     ActionUpdate,
-    Authority,
     Commitment,
     Escalation,
-    Group,
     Priority,
     Theme,
     User,
 )
-from tracker.models import delivery as delivery_tables
 from tracker.models import kpi as kpi_tables
-from tracker.models import plan as plan_tables
+from tracker.reports import shape as plan_shape
 from tracker.reports.figures import (
     CHANGES,
     COLOURS,
@@ -116,90 +114,54 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
     filters = filters or Filters()
     quarters = plan_quarters(plan, today)
     previous = quarter.previous() if quarters and quarter != quarters[0] else None
-    priorities_query = (select(Priority).where(Priority.retired_at.is_(None))
-                        .order_by(Priority.position))
-    if priority is not None:
-        priorities_query = priorities_query.where(Priority.ref == priority)
-    priorities = list(session.scalars(priorities_query))
-    commitments_query = (select(Commitment).where(Commitment.retired_at.is_(None))
-                         .order_by(Commitment.position))
+    shape = plan_shape.current(session)
     in_scope = None
     if priority is not None:
-        commitments_query = commitments_query.where(
-            Commitment.priority_id.in_([p.id for p in priorities]))
+        shape = shape.of_priority(priority)
         in_scope = (select(Action.id).join(Commitment, Commitment.id == Action.commitment_id)
                     .join(Priority, Priority.id == Commitment.priority_id)
                     .where(Priority.ref == priority))
-    commitments = list(session.scalars(commitments_query))
-    commitment_themes = _pairs(session, plan_tables.commitment_themes.c.commitment_id,
-                               plan_tables.commitment_themes.c.theme_id)
-    themes = list(session.scalars(select(Theme).where(Theme.retired_at.is_(None))
-                                  .order_by(Theme.position)))
-    options = _options(session, themes)
+    options = _options(shape)
     filters, problems = _checked(filters, options)
 
-    labels = [quarter.label] + ([previous.label] if previous else [])
     # plain rows, not ORM objects: at 10,000 actions building objects is most of the time
-    statuses_query = (select(ActionStatus.action_id, ActionStatus.quarter, ActionStatus.colour,
-                             ActionStatus.rule, ActionStatus.reason, ActionStatus.has_update)
-                      .where(ActionStatus.quarter.in_(labels)))
-    actions_query = (
-        select(Action.id, Action.ref, Action.title, Action.commitment_id, Action.due,
-               User.name.label("owner"), User.email.label("owner_email"),
-               Authority.name.label("lead"), Authority.ref.label("lead_ref"),
-               Group.name.label("group"), Group.ref.label("group_ref"))
-        .join(User, User.id == Action.owner_id)
-        .join(Authority, Authority.id == Action.lead_id)
-        .outerjoin(Group, Group.id == Action.group_id)
-        .where(Action.retired_at.is_(None)).order_by(Action.position))
+    status = ActionStatus
+    statuses_query = (select(status.action_id, status.colour, status.rule, status.reason,
+                             status.has_update)
+                      .where(status.quarter == quarter.label))
+    before_query = (select(status.action_id, status.colour, status.rule)
+                    .where(status.quarter == (previous.label if previous else "")))
     if in_scope is not None:
-        statuses_query = statuses_query.where(ActionStatus.action_id.in_(in_scope))
-        actions_query = actions_query.where(Action.id.in_(in_scope))
-    statuses = {(row.action_id, row.quarter): row for row in session.execute(statuses_query)}
+        statuses_query = statuses_query.where(status.action_id.in_(in_scope))
+        before_query = before_query.where(status.action_id.in_(in_scope))
+    # through the connection: plain rows, without the ORM's handling of each one
+    read = session.connection().execute
+    statuses = {row[0]: row for row in read(statuses_query)}
+    before = ({action_id: colour if rule != NOT_STARTED else None
+               for action_id, colour, rule in read(before_query)} if previous else {})
     updates = _counting_updates(session, quarter.label, in_scope)
-    actions = list(session.execute(actions_query))
     revised = revised_due_dates(session)  # approved change requests: the dates in force
-    action_themes = _pairs(session, delivery_tables.action_themes.c.action_id,
-                           delivery_tables.action_themes.c.theme_id)
-    theme_ref = {t.id: t.ref for t in themes}
 
-    by_id = {c.id: c for c in commitments}
-    priority_ref = {p.id: p.ref for p in priorities}
     commitment_rows = {
-        c.id: CommitmentRow(
-            id=c.id, ref=c.ref, text=c.text, priority_ref=priority_ref.get(c.priority_id, ""),
-            parent_ref=by_id[c.parent_id].ref if c.parent_id in by_id else None,
-            theme_refs=_refs(commitment_themes.get(c.id, ()), theme_ref)
-            | (_refs(commitment_themes.get(c.parent_id, ()), theme_ref)
-               if c.parent_id in by_id else frozenset()))
-        for c in commitments
+        c.id: CommitmentRow(id=c.id, ref=c.ref, text=c.text, priority_ref=c.priority_ref,
+                            parent_ref=c.parent_ref, theme_refs=c.theme_refs)
+        for c in shape.commitments
     }
     rows: list[ActionRow] = []
-    for action in actions:
-        status = statuses.get((action.id, quarter.label))
-        commitment = commitment_rows.get(action.commitment_id)
-        if status is None or status.rule == NOT_STARTED or commitment is None:
+    for action in shape.actions:
+        now = statuses.get(action.id)
+        if now is None or now.rule == NOT_STARTED:
             continue
-        before = statuses.get((action.id, previous.label)) if previous else None
-        row = ActionRow(
-            id=action.id, ref=action.ref, title=action.title, commitment_ref=commitment.ref,
-            priority_ref=commitment.priority_ref, owner=action.owner,
-            owner_email=action.owner_email, lead=action.lead, lead_ref=action.lead_ref,
-            group=action.group or "", group_ref=action.group_ref or "",
-            theme_refs=_refs(action_themes.get(action.id, ()), theme_ref)
-            | commitment.theme_refs,
-            due=revised.get(action.id, action.due),
-            baseline_due=action.due if action.id in revised else None,
-            colour=status.colour, rule=status.rule, reason=status.reason,
-            has_update=status.has_update,
-            previous=None if before is None or before.rule == NOT_STARTED else before.colour,
-            update=updates.get(action.id))
+        row = ActionRow(*action.row, revised.get(action.id, action.due), now.colour, now.rule,
+                        now.reason, now.has_update, before.get(action.id),
+                        updates.get(action.id), None,
+                        action.due if action.id in revised else None)
         row.change = _change(row.previous, row.colour)
         if _matches(row, filters):
             rows.append(row)
 
-    priority_rows = _roll_up(plan, priorities, commitments, commitment_rows, rows)
-    grid = _theme_grid(plan, themes, priority_rows)
+    priority_rows = _roll_up(plan, shape, commitment_rows, rows)
+    grid = _theme_grid(plan, shape.themes, priority_rows)
     row_by_id = {row.id: row for row in rows}
     is_current = bool(quarters) and quarter == reporting(plan, today).quarter
     return Dashboard(
@@ -207,25 +169,21 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
         quarter=quarter, previous=previous, quarters=quarters,
         is_current=is_current,
         filters=filters, filter_problems=problems, options=options,
-        priorities=priority_rows, themes=[(t.ref, t.name) for t in themes], theme_grid=grid,
+        priorities=priority_rows, themes=[(t.ref, t.name) for t in shape.themes],
+        theme_grid=grid,
         escalations=[] if priority is not None else _escalations(session, plan, quarter,
                                                                   is_current, row_by_id),
-        kpis=[] if priority is not None else _kpis(session, plan, quarter, filters,
-                                                   commitments, priority_ref),
+        kpis=[] if priority is not None else _kpis(session, plan, quarter, filters, shape),
         due=reporting(plan, today).due if is_current else quarter.end, today=today,
     )
 
 
-def _options(session: Session, themes: list[Theme]) -> dict[str, list[Option]]:
+def _options(shape: plan_shape.Shape) -> dict[str, list[Option]]:
     """What each filter can be set to."""
-    groups = list(session.scalars(select(Group).where(Group.retired_at.is_(None))
-                                  .order_by(Group.position)))
-    leads = list(session.scalars(select(Authority).where(Authority.retired_at.is_(None))
-                                 .order_by(Authority.position)))
     return {
-        "group": [Option(g.ref, g.name) for g in groups if g.kind != "board"],
-        "lead": [Option(a.ref, a.name) for a in leads],
-        "theme": [Option(t.ref, t.name) for t in themes],
+        "group": [Option(g.ref, g.name) for g in shape.groups if g.kind != "board"],
+        "lead": [Option(a.ref, a.name) for a in shape.leads],
+        "theme": [Option(t.ref, t.name) for t in shape.themes],
         "status": [Option(c, WORDS[c]) for c in COLOURS],
     }
 
@@ -233,22 +191,7 @@ def _options(session: Session, themes: list[Theme]) -> dict[str, list[Option]]:
 def checked_filters(session: Session, filters: Filters) -> tuple[Filters, list[str]]:
     """``filters`` less those that name nothing in the plan, and why each was dropped (as
     :func:`build` does, without building the dashboard)."""
-    themes = list(session.scalars(select(Theme).where(Theme.retired_at.is_(None))
-                                  .order_by(Theme.position)))
-    return _checked(filters, _options(session, themes))
-
-
-def _pairs(session: Session, left: Any, right: Any) -> dict[int, list[int]]:
-    """A many-to-many link table as a dict, in one query whatever its size (a relationship's
-    ``selectinload`` would send one query per 500 rows)."""
-    result: dict[int, list[int]] = defaultdict(list)
-    for a, b in session.execute(select(left, right)):
-        result[a].append(b)
-    return result
-
-
-def _refs(ids: Iterable[int], refs: Mapping[int, str]) -> frozenset[str]:
-    return frozenset(refs[i] for i in ids if i in refs)
+    return _checked(filters, _options(plan_shape.current(session)))
 
 
 def _checked(filters: Filters, options: dict[str, list[Option]]
@@ -299,45 +242,40 @@ def _counting_updates(session: Session, label: str, in_scope: Any = None
              .order_by(u.version))
     if in_scope is not None:
         query = query.where(u.action_id.in_(in_scope))
+    # the fields in UpdateView's order (at 10,000 actions, keywords cost a tenth of a page)
     return {
-        row.action_id: UpdateView(
-            rag=row.rag, percent_complete=row.percent_complete, narrative=row.narrative,
-            next_steps=row.next_steps, risks=row.risks,
-            corrective_action=row.corrective_action, is_concern=row.is_concern,
-            concern_reason=row.concern_reason, author=row.author or "",
-            submitted=row.created_at.date())
-        for row in session.execute(query)
+        action_id: UpdateView(rag, percent, narrative, next_steps, risks, corrective,
+                              is_concern, concern_reason, author or "", created_at.date())
+        for (action_id, rag, percent, narrative, next_steps, risks, corrective, is_concern,
+             concern_reason, created_at, author) in session.connection().execute(query)
     }
 
 
 def _rolled(plan: Plan, items: Iterable[ActionRow]) -> tuple[str, str, Counts]:
-    listed = [(row.ref, row.colour) for row in items]
-    result = rollup(plan.rules.rollup, listed)  # type: ignore[arg-type]
-    counts = Counts()
-    for _, colour in listed:
-        counts.add(colour)
-    return result.colour, result.reason, counts
+    listed: list[tuple[str, Colour]] = [(row.ref, row.colour) for row in items]  # type: ignore[misc]
+    result = rollup(plan.rules.rollup, listed)
+    return result.colour, result.reason, Counts({str(c): n for c, n in result.counts.items()})
 
 
-def _roll_up(plan: Plan, priorities: list[Priority], commitments: list[Commitment],
-             commitment_rows: dict[int, CommitmentRow], rows: list[ActionRow]
-             ) -> list[PriorityRow]:
+def _roll_up(plan: Plan, shape: plan_shape.Shape, commitment_rows: dict[int, CommitmentRow],
+             rows: list[ActionRow]) -> list[PriorityRow]:
     by_commitment: dict[int, list[ActionRow]] = defaultdict(list)
+    commitments = shape.commitments
     refs = {c.ref: c for c in commitments}
     for row in rows:
         own = refs[row.commitment_ref]
         by_commitment[own.id].append(row)
         if own.parent_id is not None and own.parent_id in commitment_rows:
             by_commitment[own.parent_id].append(row)
-    parts: dict[int, list[Commitment]] = defaultdict(list)
-    tops: dict[int, list[Commitment]] = defaultdict(list)
+    parts: dict[int, list[plan_shape.CommitmentShape]] = defaultdict(list)
+    tops: dict[int, list[plan_shape.CommitmentShape]] = defaultdict(list)
     for c in commitments:
         if c.parent_id is None:
             tops[c.priority_id].append(c)
         else:
             parts[c.parent_id].append(c)
     result = []
-    for priority in priorities:
+    for priority in shape.priorities:
         prow = PriorityRow(id=priority.id, ref=priority.ref, title=priority.display_title)
         for commitment in tops.get(priority.id, []):
             for c in (commitment, *parts.get(commitment.id, [])):
@@ -355,15 +293,20 @@ def _roll_up(plan: Plan, priorities: list[Priority], commitments: list[Commitmen
     return result
 
 
-def _theme_grid(plan: Plan, themes: list[Theme], priorities: list[PriorityRow]
+def _theme_grid(plan: Plan, themes: Iterable[plan_shape.ThemeShape],
+                priorities: list[PriorityRow]
                 ) -> dict[tuple[str, str], ThemeCell]:
     grid: dict[tuple[str, str], ThemeCell] = {}
     for priority in priorities:
+        touching: dict[str, list[ActionRow]] = defaultdict(list)  # by theme, in order
+        for row in priority.actions:
+            for ref in row.theme_refs:
+                touching[ref].append(row)
         for theme in themes:
             cell = ThemeCell(commitments=sum(
                 1 for c in priority.commitments
                 if c.parent_ref is None and theme.ref in c.theme_refs))
-            touched = [r for r in priority.actions if theme.ref in r.theme_refs]
+            touched = touching.get(theme.ref, [])
             cell.actions = len(touched)
             if touched:
                 cell.colour, cell.reason, cell.counts = _rolled(plan, touched)
@@ -376,28 +319,39 @@ def _escalations(session: Session, plan: Plan, quarter: Quarter, is_current: boo
     """For the open quarter, the escalations open now; for an earlier one, those raised by
     its end and still open when it ended."""
     calendar = plan.partnership.calendar
+    e = Escalation
+    query = (select(e.id, e.action_id, e.rule, e.reason, e.to, e.quarter, e.last_quarter,
+                    e.resolved_at).order_by(e.raised_at, e.id))
+    if is_current:
+        query = query.where(e.resolved_at.is_(None))
+    raised_by_end: dict[str, bool] = {}  # by the quarter it was raised in
     result = []
-    for e in session.scalars(select(Escalation).order_by(Escalation.raised_at, Escalation.id)):
-        row = rows.get(e.action_id)
-        if row is None or calendar.parse_quarter(e.quarter) > quarter:
+    for found in session.execute(query):
+        row = rows.get(found.action_id)
+        if row is None:
             continue
-        if e.resolved_at is not None and (is_current or e.resolved_at.date() <= quarter.end):
+        if found.quarter not in raised_by_end:
+            raised_by_end[found.quarter] = calendar.parse_quarter(found.quarter) <= quarter
+        if not raised_by_end[found.quarter]:
+            continue
+        if found.resolved_at is not None and found.resolved_at.date() <= quarter.end:
             continue
         result.append(EscalationRow(
-            id=e.id, action=row, rule=e.rule, reason=e.reason, to=list(e.to),
-            raised_in=e.quarter, last_quarter=e.last_quarter, is_open=e.resolved_at is None))
+            id=found.id, action=row, rule=found.rule, reason=found.reason, to=list(found.to),
+            raised_in=found.quarter, last_quarter=found.last_quarter,
+            is_open=found.resolved_at is None))
     result.sort(key=lambda e: (0 if "board" in e.to else 1, e.raised_in, e.action.ref))
     return result
 
 
 def _kpis(session: Session, plan: Plan, quarter: Quarter, filters: Filters,
-          commitments: list[Commitment], priority_ref: dict[int, str]) -> list[KpiRow]:
+          shape: plan_shape.Shape) -> list[KpiRow]:
     calendar = plan.partnership.calendar
     kpis = list(session.scalars(
         select(KPI).where(KPI.retired_at.is_(None)).order_by(KPI.position)))
     series = kpi_values.current_series(session, kpis, calendar)
-    parent_priority = {c.id: priority_ref.get(c.priority_id, "") for c in commitments}
-    linked = _pairs(session, kpi_tables.kpi_commitments.c.kpi_id,
+    parent_priority = {c.id: c.priority_ref for c in shape.commitments}
+    linked = plan_shape.pairs(session, kpi_tables.kpi_commitments.c.kpi_id,
                     kpi_tables.kpi_commitments.c.commitment_id)
     themed: dict[int, set[str]] = defaultdict(set)
     if filters.theme:
