@@ -396,13 +396,14 @@ _TABLE_OF_SQL = re.compile(r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\
                            r"[\"`]?(\w+)", re.IGNORECASE)
 BUMP = "UPDATE data_versions SET number = number + 1 WHERE id = 1"
 # the tables the plan's shape is read from (priorities, commitments, actions, who owns and
-# leads them, which themes they touch): a transaction that writes one of them also gives the
-# shape a new random stamp (row 2 of data_versions), so that what each process keeps of the
-# shape (tracker.reports.shape) is read again, while status, update, KPI and escalation
-# writes leave it be
+# leads them, which themes they touch, the KPIs and their targets, revised ones included): a
+# transaction that writes one of them also gives the shape a new random stamp (row 2 of
+# data_versions), so that what each process keeps of the shape (tracker.reports.shape) is
+# read again, while status, update, KPI value and escalation writes leave it be
 SHAPE_TABLES = frozenset({"plan_loads", "priorities", "commitments", "commitment_themes",
                           "themes", "groups", "authorities", "actions", "action_themes",
-                          "users"})
+                          "users", "kpis", "kpi_commitments", "kpi_themes",
+                          "change_requests"})
 SHAPE_ROW = 2
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.models.base import Base, utcnow
@@ -19,11 +19,17 @@ class ActionStatus(Base):
     """An action's RAG status for a quarter, with the rule that produced it and why."""
 
     __tablename__ = "action_statuses"
-    __table_args__ = (UniqueConstraint("action_id", "quarter"),)
+    __table_args__ = (
+        UniqueConstraint("action_id", "quarter"),
+        # a quarter's statuses read from the index alone, without the table's rows: what the
+        # board's pages read of the previous quarter (its reasons are not needed)
+        Index("ix_action_statuses_quarter_figures", "quarter", "action_id", "colour", "rule",
+              "has_update"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"), index=True)
-    quarter: Mapped[str] = mapped_column(String(20), index=True)
+    quarter: Mapped[str] = mapped_column(String(20))
     colour: Mapped[str] = mapped_column(String(10))
     rule: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text)

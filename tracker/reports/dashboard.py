@@ -24,17 +24,14 @@ from plans.engine import NOT_STARTED
 from plans.rollup import rollup, severity
 from plans.rules import Colour
 from tracker.models import (
-    KPI,
     Action,
     ActionStatus,
     ActionUpdate,
     Commitment,
     Escalation,
     Priority,
-    Theme,
     User,
 )
-from tracker.models import kpi as kpi_tables
 from tracker.reports import shape as plan_shape
 from tracker.reports.figures import (
     CHANGES,
@@ -347,23 +344,13 @@ def _escalations(session: Session, plan: Plan, quarter: Quarter, is_current: boo
 def _kpis(session: Session, plan: Plan, quarter: Quarter, filters: Filters,
           shape: plan_shape.Shape) -> list[KpiRow]:
     calendar = plan.partnership.calendar
-    kpis = list(session.scalars(
-        select(KPI).where(KPI.retired_at.is_(None)).order_by(KPI.position)))
-    series = kpi_values.current_series(session, kpis, calendar)
-    parent_priority = {c.id: c.priority_ref for c in shape.commitments}
-    linked = plan_shape.pairs(session, kpi_tables.kpi_commitments.c.kpi_id,
-                    kpi_tables.kpi_commitments.c.commitment_id)
-    themed: dict[int, set[str]] = defaultdict(set)
-    if filters.theme:
-        link = kpi_tables.kpi_themes
-        for kpi_id, ref in session.execute(select(link.c.kpi_id, Theme.ref)
-                                           .join(Theme, Theme.id == link.c.theme_id)):
-            themed[kpi_id].add(ref)
+    definitions = shape.definitions(session, calendar)
+    series = kpi_values.current_series(session, shape.kpis, calendar)
     result = []
-    for kpi in kpis:
-        if filters.theme and filters.theme not in themed.get(kpi.id, ()):
+    for kpi in shape.kpis:
+        if filters.theme and filters.theme not in kpi.theme_refs:
             continue
-        defn = kpi_values.definition(kpi, calendar)
+        defn = definitions[kpi.id]
         measure = kpi_values.measured(defn, series.get(kpi.id, ()), quarter.end)
         result.append(KpiRow(
             ref=kpi.ref, name=kpi.name, status=measure.status, reason=measure.reason,
@@ -371,5 +358,5 @@ def _kpis(session: Session, plan: Plan, quarter: Quarter, filters: Filters,
             target=value_text(defn, measure.target) if measure.target is not None
             else "No target",
             period=measure.label or "", direction=measure.direction,
-            priority_refs=frozenset(parent_priority.get(c, "") for c in linked.get(kpi.id, ()))))
+            priority_refs=kpi.priority_refs))
     return result

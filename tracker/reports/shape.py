@@ -17,17 +17,21 @@ import threading
 import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from kpis import KpiDefinition
+from plans import Calendar
 from tracker.db import shape_stamp
-from tracker.models import Action, Authority, Commitment, Group, Priority, Theme, User
+from tracker.models import KPI, Action, Authority, Commitment, Group, Priority, Theme, User
 from tracker.models import delivery as delivery_tables
+from tracker.models import kpi as kpi_tables
 from tracker.models import plan as plan_tables
+from tracker.services import kpi_values
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +84,17 @@ class ActionShape:
     row: ActionFields
 
 
+@dataclass(frozen=True, slots=True)
+class KpiShape:
+    id: int
+    ref: str
+    name: str
+    frequency: str
+    priority_refs: frozenset[str]
+    """The priorities of the commitments it is linked to."""
+    theme_refs: frozenset[str]
+
+
 @dataclass(frozen=True)
 class Shape:
     stamp: int
@@ -90,6 +105,18 @@ class Shape:
     leads: tuple[NamedShape, ...]
     actions: tuple[ActionShape, ...]
     """Every action not retired whose commitment is not retired, in the plan's order."""
+    kpis: tuple[KpiShape, ...] = ()
+    """Every KPI not retired, in the plan's order."""
+    _definitions: dict[int, KpiDefinition] = field(default_factory=dict, compare=False)
+
+    def definitions(self, session: Session, calendar: Calendar) -> dict[int, KpiDefinition]:
+        """Each KPI's definition, revised targets included, by id: worked out once (the
+        calendar is the plan's, which a load, and so a new stamp, would change)."""
+        if not self._definitions and self.kpis:
+            found = session.scalars(select(KPI).where(KPI.id.in_([k.id for k in self.kpis])))
+            self._definitions.update(
+                {kpi.id: kpi_values.definition(kpi, calendar) for kpi in found})
+        return self._definitions
 
     def of_priority(self, ref: str) -> Shape:
         """Only what the priority ``ref`` holds (nothing, if there is no such priority)."""
@@ -98,7 +125,7 @@ class Shape:
         commitments = tuple(c for c in self.commitments if c.priority_id in ids)
         inside = {c.id for c in commitments}
         return Shape(self.stamp, priorities, commitments, self.themes, self.groups, self.leads,
-                     tuple(a for a in self.actions if a.commitment_id in inside))
+                     tuple(a for a in self.actions if a.commitment_id in inside))  # no KPIs
 
 
 _KEPT: weakref.WeakKeyDictionary[Engine, Shape] = weakref.WeakKeyDictionary()
@@ -141,7 +168,22 @@ def read(session: Session, stamp: int = 0) -> Shape:
         select(Authority.ref, Authority.name).where(Authority.retired_at.is_(None))
         .order_by(Authority.position)))
     return Shape(stamp, priorities, commitments, themes, groups, leads,
-                 _actions(session, {c.id: c for c in commitments}, theme_ref))
+                 _actions(session, {c.id: c for c in commitments}, theme_ref),
+                 _kpis(session, commitments, theme_ref))
+
+
+def _kpis(session: Session, commitments: Iterable[CommitmentShape],
+          theme_ref: Mapping[int, str]) -> tuple[KpiShape, ...]:
+    priority_of = {c.id: c.priority_ref for c in commitments}
+    linked = pairs(session, kpi_tables.kpi_commitments.c.kpi_id,
+                   kpi_tables.kpi_commitments.c.commitment_id)
+    themed = pairs(session, kpi_tables.kpi_themes.c.kpi_id, kpi_tables.kpi_themes.c.theme_id)
+    return tuple(
+        KpiShape(row.id, row.ref, row.name, row.frequency,
+                 frozenset(priority_of.get(c, "") for c in linked.get(row.id, ())),
+                 refs(themed.get(row.id, ()), theme_ref))
+        for row in session.execute(select(KPI.id, KPI.ref, KPI.name, KPI.frequency)
+                                   .where(KPI.retired_at.is_(None)).order_by(KPI.position)))
 
 
 def _commitments(session: Session, priority_ref: Mapping[int, str],

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -175,7 +176,17 @@ Series = tuple[tuple[date, float], ...]
 """A KPI's values that count, by the first day of their period, oldest first (hashable)."""
 
 
-def current_series(session: Session, kpis: Iterable[KPI], calendar: Calendar
+class Measured(Protocol):
+    """What :func:`current_series` needs of a KPI: a row, or the board's kept shape of one."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def frequency(self) -> str: ...
+
+
+def current_series(session: Session, kpis: Iterable[Measured], calendar: Calendar
                    ) -> dict[int, Series]:
     """Each KPI's values that count (the latest row for each period), as plain numbers by
     period start, in one query of plain rows: what the board's pages measure."""
