@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request, url_for
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -170,6 +172,25 @@ def _request_id_header(response: Response) -> Response:
     return response
 
 
+_STEP = Markup('<li class="app-strip__step app-strip__step--{colour}" title="{quarter}: '
+              '{word}"><span aria-hidden="true">{letter}</span><span '
+              'class="govuk-visually-hidden">{quarter}: {word}</span></li>')
+_STRIP = Markup('<ol class="app-strip" aria-label="{label}, {first} to {last}">{steps}</ol>')
+
+
+def status_strip(history: Sequence[Any] | None, label: str = "Status by quarter") -> Markup:
+    """The strip of quarters of ``macros/status.html``'s ``status_strip``, drawn here: the
+    board's pages draw hundreds, and a macro's call would cost most of each. Every value is
+    escaped."""
+    if not history:
+        return Markup("")
+    steps = Markup("").join(_STEP.format(colour=step.colour, quarter=step.quarter,
+                                         word=step.word, letter=step.letter)
+                            for step in history)
+    return _STRIP.format(label=label, first=history[0].quarter, last=history[-1].quarter,
+                         steps=steps)
+
+
 def init_app(app: Flask) -> None:
     app.before_request(_stamp_request)
     app.after_request(_request_id_header)
@@ -177,4 +198,5 @@ def init_app(app: Flask) -> None:
     app.context_processor(_context)
     app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.filters["long_datetime"] = long_datetime
+    app.jinja_env.globals["status_strip_html"] = status_strip
     app.after_request(_security_headers)

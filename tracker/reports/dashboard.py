@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from kpis.formatting import value_text
@@ -71,6 +71,7 @@ __all__ = [
     "KpiRow",
     "Dashboard",
     "build",
+    "detailed",
     "checked_filters",
     "choose_quarter",
 ]
@@ -101,12 +102,18 @@ def _no_quarters(plan: Plan) -> Quarter:
 
 
 def build(session: Session, plan: Plan, today: date, quarter: Quarter,
-          filters: Filters | None = None, *, priority: str | None = None) -> Dashboard:
+          filters: Filters | None = None, *, priority: str | None = None,
+          details: bool = True) -> Dashboard:
     """The dashboard for ``quarter`` (see :func:`choose_quarter`), narrowed by ``filters``.
 
     With ``priority`` (a ref), only what that priority's page, or one of its commitments'
     pages, shows: that priority, its commitments and their actions, read alone (an eighth of
     a large plan's rows if it has eight priorities), with no escalations or KPIs.
+
+    With ``details=False``, every figure is the same but the actions' words are left out:
+    their statuses' reasons and their updates' text (whether an update is an area of concern
+    is kept). A page that shows a few actions' words fills those in with :func:`detailed`:
+    at 10,000 actions, the words are a quarter of what a dashboard reads.
     """
     filters = filters or Filters()
     quarters = plan_quarters(plan, today)
@@ -123,7 +130,9 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
 
     # plain rows, not ORM objects: at 10,000 actions building objects is most of the time
     status = ActionStatus
-    statuses_query = (select(status.action_id, status.colour, status.rule, status.reason,
+    # without the reasons, the statuses are read from an index alone
+    statuses_query = (select(status.action_id, status.colour, status.rule,
+                             status.reason if details else literal("").label("reason"),
                              status.has_update)
                       .where(status.quarter == quarter.label))
     before_query = (select(status.action_id, status.colour, status.rule)
@@ -136,7 +145,8 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
     statuses = {row[0]: row for row in read(statuses_query)}
     before = ({action_id: colour if rule != NOT_STARTED else None
                for action_id, colour, rule in read(before_query)} if previous else {})
-    updates = _counting_updates(session, quarter.label, in_scope)
+    updates = (_counting_updates(session, quarter.label, in_scope) if details
+               else _concerns_only(session, quarter.label, in_scope))
     revised = revised_due_dates(session)  # approved change requests: the dates in force
 
     commitment_rows = {
@@ -152,7 +162,7 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
         row = ActionRow(*action.row, revised.get(action.id, action.due), now.colour, now.rule,
                         now.reason, now.has_update, before.get(action.id),
                         updates.get(action.id), None,
-                        action.due if action.id in revised else None)
+                        action.due if action.id in revised else None, details)
         row.change = _change(row.previous, row.colour)
         if _matches(row, filters):
             rows.append(row)
@@ -228,8 +238,39 @@ def _change(before: str | None, now: str) -> str | None:
     return "improved" if severity(now) > severity(before) else "worsened"  # type: ignore[arg-type]
 
 
+def detailed(session: Session, quarter: Quarter, rows: Iterable[ActionRow]) -> None:
+    """Fill in the words of ``rows`` of a dashboard built with ``details=False``: their
+    statuses' reasons and their updates, in two queries however many rows."""
+    lean = {row.id: row for row in rows if not row.detailed}
+    if not lean:
+        return
+    status = ActionStatus
+    read = session.connection().execute
+    for action_id, reason in read(select(status.action_id, status.reason).where(
+            status.quarter == quarter.label, status.action_id.in_(list(lean)))):
+        lean[action_id].reason = reason
+    updates = _counting_updates(session, quarter.label, list(lean))
+    for action_id, row in lean.items():
+        row.update, row.detailed = updates.get(action_id), True
+
+
+def _concerns_only(session: Session, label: str, in_scope: Any = None
+                   ) -> dict[int, UpdateView]:
+    """Which actions have an update that counts for the quarter, and whether it is an area
+    of concern, without its words (see :func:`build`'s ``details``)."""
+    u = ActionUpdate
+    query = (select(u.action_id, u.is_concern)
+             .where(u.quarter == label, u.review.in_(("not_needed", "approved")))
+             .order_by(u.version))
+    if in_scope is not None:
+        query = query.where(u.action_id.in_(in_scope))
+    return {action_id: UpdateView.without_words(is_concern)
+            for action_id, is_concern in session.connection().execute(query)}
+
+
 def _counting_updates(session: Session, label: str, in_scope: Any = None
                       ) -> dict[int, UpdateView]:
+    """``in_scope``: a query of action ids, or a list of them."""
     u = ActionUpdate
     query = (select(u.action_id, u.rag, u.percent_complete, u.narrative, u.next_steps, u.risks,
                     u.corrective_action, u.is_concern, u.concern_reason, u.created_at,

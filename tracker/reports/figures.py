@@ -111,6 +111,11 @@ class UpdateView:
     author: str
     submitted: date
 
+    @classmethod
+    def without_words(cls, is_concern: bool) -> UpdateView:
+        """An update known only to count, and whether it is an area of concern."""
+        return cls("", 0, "", "", "", "", is_concern, "", "", date.min)
+
 
 @dataclass
 class ActionRow:
@@ -139,6 +144,9 @@ class ActionRow:
     """One of :data:`CHANGES`' keys, or None."""
     baseline_due: date | None = None
     """The plan's own due date, when an approved change request revised it (``due``)."""
+    detailed: bool = True
+    """Whether its words (its status's reason, its update's text) were read: see
+    :func:`tracker.reports.dashboard.detailed`."""
 
     @property
     def word(self) -> str:

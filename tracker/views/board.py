@@ -61,12 +61,15 @@ def _quarter(plan: Plan, today: date) -> Quarter:
             endpoint=request.endpoint, values=request.view_args or {}), 404))
 
 
-def _view(plan: Plan, priority: str | None = None) -> board.Dashboard:
+def _view(plan: Plan, priority: str | None = None, details: bool = True) -> board.Dashboard:
     """The dashboard the address asks for; with ``priority``, only that priority's part
-    (for its page and its commitments' pages, see :func:`board.build`)."""
+    (for its page and its commitments' pages), and with ``details=False`` without the
+    actions' words, which the page then fills in for the actions it shows (see
+    :func:`board.build`)."""
     today = clock.today()
     return board.build(get_session(), plan, today, _quarter(plan, today),
-                       board.Filters.from_args(request.args), priority=priority)
+                       board.Filters.from_args(request.args), priority=priority,
+                       details=details)
 
 
 def view_args(view: board.Dashboard, **changes: str) -> dict[str, str]:
@@ -103,11 +106,12 @@ def dashboard() -> str:
     plan = plan_or_404()
 
     def draw() -> dict[str, str]:
-        view = _view(plan)
-        listed = {row.id for kind, _word, _n in view.change_counts
-                  for row in view.changes(kind)[:LISTED]}
-        listed |= {row.id for row in [*view.concerns[:LISTED], *view.missing[:LISTED],
-                                      *view.overdue[:LISTED]]}
+        view = _view(plan, details=False)
+        shown = [row for kind, _word, _n in view.change_counts
+                 for row in view.changes(kind)[:LISTED]]
+        shown += [*view.concerns[:LISTED], *view.missing[:LISTED], *view.overdue[:LISTED]]
+        board.detailed(get_session(), view.quarter, shown)
+        listed = {row.id for row in shown}
         body = render_template("board/_dashboard.html", histories=_histories(view, listed),
                                briefing=layouts.for_board(get_session()),
                                **_notes(view), **_context(view))
@@ -191,9 +195,10 @@ def exceptions() -> str:
     plan = plan_or_404()
 
     def draw() -> dict[str, str]:
-        view = _view(plan)
+        view = _view(plan, details=False)
         found = exception_pages.read(view, request.args.get("only", ""),
                                      request.args.get("page", 1, type=int) or 1)
+        board.detailed(get_session(), view.quarter, [row for _, row in found.rows])
         histories = _histories(view, {row.id for _, row in found.rows})
         args = view_args(view)
 
