@@ -3,18 +3,29 @@ rows a page shows, filled in, are those of the full dashboard."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from pathlib import Path
 
+import pytest
 from flask import Flask
 
+import tracker.clock
+from bench.scale import build
 from tests.conftest import DEMO_TODAY
-from tracker.db import get_session
+from tests.tracker import signing
+from tests.tracker.helpers import db, visible
+from tracker.db import get_engine, get_session
+from tracker.models import User
 from tracker.reports import dashboard as board
+from tracker.reports.figures import KpiRow, most_in_need
 from tracker.services.plan_load import current_plan
 
+DEMO_DAY = date.fromisoformat(DEMO_TODAY)
 
-def _both(app: Flask, filters: board.Filters) -> tuple[board.Dashboard, board.Dashboard]:
-    today = date.fromisoformat(DEMO_TODAY)
+
+def _both(app: Flask, filters: board.Filters, today: date = DEMO_DAY
+          ) -> tuple[board.Dashboard, board.Dashboard]:
     session = get_session()
     plan = current_plan(session)
     assert plan is not None
@@ -58,3 +69,41 @@ def test_the_words_filled_in_are_the_full_dashboards(demo_app: Flask) -> None:
         assert any(row.update and row.update.narrative for row in shown)
         others = [r for r in lean.actions if r.id not in {s.id for s in shown}]
         assert others and all(not r.detailed for r in others)  # only what was asked
+
+
+def _kpi(ref: str, status: str) -> KpiRow:
+    return KpiRow(ref=ref, name=ref, status=status, reason="", value="", target="", period="",
+                  direction="", priority_refs=frozenset())
+
+
+def test_past_the_limit_the_kpis_most_in_need_are_listed_in_the_plans_order() -> None:
+    rows = [_kpi(f"k{n}", status) for n, status in
+            enumerate(["green", "red", "grey", "amber", "green", "red", "amber", "grey"])]
+    assert most_in_need(rows, 8) == rows
+    assert [r.ref for r in most_in_need(rows, 3)] == ["k1", "k3", "k5"]  # the two Red, an Amber
+    assert [r.ref for r in most_in_need(rows, 5)] == ["k1", "k2", "k3", "k5", "k6"]  # and grey
+
+
+def test_a_dashboard_of_many_kpis_lists_those_most_in_need(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    today = date(2026, 11, 25)
+    monkeypatch.setattr(tracker.clock, "today", lambda: today)
+    app = build(tmp_path / "many-kpis.db", actions=60, kpis=40, quarters=4, today=today)
+    app.config["TESTING"] = True
+    try:
+        with db(app) as s:
+            s.add(User(email="board.member@example.org", name="Board Member", role="board"))
+            s.commit()
+        client = signing.signed_in(app, "board.member@example.org")
+        page = client.get("/board").get_data(as_text=True)
+        with app.app_context():
+            full, _lean = _both(app, board.Filters(), today)
+        listed = most_in_need(full.kpis, 25)
+        assert len(full.kpis) == 40 and len(listed) == 25
+        shown = re.findall(r'href="/kpis/([^"]+)"', page)
+        assert shown == [k.ref for k in listed]
+        assert "Below are the 25 of 40 KPIs most in need of attention" in visible(page)
+        assert 'href="/kpis"' in page
+    finally:
+        get_engine(app).dispose()

@@ -386,6 +386,11 @@ class Dashboard:
             f". {board} escalation{'s wait' if board != 1 else ' waits'} for the board.")
         return text
 
+    def kpis_in_need(self, limit: int) -> list[KpiRow]:
+        """The KPIs, up to ``limit``; past it, those most in need of attention (Red, then
+        Amber, No data, Green), in the plan's order."""
+        return most_in_need(self.kpis, limit)
+
     @cached_property
     def kpi_counts(self) -> Counts:
         counts = Counts()
@@ -402,3 +407,17 @@ class Dashboard:
                 if row.ref == ref:
                     return priority, row
         return None
+
+
+KPI_ATTENTION = ("red", "amber", "grey", "green")
+"""KPI statuses, most in need of the board's attention first."""
+
+
+def most_in_need(rows: list[KpiRow], limit: int) -> list[KpiRow]:
+    """``rows`` up to ``limit``; past it, the ``limit`` most in need of attention (by
+    :data:`KPI_ATTENTION`), in their own order."""
+    if len(rows) <= limit:
+        return list(rows)
+    rank = {colour: n for n, colour in enumerate(KPI_ATTENTION)}
+    ordered = sorted(range(len(rows)), key=lambda n: (rank.get(rows[n].status, len(rank)), n))
+    return [rows[n] for n in sorted(ordered[:limit])]

@@ -67,6 +67,7 @@ from tracker.reports.dashboard import (
     PriorityRow,
     build,
 )
+from tracker.reports.figures import most_in_need
 from tracker.reports.pack_xlsx import csv_bytes, workbook
 from tracker.services import commentary, kpi_values
 from tracker.services.layouts import EVERYTHING, Choice
@@ -107,7 +108,6 @@ most in need of attention (Red, then Amber, No data, Green), in the plan's order
 KPI's chart is on its page in the tracker and its numbers are in the XLSX. Kingston has 16
 KPIs, so its pack charts every one; 200 charts would be half of a large plan's document
 and two thirds of the time it takes to print."""
-KPI_ATTENTION = ("red", "amber", "grey", "green")
 
 
 NO_FILTERS = Filters()
@@ -181,12 +181,7 @@ def gather(session: Session, plan: Plan, today: date, quarter: Quarter,
 def charted(rows: list[KpiRow]) -> set[str]:
     """The refs of the KPIs whose charts the document shows: all of them, up to
     :data:`KPIS_CHARTED`; past it, those most in need of attention."""
-    if len(rows) <= KPIS_CHARTED:
-        return {row.ref for row in rows}
-    rank = {colour: n for n, colour in enumerate(KPI_ATTENTION)}
-    ordered = sorted(enumerate(rows), key=lambda item: (
-        rank.get(item[1].status, len(rank)), item[0]))
-    return {row.ref for _n, row in ordered[:KPIS_CHARTED]}
+    return {row.ref for row in most_in_need(rows, KPIS_CHARTED)}
 
 
 def _kpis(session: Session, plan: Plan, dashboard: Dashboard, with_panels: bool,
