@@ -351,6 +351,10 @@ def test_with_password_sign_in_off_only_the_button_signs_in(app: Flask,
     account = client.get("/account")
     assert "Change your password" not in text(account)
     assert "looked after by your organisation" in text(account)
+    changed = client.post("/account", data={"csrf_token": csrf(account.get_data(as_text=True)),
+                                            "current": PASSWORD, "password": "x" * 20,
+                                            "confirm": "x" * 20})
+    assert changed.status_code == 403 and "Password sign-in is turned off" in text(changed)
 
 
 def test_with_password_sign_in_off_links_to_set_a_password_are_refused(
