@@ -6,8 +6,10 @@ random per-process secret. Production refuses to start with a missing or guessab
 key (judged by its length, the entropy of its characters and a zxcvbn estimate), with
 debug on, or with ``TRACKER_HTTPS=0``: it is always reached over HTTPS (a reverse proxy
 may terminate TLS, and ``TRACKER_PROXIES`` then says how many proxies stand in front), its
-session cookie is ``__Host-`` prefixed and Secure, and every response carries HSTS. Each
-refusal is one line that says how to put it right.
+session cookie is ``__Host-`` prefixed and Secure, and every response carries HSTS. Single
+sign-on (``TRACKER_OIDC_*``) is all set or not at all, its issuer is https in production,
+and password sign-in may be turned off only when it is set. Each refusal is one line that
+says how to put it right.
 """
 
 from __future__ import annotations
