@@ -127,10 +127,9 @@ def finish() -> Identity:
     """The verified identity the provider's redirect back carries, or :class:`Refused`."""
     _check_redirect()
     client = _client()
-    _metadata(client)
-    config = current_app.config
-    options = {"iss": {"essential": True, "value": config["OIDC_ISSUER"].rstrip("/")},
-               "aud": {"essential": True, "value": config["OIDC_CLIENT_ID"]},
+    issuer = str(_metadata(client)["issuer"])  # as the provider writes it (a "/" at the end?)
+    options = {"iss": {"essential": True, "value": issuer},
+               "aud": {"essential": True, "value": current_app.config["OIDC_CLIENT_ID"]},
                "sub": {"essential": True}, "exp": {"essential": True},
                "iat": {"essential": True}}
     try:
