@@ -31,7 +31,6 @@ from tests.tracker.signing import (
     set_password,
     text,
 )
-from tracker import sso
 from tracker.config import ConfigError, load_config
 from tracker.models import AuditEvent, OutboxMessage, SecurityEvent, User
 from tracker.services import accounts
@@ -279,24 +278,24 @@ def test_a_token_signed_with_another_key_is_refused(ours_app: Flask,
 
 
 def test_a_provider_that_cannot_be_reached_gives_a_page_not_an_error(
-        kingston_app: Flask, ours: oidc.Provider) -> None:
-    nowhere = f"http://127.0.0.1:{free_port()}"
-    oidc.configure(kingston_app, nowhere)
+        kingston_app: Flask, tmp_path: Path) -> None:
+    oidc.configure(kingston_app, f"http://127.0.0.1:{free_port()}")  # nobody listens there
     client = kingston_app.test_client()
     response = client.get("/sign-in/sso")
     detail = _refused(kingston_app, response, 400, "Your organisation's sign-in service "
                       "could not be reached", "Wait a few minutes")
     assert "discovery document" in detail
     # reachable at the start, gone by the token exchange
-    oidc.configure(kingston_app, ours.url)
-    ours.claims(email=MEMBER)
-    back = oidc.back_from(oidc.start(client))
-    with kingston_app.app_context():
-        client_app = sso._client()
-        client_app.server_metadata["token_endpoint"] = nowhere + "/token"
+    with oidc.provider(tmp_path, ours=True) as going:
+        oidc.configure(kingston_app, going.url)
+        going.claims(email=MEMBER)
+        back = oidc.back_from(oidc.start(client))
+        going.process.terminate()
+        going.process.wait(timeout=10)
     response = client.get(back)
     assert response.status_code == 400 and "could not be reached" in text(response)
     assert "at the token exchange" in _events(kingston_app)[-1][2]
+    assert not is_signed_in(client)
 
 
 def test_a_discovery_document_naming_another_issuer_is_refused(

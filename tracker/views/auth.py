@@ -14,6 +14,7 @@ from tracker.passwords import hash_password, problem_with, verify_password
 from tracker.services import audit
 from tracker.views import note_security
 from tracker.views.forms_support import EXPIRED_MESSAGE, csrf_expired, keeps_text
+from tracker.views.sso import problem_page
 
 bp = Blueprint("auth", __name__)
 
@@ -26,8 +27,6 @@ def _passwords_off() -> tuple[str, int] | None:
     set."""
     if current_app.config.get("PASSWORD_SIGN_IN", True):
         return None
-    from tracker.views.sso import problem_page
-
     return problem_page("Password sign-in is turned off", [
         "The tracker no longer signs anyone in with a password, and passwords cannot be set "
         "or reset.",
