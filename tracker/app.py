@@ -94,7 +94,7 @@ def register_extensions(app: Flask) -> None:
     from govuk_frontend_wtf.main import WTFormsHelpers
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from tracker import access, auth, db
+    from tracker import access, auth, db, sso
     from tracker.views import forms_support
 
     if app.config.get("PROXIES"):
@@ -103,6 +103,7 @@ def register_extensions(app: Flask) -> None:
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     db.init_app(app)
     auth.init_app(app)
+    sso.init_app(app)
     access.init_app(app)  # before CSRF: who may ask is decided before what they sent
     CSRFProtect(app)
     WTFormsHelpers(app)
@@ -115,6 +116,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(plan.bp)
     app.register_blueprint(auth.bp)
+    from tracker.views import sso as sso_views
+
+    app.register_blueprint(sso_views.bp)
     app.register_blueprint(updates.bp)
     from tracker.views import kpis
 

@@ -63,7 +63,11 @@ def add(email: str, name: str, role: str, groups: tuple[str, ...]) -> None:
                      f"{name} added as {role}", new={"name": name, "role": role,
                                                      "groups": list(groups)})
     click.echo(f"Added {name} <{email}> as {role}.")
-    click.echo(f"Invitation link (works once, for 7 days): {link.url}")
+    if link.purpose == "sso":
+        click.echo(f"They sign in with their organisation's account at {link.url} (password "
+                   "sign-in is off, so there is no invitation link).")
+    else:
+        click.echo(f"Invitation link (works once, for 7 days): {link.url}")
     _say_emailed([link])
 
 
@@ -89,7 +93,10 @@ def invite(email: str | None, everyone: bool) -> None:
             audit.record(db, audit.COMMAND_LINE, "account.invited", "account", user.email)
             click.echo(f"{user.email}: {link.url}")
             links.append(link)
-    if everyone:
+    if everyone and not current_app.config.get("PASSWORD_SIGN_IN", True):
+        click.echo(f"{len(users)} invitation{'s' if len(users) != 1 else ''} to sign in with "
+                   "their organisation's account.")
+    elif everyone:
         click.echo(f"{len(users)} invitation link{'s' if len(users) != 1 else ''} (each works "
                    "once, for 7 days).")
     _say_emailed(links)
@@ -100,6 +107,9 @@ def invite(email: str | None, everyone: bool) -> None:
 @with_appcontext
 def reset(email: str) -> None:
     """Print a password reset link (works once, for 24 hours)."""
+    if not current_app.config.get("PASSWORD_SIGN_IN", True):
+        click.echo(f"{accounts.PASSWORDS_OFF}.", err=True)
+        sys.exit(1)
     with transaction() as db:
         user = _find(db, email)
         link = accounts.email_link(db, user, "reset", _mail())

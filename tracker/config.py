@@ -6,19 +6,23 @@ random per-process secret. Production refuses to start with a missing or guessab
 key (judged by its length, the entropy of its characters and a zxcvbn estimate), with
 debug on, or with ``TRACKER_HTTPS=0``: it is always reached over HTTPS (a reverse proxy
 may terminate TLS, and ``TRACKER_PROXIES`` then says how many proxies stand in front), its
-session cookie is ``__Host-`` prefixed and Secure, and every response carries HSTS. Each
-refusal is one line that says how to put it right.
+session cookie is ``__Host-`` prefixed and Secure, and every response carries HSTS. Single
+sign-on (``TRACKER_OIDC_*``) is all set or not at all, its issuer is https in production,
+and password sign-in may be turned off only when it is set. Each refusal is one line that
+says how to put it right.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 import secrets
 from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,6 +105,82 @@ def _mail_settings(env: Any) -> dict[str, Any]:
     }
 
 
+SSO_LABEL = "Sign in with your organisation's account"
+SSO_SETTINGS = ("TRACKER_OIDC_ISSUER", "TRACKER_OIDC_CLIENT_ID", "TRACKER_OIDC_CLIENT_SECRET")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+
+
+def _switch(env: Any, name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ON | OFF:
+        raise ConfigError(f"{name}={raw!r} is not on or off: use 1 or 0.")
+    return raw in ON
+
+
+def _allowed_domains(env: Any) -> tuple[str, ...]:
+    """``TRACKER_OIDC_ALLOWED_DOMAINS``: email domains whose verified people get an account
+    (a member's, in no group) the first time they sign in through single sign-on."""
+    raw = env.get("TRACKER_OIDC_ALLOWED_DOMAINS", "").strip()
+    if not raw:
+        return ()
+    domains = [part.strip().lower().removeprefix("@") for part in raw.split(",")]
+    for domain in domains:
+        if not _DOMAIN.match(domain):
+            shown = "".join(c if c.isprintable() else "?" for c in domain)[:80]
+            raise ConfigError(
+                f"TRACKER_OIDC_ALLOWED_DOMAINS has {shown!r}, which is not an email domain: "
+                "give domains separated by commas, e.g. council.gov.uk,partner.org.uk")
+    return tuple(dict.fromkeys(domains))
+
+
+def _sign_in_settings(env: Any, mode: str) -> dict[str, Any]:
+    """Single sign-on (OpenID Connect, ``TRACKER_OIDC_*``) and whether passwords sign in.
+
+    SSO is on when the issuer, client id and client secret are all set; setting some of
+    them only is refused, as is password sign-in turned off without SSO to replace it.
+    """
+    given = {name: env.get(name, "").strip() for name in SSO_SETTINGS}
+    missing = [name for name, value in given.items() if not value]
+    if given["TRACKER_OIDC_ISSUER"] or given["TRACKER_OIDC_CLIENT_ID"] or \
+            given["TRACKER_OIDC_CLIENT_SECRET"]:
+        if missing:
+            raise ConfigError(f"Single sign-on is half set up: set {' and '.join(missing)} "
+                              "too, or unset every TRACKER_OIDC_ setting to turn it off.")
+    issuer = given["TRACKER_OIDC_ISSUER"].rstrip("/")
+    if issuer:
+        parts = urlsplit(issuer)
+        if parts.scheme not in ("https", "http") or not parts.hostname or parts.query \
+                or parts.fragment:
+            raise ConfigError(f"TRACKER_OIDC_ISSUER={issuer!r} must be the identity "
+                              "provider's issuer URL, e.g. "
+                              "https://login.microsoftonline.com/TENANT-ID/v2.0")
+        if parts.scheme != "https" and mode == "production":
+            raise ConfigError(f"TRACKER_OIDC_ISSUER={issuer!r} must use https in "
+                              "production: sign-in tokens would cross the network in the "
+                              "clear.")
+    label = " ".join(env.get("TRACKER_OIDC_LABEL", "").split()) or SSO_LABEL
+    if len(label) > 80:
+        raise ConfigError("TRACKER_OIDC_LABEL must be 80 characters or fewer.")
+    domains = _allowed_domains(env)
+    if domains and not issuer:
+        raise ConfigError("TRACKER_OIDC_ALLOWED_DOMAINS needs single sign-on: set "
+                          f"{' and '.join(SSO_SETTINGS)} too, or unset it.")
+    password = _switch(env, "TRACKER_PASSWORD_SIGN_IN", True)
+    if not password and not issuer:
+        raise ConfigError("TRACKER_PASSWORD_SIGN_IN=0 would leave nobody a way to sign in: "
+                          f"set up single sign-on ({', '.join(SSO_SETTINGS)}) first.")
+    return {
+        "OIDC_ISSUER": issuer,
+        "OIDC_CLIENT_ID": given["TRACKER_OIDC_CLIENT_ID"],
+        "OIDC_CLIENT_SECRET": given["TRACKER_OIDC_CLIENT_SECRET"],
+        "OIDC_LABEL": label,
+        "OIDC_ALLOWED_DOMAINS": domains,
+        "PASSWORD_SIGN_IN": password,
+    }
+
+
 def load_config(instance_path: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
     """Read the configuration from ``environ`` (default: ``os.environ``)."""
     env = os.environ if environ is None else environ
@@ -167,4 +247,5 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
     }
     config.update(_mail_settings(env))
+    config.update(_sign_in_settings(env, mode))
     return config

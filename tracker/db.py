@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_request_context, request, session
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
@@ -60,6 +60,9 @@ CONFLICT_ATTEMPTS = 3  # a unique constraint won by a concurrent request: it is 
 # builds, and board pages drawn (kept in a transaction of their own: tracker.views.page_cache)
 WRITABLE_ON_READ = frozenset({"user_sessions", "held_submissions", "pack_builds",
                               "pack_requests", "page_cache", "security_events"})
+
+WRITES_ON_GET = "_tracker_writes_on_get"
+F = TypeVar("F", bound=Callable[..., Any])
 
 _FAILED = "_uow_failed"  # something raised: roll back
 _BROKEN = "_uow_broken"  # the database failed: the error page must not read it
@@ -162,13 +165,30 @@ def begin_write(db: Session) -> Session:
     return db
 
 
+def writes_on_get(view: F) -> F:
+    """Mark a view whose GET must write, because what calls it can only send a GET: the
+    identity provider's redirect back after single sign-on (which starts a session and
+    records the sign-in, as the sign-in form's POST does). Such a GET runs as a write
+    transaction, like a POST; every other GET still may not write data."""
+    setattr(view, WRITES_ON_GET, True)
+    return view
+
+
+def _reads_only() -> bool:
+    if request.method not in READ_METHODS:
+        return False
+    view = current_app.view_functions.get(request.endpoint or "")
+    return not getattr(view, WRITES_ON_GET, False)
+
+
 def get_session() -> Session:
     """The session of the current unit of work (one per request, command or job)."""
     if _SESSION not in g:
         db = new_session(current_app._get_current_object())  # type: ignore[attr-defined]
         if has_request_context():
-            reading = request.method in READ_METHODS and not g.get(_WRITE)
-            db.info["read_only_data"] = request.method in READ_METHODS
+            read_only = _reads_only()
+            reading = read_only and not g.get(_WRITE)
+            db.info["read_only_data"] = read_only
             if not reading:
                 begin_write(db)
         g.db_session = db

@@ -87,6 +87,7 @@ def _context() -> dict[str, Any]:
     endpoint = request.endpoint or ""
     from flask_login import current_user
 
+    from tracker import sso
     from tracker.access import is_admin
 
     signed_in = bool(getattr(current_user, "is_authenticated", False))
@@ -102,6 +103,8 @@ def _context() -> dict[str, Any]:
         "partnership_name": partnership_name(),
         "nav_items": nav_items,
         "csp_nonce": csp_nonce(),
+        "sso_on": sso.is_on(),
+        "password_on": bool(current_app.config.get("PASSWORD_SIGN_IN", True)),
     }
 
 

@@ -109,7 +109,7 @@ def sign_in(page: Page, base_url: str, email: str, password: str = DEMO_PASSWORD
     page.goto(base_url + "/sign-in")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 

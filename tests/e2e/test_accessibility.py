@@ -20,6 +20,8 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
+from tests.tracker import oidc
+from tests.tracker.servers import free_port
 from tracker.db import get_engine
 
 from .browser import ADMIN, BOARD, DEMO_PASSWORD, LEAD, MEMBER, LiveServer, axe_problems, sign_in
@@ -48,7 +50,7 @@ class Sample:
 def _wrong_password(page: Page) -> None:
     page.get_by_label("Email address").fill(MEMBER)
     page.get_by_label("Password", exact=True).fill("not-the-password")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def _empty_layout(page: Page) -> None:
@@ -93,6 +95,10 @@ def pages(s: Sample) -> list[Shown]:
         Shown("KPI", ANYONE, "/kpis/asb-incidents"),
         Shown("sign-in", ANYONE, "/sign-in"),
         Shown("sign-in refused", ANYONE, "/sign-in", status=400, then=_wrong_password),
+        # single sign-on is set up, to a provider that does not answer
+        Shown("single sign-on: the provider cannot be reached", ANYONE, "/sign-in/sso",
+              status=400),
+        Shown("single sign-on refused", ANYONE, "/sign-in/sso/callback", status=400),
         Shown("set a password: a link that does not work", ANYONE,
               "/account/set-password/not-a-real-token", status=404),
         Shown("page not found", ANYONE, "/actions/NO-SUCH-ACTION", status=404),
@@ -162,7 +168,11 @@ NOT_PAGES = {"kpis.chart", "board.trend_chart", "board.pack", "board.pack_progre
 @pytest.fixture(scope="module")
 def server(demo_people_db: Path, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[LiveServer]:
-    yield from _served(demo_people_db, tmp_path_factory.mktemp("every-page"))
+    for served in _served(demo_people_db, tmp_path_factory.mktemp("every-page")):
+        # single sign-on set up (its button on the sign-in page), to a provider that is not
+        # there: its refusal pages are shown without one
+        oidc.configure(served.app, f"http://127.0.0.1:{free_port()}")
+        yield served
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ from flask import Flask
 
 from tests.conftest import db_fingerprint
 from tests.tracker.helpers import pin_today
+from tests.tracker.oidc import configure
+from tests.tracker.servers import free_port
 from tests.tracker.test_route_walk import ROLES, _client, _people, _url
 from tracker.db import WRITABLE_ON_READ
 
@@ -33,6 +35,10 @@ def test_no_page_writes_data_for_any_role(kingston_app: Flask,
     assert demo.exit_code == 0, demo.output
     people, action, update = _people(kingston_app)
     pin_today(monkeypatch, NEXT_WINDOW)
+    # single sign-on set up (to a provider that does not answer), so that its two pages
+    # answer as they do for real: a callback that is not a sign-in writes nothing but the
+    # security log (a real sign-in's writes are in test_sso)
+    configure(kingston_app, f"http://127.0.0.1:{free_port()}")
     rules = [r for r in kingston_app.url_map.iter_rules()
              if r.endpoint != "static" and "GET" in r.methods]
     clients = {role: _client(kingston_app, role, people)[0] for role in ROLES}  # signed in

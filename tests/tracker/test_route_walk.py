@@ -52,6 +52,8 @@ TABLE: dict[str, Callable[[str], str]] = {
     "plan.whos_who": everyone,
     "auth.sign_in": everyone,
     "auth.set_password": everyone,
+    "sso.start": everyone,
+    "sso.callback": everyone,
     "auth.account": signed_in,
     "auth.sign_out": signed_in,
     "updates.my_actions": signed_in,

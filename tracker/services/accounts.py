@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from tracker import auth
-from tracker.models import AccountToken, User
+from tracker.models import AccountToken, User, utcnow
 from tracker.models.people import ROLES
 from tracker.services import audit, outbox
 
@@ -73,11 +73,15 @@ def _shown(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in text)[:120]
 
 
+PASSWORDS_OFF = ("Password sign-in is turned off (TRACKER_PASSWORD_SIGN_IN=0): people sign in "
+                 "with their organisation's account, so there is no password to reset")
+
+
 @dataclass(frozen=True)
 class NewLink:
     url: str
-    purpose: str  # invite or reset
-    expires_at: datetime
+    purpose: str  # invite, reset, or sso (an invitation to sign in with the organisation's account)
+    expires_at: datetime | None  # None: the sign-in page's address, which does not expire
     is_emailed: bool = False  # queued in the outbox (not when the address is unusable)
 
 
@@ -101,9 +105,12 @@ def new_link(session: Session, admin: User, user: User, mail: outbox.MailTemplat
     if not user.is_active:
         raise AccountRefused(f"{user.name}'s account is disabled: enable it before sending "
                              "a link")
-    purpose = "reset" if user.has_password else "invite"
+    purpose = "reset" if user.has_password and mail.password_sign_in else "invite"
     link = email_link(session, user, purpose, mail)
-    if purpose == "invite":
+    if link.purpose == "sso":
+        audit.record(session, admin, "account.invited", "account", user.email,
+                     "invited to sign in with their organisation's account")
+    elif purpose == "invite":
         audit.record(session, admin, "account.invited", "account", user.email,
                      "new invitation link")
     else:
@@ -120,14 +127,22 @@ def email_link(session: Session, user: User, purpose: str,
     The email's outbox key names the link's token, so each link is emailed once. An
     address the outbox refuses (it could not be delivered safely) gets no email: the link
     is still returned, for whoever asked to pass on.
+
+    When password sign-in is off, an invitation is an email saying to sign in with the
+    organisation's account (no password link), and a reset is refused.
     """
+    if not mail.password_sign_in:
+        if purpose != "invite":
+            raise AccountRefused(PASSWORDS_OFF)
+        return _email_sso_invitation(session, user, mail)
     url = auth.issue_link(session, user, purpose, mail.base_url)
     token = session.scalars(select(AccountToken).where(AccountToken.user_id == user.id)
                             .order_by(AccountToken.id.desc()).limit(1)).one()
     kind = "invitation" if purpose == "invite" else "reset"
     partnership = outbox.partnership_name(session)
     text, html = mail.render(kind, partnership_name=partnership, name=user.name, url=url,
-                             expires_at=token.expires_at)
+                             expires_at=token.expires_at, sso_label=mail.sso_label,
+                             sign_in_url=f"{mail.base_url}/sign-in")
     subject = (f"Your invitation to the {partnership} tracker" if purpose == "invite"
                else f"Set a new password for the {partnership} tracker")
     try:
@@ -137,6 +152,23 @@ def email_link(session: Session, user: User, purpose: str,
         queued = None
     return NewLink(url=url, purpose=purpose, expires_at=token.expires_at,
                    is_emailed=queued is not None)
+
+
+def _email_sso_invitation(session: Session, user: User, mail: outbox.MailTemplates
+                          ) -> NewLink:
+    """An email inviting ``user`` to sign in with their organisation's account. Flushes."""
+    url = f"{mail.base_url}/sign-in"
+    partnership = outbox.partnership_name(session)
+    text, html = mail.render("invitation_sso", partnership_name=partnership, name=user.name,
+                             url=url, sso_label=mail.sso_label)
+    try:
+        queued = outbox.queue(session, key=f"account|invitation_sso|{user.id}|"
+                              f"{utcnow().isoformat()}", kind="invitation", to=user.email,
+                              subject=f"Your invitation to the {partnership} tracker",
+                              text=text, html=html)
+    except outbox.InvalidAddress:
+        queued = None
+    return NewLink(url=url, purpose="sso", expires_at=None, is_emailed=queued is not None)
 
 
 def disable(session: Session, admin: User | str, user: User) -> int:

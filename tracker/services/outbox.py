@@ -129,10 +129,17 @@ class MailTemplates:
 
     env: Environment
     base_url: str
+    password_sign_in: bool = True
+    """False when people sign in only with their organisation's account (single sign-on)."""
+    sso_label: str = ""
+    """The single sign-on button's words, when single sign-on is on."""
 
     @classmethod
     def of(cls, app: Flask) -> MailTemplates:
-        return cls(app.jinja_env, str(app.config.get("BASE_URL") or "").rstrip("/"))
+        sso_on = bool(app.config.get("OIDC_ISSUER"))
+        return cls(app.jinja_env, str(app.config.get("BASE_URL") or "").rstrip("/"),
+                   password_sign_in=bool(app.config.get("PASSWORD_SIGN_IN", True)),
+                   sso_label=str(app.config.get("OIDC_LABEL") or "") if sso_on else "")
 
     def render(self, template: str, *, partnership_name: str, **context: Any
                ) -> tuple[str, str]:

@@ -31,6 +31,7 @@ KINDS = {
     "sign_in.failed": "Sign-in failed",
     "sign_in.throttled": "Sign-in throttled",
     "access.forbidden": "Page refused (403)",
+    "sso.failed": "Single sign-on refused",
 }
 KEEP_EVENTS = timedelta(days=365)
 KEEP_ATTEMPTS = timedelta(days=30)

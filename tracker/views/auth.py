@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -14,10 +14,25 @@ from tracker.passwords import hash_password, problem_with, verify_password
 from tracker.services import audit
 from tracker.views import note_security
 from tracker.views.forms_support import EXPIRED_MESSAGE, csrf_expired, keeps_text
+from tracker.views.sso import problem_page
 
 bp = Blueprint("auth", __name__)
 
 WRONG = "Enter a correct email address and password"
+
+
+def _passwords_off() -> tuple[str, int] | None:
+    """The refusal when password sign-in is turned off (``TRACKER_PASSWORD_SIGN_IN=0``):
+    people sign in with their organisation's account, and passwords are neither used nor
+    set."""
+    if current_app.config.get("PASSWORD_SIGN_IN", True):
+        return None
+    return problem_page("Password sign-in is turned off", [
+        "The tracker no longer signs anyone in with a password, and passwords cannot be set "
+        "or reset.",
+        f"Use the \u201c{current_app.config['OIDC_LABEL']}\u201d button below: it signs you in "
+        "with the account you use for your organisation's email.",
+    ], 403)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -27,6 +42,8 @@ def sign_in() -> str | Response:
     asked = request.args.get("next")
     if current_user.is_authenticated and request.method == "GET":
         return redirect(access.safe_next(asked, url_for(access.home_endpoint(current_user))))
+    if request.method == "POST" and (off := _passwords_off()):
+        return off  # type: ignore[return-value]
     if csrf_expired():
         form = SignInForm()  # not validated: it only gives the page a fresh token
         form.password.data = ""
@@ -73,6 +90,8 @@ def sign_out() -> Response:
 @bp.route("/account/set-password/<token>", methods=["GET", "POST"])
 @access.public
 def set_password(token: str) -> str | Response:
+    if off := _passwords_off():
+        return off  # type: ignore[return-value]
     db = get_session()
     link = auth.find_link(db, token)
     if link is None:
@@ -102,6 +121,8 @@ def set_password(token: str) -> str | Response:
 @access.signed_in
 def account() -> str | Response:
     user: User = current_user  # type: ignore[assignment]
+    if request.method == "POST" and (off := _passwords_off()):
+        return off  # type: ignore[return-value]
     form = ChangePasswordForm()
     if form.validate_on_submit():
         db = get_session()
