@@ -110,11 +110,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from tracker.views import admin, auth, plan, updates
+    from tracker.access import SECOND_FACTOR_GUARD
+    from tracker.views import admin, auth, plan, two_factor, updates
     from tracker.views.kpi_import import bp as kpi_import_bp
 
     app.register_blueprint(plan.bp)
     app.register_blueprint(auth.bp)
+    app.extensions[SECOND_FACTOR_GUARD] = two_factor.enforce
     app.register_blueprint(updates.bp)
     from tracker.views import kpis
 
