@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
+from tests.tracker import signing
 from tracker.db import get_engine
 
 from .browser import ADMIN, BOARD, DEMO_PASSWORD, LEAD, MEMBER, LiveServer, axe_problems, sign_in
@@ -171,11 +172,7 @@ def sample(server: LiveServer) -> Sample:
 
     run_job(server.app, "reminders")  # an email in the outbox
     client = server.app.test_client()  # a board member asks for a pack
-    form = client.get("/sign-in").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
-    assert token is not None
-    client.post("/sign-in", data={"csrf_token": token.group(1), "email": BOARD,
-                                  "password": DEMO_PASSWORD})
+    signing.sign_in(client, BOARD, DEMO_PASSWORD)
     asked = client.get("/board/pack.xlsx?quarter=2024-25-Q4")
     built = re.search(r"/board/packs/(\d+)", asked.headers.get("Location", ""))
     assert built is not None, asked.headers
