@@ -21,7 +21,6 @@ from tests.tracker.signing import (
     CODE_PAGE,
     MEMBER,
     OTHER_ADMIN,
-    PASSWORD,
     TOTP_SECRET,
     code_for,
     csrf,
