@@ -25,6 +25,7 @@ from tests.tracker.signing import (
     code_for,
     csrf,
     enrol,
+    enrol_in,
     is_signed_in,
     page_token,
     set_password,
@@ -528,3 +529,26 @@ def test_the_security_log_shows_and_filters_two_factor_events(app: Flask) -> Non
     html = admin.get("/admin/security").get_data(as_text=True)
     for label in ("Two-factor set up", "Recovery code used", "Two-factor reset"):
         assert label in html
+
+
+# -- a new secret key ----------------------------------------------------------------------
+
+
+def test_a_secret_set_up_under_another_secret_key_is_refused_and_says_why(app: Flask) -> None:
+    enrol_in(get_engine(app), "an-earlier-secret-key-" + "z" * 32, ADMIN)
+    client = app.test_client()
+    password_step(client, ADMIN)
+    refused = post_code(client, pyotp.TOTP(TOTP_SECRET).now())
+    assert refused.status_code == 400
+    assert "can no longer be read" in text(refused)
+    assert "Ask an administrator to reset your two-factor authentication" in text(refused)
+    assert not is_signed_in(client)
+
+
+def test_the_demo_sets_up_again_a_demo_second_factor_it_cannot_read(app: Flask) -> None:
+    enrol_in(get_engine(app), "an-earlier-secret-key-" + "z" * 32, ADMIN)
+    enrol(app, BOARD)  # readable with this key: kept
+    result = app.test_cli_runner().invoke(args=["demo", "--today", "2026-11-25"])
+    assert result.exit_code == 0, result.output
+    assert user(app, ADMIN).totp_secret is None
+    assert user(app, BOARD).totp_secret is not None
