@@ -178,8 +178,11 @@ def check_totp(db: Session, user: User, typed: str, now: float | None = None) ->
 # -- recovery codes ----------------------------------------------------------------------
 
 
+READ_AS = str.maketrans("oil", "011")  # letters a person may read for 0 and 1
+
+
 def recovery_hash(code: str, secret_key: str | None = None) -> str:
-    normal = _digits(code).lower()
+    normal = _digits(code).lower().translate(READ_AS)
     return hmac.new(_derived(secret_key or _app_key(), b"tracker recovery codes v1"),
                     normal.encode("utf-8"), hashlib.sha256).hexdigest()
 
