@@ -27,6 +27,7 @@ from tracker.models.people import group_members
 F = TypeVar("F", bound=Callable[..., Any])
 ACCESS = "_tracker_access"
 PUBLIC, READER, SIGNED_IN, ADMIN = "public", "reader", "signed_in", "admin"
+SECOND_FACTOR_GUARD = "tracker.second_factor_guard"
 
 
 def _declare(level: str) -> Callable[[F], F]:
@@ -55,6 +56,9 @@ def check_request() -> Any:
     """Before every request: deny by default, then apply the view's declared level."""
     if request.endpoint is None:
         return None  # no route matched: the 404 (or 405) handler answers
+    guard = current_app.extensions.get(SECOND_FACTOR_GUARD)
+    if guard is not None and request.endpoint != "static" and (ended := guard()) is not None:
+        return ended  # must have two-factor and has none: signed out (tracker.views.two_factor)
     level = access_level(request.endpoint)
     if level is None:
         abort(403)

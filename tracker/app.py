@@ -111,7 +111,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from tracker.views import admin, auth, plan, updates
+    from tracker.access import SECOND_FACTOR_GUARD
+    from tracker.views import admin, auth, plan, two_factor, updates
     from tracker.views.kpi_import import bp as kpi_import_bp
 
     app.register_blueprint(plan.bp)
@@ -119,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
     from tracker.views import sso as sso_views
 
     app.register_blueprint(sso_views.bp)
+    app.extensions[SECOND_FACTOR_GUARD] = two_factor.enforce
     app.register_blueprint(updates.bp)
     from tracker.views import kpis
 

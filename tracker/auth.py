@@ -120,12 +120,13 @@ def sign_in(db: Session, user: User, method: str = "password") -> None:
     session.permanent = False
 
 
-def sign_out(db: Session) -> None:
+def sign_out(db: Session, reason: str = "signed out") -> None:
+    """End this request's session on the server, and forget it in the cookie."""
     session_id = g.get("user_session_id")
     if session_id is not None:
         row = db.get(UserSession, session_id)
         if row is not None and row.ended_at is None:
-            row.ended_at, row.ended_reason = utcnow(), "signed out"
+            row.ended_at, row.ended_reason = utcnow(), reason
     logout_user()
     session.clear()
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from tracker.db import transaction
 from tracker.models import Group, User
 from tracker.models.people import ROLES
-from tracker.services import accounts, audit
+from tracker.services import accounts, audit, security_log, two_factor
 from tracker.services.outbox import MailTemplates
 
 
@@ -20,7 +20,8 @@ def _mail() -> MailTemplates:
     return MailTemplates.of(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
-users_cli = click.Group("users", help="Accounts: add, invite, reset, disable, list.")
+users_cli = click.Group("users", help="Accounts: add, invite, reset, reset two-factor, "
+                                      "disable, list.")
 
 
 def _find(db: object, email: str) -> User:
@@ -116,6 +117,27 @@ def reset(email: str) -> None:
         audit.record(db, audit.COMMAND_LINE, "account.reset_link", "account", user.email)
     click.echo(f"Reset link for {user.email} (works once, for 24 hours): {link.url}")
     _say_emailed([link])
+
+
+@users_cli.command("reset-two-factor")
+@click.argument("email")
+@with_appcontext
+def reset_two_factor(email: str) -> None:
+    """Clear an account's two-factor authentication (a lost phone) and end its sessions."""
+    with transaction() as db:
+        user = _find(db, email)
+        try:
+            ended = two_factor.reset(db, audit.COMMAND_LINE, user)
+        except two_factor.Refused as refused:
+            click.echo(f"Nothing was changed: {refused}.", err=True)
+            sys.exit(1)
+        security_log.keep(current_app, "mfa.reset", security_log.Seen(source="command line"),
+                          user.email, f"from the command line; {ended} session"
+                          f"{'s' if ended != 1 else ''} ended", session=db)
+        again = ("they set it up again when they next sign in" if two_factor.is_required(user)
+                 else "they sign in with a password alone until they set it up again")
+    click.echo(f"Two-factor authentication reset for {user.email}; {ended} session"
+               f"{'s' if ended != 1 else ''} ended; {again}.")
 
 
 def _say_emailed(links: list[accounts.NewLink]) -> None:

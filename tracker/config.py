@@ -181,6 +181,21 @@ def _sign_in_settings(env: Any, mode: str) -> dict[str, Any]:
     }
 
 
+MFA_REQUIRED_CHOICES = ("admin,board", "everyone")
+
+
+def _mfa_required(env: Any) -> str:
+    """``TRACKER_MFA_REQUIRED``: who must use two-factor sign-in with a password."""
+    raw = env.get("TRACKER_MFA_REQUIRED", "")
+    value = ",".join(part.strip() for part in raw.strip().lower().split(","))
+    if value in ("", "board,admin"):
+        value = "admin,board"
+    if value not in MFA_REQUIRED_CHOICES:
+        raise ConfigError(f"TRACKER_MFA_REQUIRED={raw!r} is not known: use admin,board (the "
+                          "default: administrators and board members) or everyone.")
+    return value
+
+
 def load_config(instance_path: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
     """Read the configuration from ``environ`` (default: ``os.environ``)."""
     env = os.environ if environ is None else environ
@@ -245,6 +260,7 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "PREFERRED_URL_SCHEME": "https" if https else "http",
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+        "MFA_REQUIRED": _mfa_required(env),
     }
     config.update(_mail_settings(env))
     config.update(_sign_in_settings(env, mode))

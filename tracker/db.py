@@ -406,10 +406,10 @@ def has_failed() -> bool:
 # held form text, pack builds, emails, the audit trail (no board page shows it), and the data
 # version and page cache themselves
 UNVERSIONED = WRITABLE_ON_READ | {"login_attempts", "account_tokens", "outbox", "audit_events",
-                                  "data_versions", "page_cache"}
+                                  "data_versions", "page_cache", "recovery_codes"}
 # columns whose change alone is bookkeeping too (written down as "TABLE (bookkeeping)", so
 # that a GET is still refused them)
-UNVERSIONED_COLUMNS = {"users": frozenset({"last_signed_in_at"})}
+UNVERSIONED_COLUMNS = {"users": frozenset({"last_signed_in_at", "totp_last_step"})}
 _BOOKKEEPING = frozenset(f"{table} (bookkeeping)" for table in UNVERSIONED_COLUMNS)
 _WRITTEN = "tracker.written"  # session.info: the tables this transaction wrote
 _TABLE_OF_SQL = re.compile(r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"

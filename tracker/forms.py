@@ -85,6 +85,43 @@ class ChangePasswordForm(SetPasswordForm):
     submit = SubmitField("Change password", widget=GovSubmitInput())
 
 
+CODE_HINT = ("The 6-digit code your authenticator app shows now. If you cannot use the app, "
+             "enter one of your recovery codes instead.")
+
+
+def _code_field(label: str, hint: str, missing: str) -> StringField:
+    return StringField(label, widget=GovTextInput(), description=hint,
+                       validators=[InputRequired(missing), Length(max=40, message=(
+                           "A code is 6 digits, and a recovery code 12 letters and numbers: "
+                           "enter one of them"))])
+
+
+class SecondFactorForm(FlaskForm):
+    """A code from the app, or a recovery code: at sign-in, and before changing two-factor."""
+
+    code = _code_field("Security code", CODE_HINT,
+                       "Enter the 6-digit code from your authenticator app, or a recovery code")
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class SetUpTwoFactorForm(FlaskForm):
+    code = _code_field("Code from the app", "The 6-digit code the app shows after you add "
+                       "the tracker to it.", "Enter the 6-digit code your authenticator app "
+                       "shows for the tracker")
+    submit = SubmitField("Turn on two-factor authentication", widget=GovSubmitInput())
+
+
+class SetUpAgainForm(SetUpTwoFactorForm):
+    """Setting up on a new phone: a code from the current one (or a recovery code) first."""
+
+    current = _code_field("Code from your current app, or a recovery code", CODE_HINT,
+                          "Enter a code from the app you use now, or a recovery code")
+    code = _code_field("Code from the new app", "The 6-digit code the new app shows after you "
+                       "add the tracker to it.", "Enter the 6-digit code the new app shows "
+                       "for the tracker")
+    submit = SubmitField("Use the new app", widget=GovSubmitInput())
+
+
 class ConfirmForm(FlaskForm):
     """A button that changes something (sign out, lock a quarter): CSRF and nothing else."""
 

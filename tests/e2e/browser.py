@@ -16,6 +16,9 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from tests.tracker import signing
+from tracker.db import get_engine
+
 # Debian's Chromium: Playwright drives it, no browser download needed
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -55,6 +58,11 @@ class LiveServer:
         return self.url + path
 
 
+SERVED: dict[str, Flask] = {}
+"""The app behind each live server's address, for reading what a person would know (the
+code their authenticator app shows) from its database."""
+
+
 class _QuietHandler(WSGIRequestHandler):
     """Werkzeug's handler without a log line per request (errors are still logged)."""
 
@@ -92,8 +100,11 @@ def serve(app: Flask, database: Path) -> Iterator[LiveServer]:
     thread.start()
     packs.start()
     try:
-        yield LiveServer(app=app, url=f"http://127.0.0.1:{server.port}", database=database)
+        url = f"http://127.0.0.1:{server.port}"
+        SERVED[url] = app
+        yield LiveServer(app=app, url=url, database=database)
     finally:
+        SERVED.pop(f"http://127.0.0.1:{server.port}", None)
         stop.set()
         packs.join(timeout=30)
         server.shutdown()
@@ -105,12 +116,20 @@ def serve(app: Flask, database: Path) -> Iterator[LiveServer]:
 
 
 def sign_in(page: Page, base_url: str, email: str, password: str = DEMO_PASSWORD) -> None:
-    """Sign in through the sign-in form, as a person would, and wait until it is done."""
+    """Sign in through the sign-in form, as a person would, and wait until it is done: an
+    account with two-factor (the demo's admin and board, set up in ``conftest.py`` with the
+    tests' authenticator app) enters the code its app shows now."""
     page.goto(base_url + "/sign-in")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    signed_in = page.get_by_role("button", name="Sign out")
+    code = page.get_by_label("Security code")
+    expect(signed_in.or_(code)).to_be_visible()
+    if code.is_visible():
+        code.fill(signing.code_in(get_engine(SERVED[base_url]), email))
+        page.get_by_role("button", name="Continue").click()
+    expect(signed_in).to_be_visible()
 
 
 def banners(page: Page) -> list[str]:

@@ -21,7 +21,17 @@ from tests.conftest import _copy, _make_app
 from tests.tracker import signing
 from tracker.db import get_engine
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, DEMO_PASSWORD, DEMO_PEOPLE, TODAY, LiveServer, serve
+from .browser import (
+    ADMIN,
+    BOARD,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DEMO_PASSWORD,
+    DEMO_PEOPLE,
+    TODAY,
+    LiveServer,
+    serve,
+)
 
 # generous, for a busy machine: a page that is right shows at once, only a wrong one waits
 TIMEOUT_MS = 15_000
@@ -39,11 +49,14 @@ def pinned_today() -> Iterator[None]:
 
 @pytest.fixture(scope="package")
 def demo_people_db(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The Kingston demo as on 25 November 2026, with the demo sign-ins' password."""
+    """The Kingston demo as on 25 November 2026, with the demo sign-ins' password, and the
+    admin's and board member's two-factor set up with the tests' authenticator app."""
     path = _copy(demo_db_template, tmp_path_factory.mktemp("e2e-template"))
     app = _make_app(path)
     for email in DEMO_PEOPLE:  # the demo password, hashed cheaply so that signing in is quick
         signing.set_password(app, email, DEMO_PASSWORD)
+    for email in (ADMIN, BOARD):  # they must have two-factor: set up with the tests' app
+        signing.enrol(app, email)
     engine = get_engine(app)
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -22,9 +22,21 @@ from werkzeug.exceptions import HTTPException
 
 from tests.tracker import oidc
 from tests.tracker.servers import free_port
+from tests.tracker import signing
+from tests.tracker.signing import OTHER_ADMIN
 from tracker.db import get_engine
 
-from .browser import ADMIN, BOARD, DEMO_PASSWORD, LEAD, MEMBER, LiveServer, axe_problems, sign_in
+from .browser import (
+    ADMIN,
+    BOARD,
+    DEMO_PASSWORD,
+    LEAD,
+    MEMBER,
+    SERVED,
+    LiveServer,
+    axe_problems,
+    sign_in,
+)
 from .conftest import _served
 
 WIDTHS = (390, 1280)
@@ -45,12 +57,29 @@ class Sample:
     lead_priority: str
     pending: str  # an action of the lead's group whose open-quarter update awaits approval
     build: int  # a board pack asked for
+    enrolled: int = 0  # an account with two-factor, not the admin's own
 
 
 def _wrong_password(page: Page) -> None:
     page.get_by_label("Email address").fill(MEMBER)
     page.get_by_label("Password", exact=True).fill("not-the-password")
     page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+def _password_of(email: str) -> Callable[[Page], None]:
+    """The password step of signing in (its POST answers 302): the page then shown is the
+    second step's."""
+    def step(page: Page) -> None:
+        page.get_by_label("Email address").fill(email)
+        page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+    return step
+
+
+def _new_recovery_codes(page: Page) -> None:
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(page.url))
+    page.get_by_label("Security code").fill(signing.code_in(get_engine(SERVED[origin]), ADMIN))
+    page.get_by_role("button", name="Make new recovery codes").click()
 
 
 def _empty_layout(page: Page) -> None:
@@ -102,6 +131,10 @@ def pages(s: Sample) -> list[Shown]:
         Shown("set a password: a link that does not work", ANYONE,
               "/account/set-password/not-a-real-token", status=404),
         Shown("page not found", ANYONE, "/actions/NO-SUCH-ACTION", status=404),
+        # signing in with two-factor: the code, or setting it up (an admin without it)
+        Shown("two-factor code", ANYONE, "/sign-in/code", status=302, then=_password_of(BOARD)),
+        Shown("set up two-factor at sign-in", ANYONE, "/sign-in/set-up-two-factor",
+              status=302, then=_password_of(OTHER_ADMIN)),
         # an action owner
         Shown("my actions", MEMBER, "/my-actions"),
         Shown("update form", MEMBER, "/actions/SKP-005/update/2026-27-Q2"),
@@ -110,6 +143,7 @@ def pages(s: Sample) -> list[Shown]:
         Shown("ask for a revised target", MEMBER, "/kpis/asb-incidents/changes/new"),
         Shown("change requests", MEMBER, "/changes"),
         Shown("account", MEMBER, "/account"),
+        Shown("set up two-factor", MEMBER, "/account/two-factor/set-up"),
         Shown("escalations", MEMBER, "/escalations"),
         Shown("not allowed", MEMBER, "/admin", status=403),
         # a thematic group's lead
@@ -123,6 +157,7 @@ def pages(s: Sample) -> list[Shown]:
               f"/board/commentary/2026-27-Q1/{s.lead_priority}", status=409,
               then=_stale_commentary),
         Shown("change request", LEAD, f"/changes/{s.change}"),
+        Shown("turn off two-factor", LEAD, "/account/two-factor/turn-off"),
         # a board member
         Shown("board dashboard", BOARD, "/board"),
         Shown("board dashboard, filtered", BOARD, "/board?quarter=2025-26-Q2&status=red"),
@@ -143,6 +178,11 @@ def pages(s: Sample) -> list[Shown]:
         Shown("security log, one account", ADMIN, "/admin/security?account=ben"),
         Shown("accounts", ADMIN, "/admin/users"),
         Shown("account details", ADMIN, f"/admin/users/{s.user}"),
+        Shown("reset two-factor", ADMIN, f"/admin/users/{s.enrolled}/reset-two-factor"),
+        Shown("set up two-factor on a new phone", ADMIN, "/account/two-factor/set-up"),
+        Shown("make new recovery codes", ADMIN, "/account/two-factor/recovery-codes"),
+        Shown("new recovery codes", ADMIN, "/account/two-factor/recovery-codes",
+              then=_new_recovery_codes),
         Shown("KPI import", ADMIN, "/kpis/import"),
         Shown("KPI with its value form", ADMIN, "/kpis/asb-incidents"),
         Shown("quarters", ADMIN, "/quarters"),
@@ -172,6 +212,8 @@ def server(demo_people_db: Path, tmp_path_factory: pytest.TempPathFactory
         # single sign-on set up (its button on the sign-in page), to a provider that is not
         # there: its refusal pages are shown without one
         oidc.configure(served.app, f"http://127.0.0.1:{free_port()}")
+        signing.enrol(served.app, LEAD)  # a lead may choose two-factor, and turn it off
+        signing.set_password(served.app, OTHER_ADMIN, DEMO_PASSWORD)  # must set it up
         yield served
 
 
@@ -181,11 +223,7 @@ def sample(server: LiveServer) -> Sample:
 
     run_job(server.app, "reminders")  # an email in the outbox
     client = server.app.test_client()  # a board member asks for a pack
-    form = client.get("/sign-in").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
-    assert token is not None
-    client.post("/sign-in", data={"csrf_token": token.group(1), "email": BOARD,
-                                  "password": DEMO_PASSWORD})
+    signing.sign_in(client, BOARD, DEMO_PASSWORD)
     asked = client.get("/board/pack.xlsx?quarter=2024-25-Q4")
     built = re.search(r"/board/packs/(\d+)", asked.headers.get("Location", ""))
     assert built is not None, asked.headers
@@ -194,6 +232,7 @@ def sample(server: LiveServer) -> Sample:
         "escalation": "select id from escalations order by id",
         "change": "select id from change_requests where state = 'open' order by id",
         "user": "select id from users where role = 'member' order by id",
+        "enrolled": "select id from users where totp_secret is not null and email = :board",
         "layout": "select id from pack_layouts order by id",
         "message": "select id from outbox order by id",
         "lead_priority": "select p.ref from priorities p join groups g on g.id = p.group_id"
@@ -206,7 +245,7 @@ def sample(server: LiveServer) -> Sample:
     found = {}
     with get_engine(server.app).connect() as conn:
         for name, query in one.items():
-            value = conn.execute(text(query), {"lead": LEAD}).scalar()
+            value = conn.execute(text(query), {"lead": LEAD, "board": BOARD}).scalar()
             assert value is not None, f"the demo has no {name}"
             found[name] = value
     return Sample(**found, build=int(built.group(1)))

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import requests
 
+from tests.tracker import signing
 from tests.tracker.helpers import forms
+from tracker.db import make_engine
 
 TRACKER = Path(sys.executable).parent / "tracker"
 SECRET = "serving-tests-secret-" + "k" * 40
@@ -62,6 +64,7 @@ class Servers:
     processes: list[subprocess.Popen[bytes]]
     logs: list[Path]
     _turn: Iterator[int] = field(default_factory=count)
+    database_url: str = ""
 
     def next_url(self) -> str:
         """The next server in turn (a load balancer's round robin)."""
@@ -108,7 +111,7 @@ def serving(database_url: str, today: date, folder: Path, *, processes: int = 3,
             urls.append(f"http://127.0.0.1:{port}")
         for url, process, log in zip(urls, started, logs, strict=True):
             _wait_until_up(url, process, log)
-        yield Servers(urls, started, logs)
+        yield Servers(urls, started, logs, database_url=database_url)
     finally:
         for process in started:
             if process.poll() is None:
@@ -144,6 +147,25 @@ class Person:
         return str(found[0])
 
     def sign_in(self, email: str, password: str) -> None:
+        """The password, then (for an account that needs one) a code from the tests'
+        authenticator app, set up first if the account has none."""
+        response = self._password(email, password)
+        engine = make_engine(self.servers.database_url)
+        try:
+            if response.headers.get("Location") == "/sign-in/set-up-two-factor":
+                signing.enrol_in(engine, SECRET, email)
+                response = self._password(email, password)
+            if response.headers.get("Location") == signing.CODE_PAGE:
+                response = self.post(signing.CODE_PAGE, {
+                    "csrf_token": self.token(signing.CODE_PAGE),
+                    "code": signing.code_in(engine, email)})
+        finally:
+            engine.dispose()
+        assert response.status_code == 302 and "/sign-in" not in response.headers["Location"], \
+            (email, response.status_code, response.text[-1500:])
+
+    def _password(self, email: str, password: str) -> requests.Response:
         response = self.post("/sign-in", {"csrf_token": self.token("/sign-in"),
                                           "email": email, "password": password})
         assert response.status_code == 302, (email, response.status_code, response.text[-1500:])
+        return response

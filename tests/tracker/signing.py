@@ -1,20 +1,29 @@
-"""Signing in from tests, the way a browser does: fetch the form, send its CSRF token back."""
+"""Signing in from tests, the way a browser does: fetch the form, send its CSRF token back.
+
+An account that needs a second factor (admin and board, by default) is given one here, as if
+its owner had set up an authenticator app with :data:`TOTP_SECRET` (written to the database
+encrypted, as the app keeps it), and signing in then enters a code computed from it, as the
+owner would read it from their phone.
+"""
 
 from __future__ import annotations
 
 import html as html_module
 import re
+from datetime import UTC, datetime
 from functools import lru_cache
 
+import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.test import TestResponse
 
 from tracker.db import get_engine
 from tracker.models import User
+from tracker.services import two_factor
 
 PASSWORD = "tidal-copper-meadow-lantern"
 COOKIE = "tracker_session"
@@ -34,6 +43,64 @@ def password_hash(password: str = PASSWORD) -> str:
     cheap = generate_password_hash(password, method="scrypt:1024:8:1")
     assert check_password_hash(cheap, password)
     return cheap
+
+
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the tests' authenticator app
+CODE_PAGE = "/sign-in/code"
+
+
+def enrol(app: Flask, email: str, secret: str = TOTP_SECRET) -> None:
+    """``email`` has set up two-factor with ``secret`` (no codes used yet)."""
+    enrol_in(get_engine(app), str(app.config["SECRET_KEY"]), email, secret)
+
+
+def enrol_in(engine: Engine, secret_key: str, email: str, secret: str = TOTP_SECRET) -> None:
+    sealed = two_factor.seal(secret, secret_key)
+    with Session(engine) as s:
+        done = s.execute(update(User).where(func.lower(User.email) == email.lower())
+                         .values(totp_secret=sealed, totp_enrolled_at=datetime.now(UTC),
+                                 totp_last_step=None))
+        assert done.rowcount == 1, email  # type: ignore[attr-defined]
+        s.commit()
+
+
+def needs_second_factor(app: Flask, email: str) -> bool:
+    """Whether ``email`` is an account that must have two-factor and has none yet."""
+    with Session(get_engine(app)) as s:
+        found = s.scalars(select(User).where(func.lower(User.email) == email.lower())).first()
+        if found is None or found.totp_secret is not None:
+            return False
+        with app.app_context():
+            return two_factor.is_required(found)
+
+
+def code_for(app: Flask, email: str, secret: str = TOTP_SECRET) -> str:
+    return code_in(get_engine(app), email, secret)
+
+
+def code_in(engine: Engine, email: str, secret: str = TOTP_SECRET) -> str:
+    """A code the app would accept now: of a time step after the last one accepted (the
+    step before now, now, or the step after). When a test has signed in three times within
+    one step, the account's last step is forgotten, as if the next step had come."""
+    step = two_factor.current_step()
+    by_email = func.lower(User.email) == email.lower()
+    with Session(engine) as s:
+        last = s.scalar(select(User.totp_last_step).where(by_email))
+        chosen = step - 1 if last is None or last < step - 1 else last + 1
+        if chosen > step + 1:
+            s.execute(update(User).where(by_email).values(totp_last_step=None))
+            s.commit()
+            chosen = step - 1
+    return pyotp.TOTP(secret).at(chosen * two_factor.STEP_SECONDS)
+
+
+def second_factor(client: FlaskClient, email: str, response: TestResponse) -> TestResponse:
+    """After the password: enter a code, if the tracker asks for one."""
+    if response.status_code != 302 or response.headers["Location"] != CODE_PAGE:
+        return response
+    app = client.application
+    token = page_token(client, CODE_PAGE)
+    return client.post(CODE_PAGE, data={"csrf_token": token, "code": code_for(app, email)})
 
 
 def set_password(app: Flask, email: str, password: str = PASSWORD) -> None:
@@ -62,10 +129,16 @@ def page_token(client: FlaskClient, url: str = "/sign-in") -> str:
 
 
 def sign_in(client: FlaskClient, email: str, password: str = PASSWORD,
-            query: str = "") -> TestResponse:
+            query: str = "", *, code: bool = True) -> TestResponse:
+    """Sign in through the form; with ``code``, an account that needs a second factor has
+    one (see :func:`enrol`) and the code is entered too: the response is the last step's."""
+    app = client.application
+    if code and needs_second_factor(app, email):
+        enrol(app, email)
     token = page_token(client, "/sign-in" + query)
-    return client.post("/sign-in" + query,
-                       data={"csrf_token": token, "email": email, "password": password})
+    response = client.post("/sign-in" + query,
+                           data={"csrf_token": token, "email": email, "password": password})
+    return second_factor(client, email, response) if code else response
 
 
 def signed_in(app: Flask, email: str, **client_kwargs: object) -> FlaskClient:

@@ -39,6 +39,8 @@ def test_demo_history_up_to_the_open_quarter(kingston_app: Flask, today: date, q
     missing = int(line.split("), ")[1].split(" missing")[0])
     assert received > 0 and missing > 0
     assert "Demo sign-ins (password for each: demo-orange-river-lamp):" in result.stdout
+    assert ("  The admin and board sign-ins set up two-factor authentication (an authenticator "
+            "app) at their first sign-in.\n") in result.stdout
 
 
 def test_demo_twice_adds_nothing_the_second_time(kingston_app: Flask) -> None:

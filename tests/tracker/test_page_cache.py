@@ -17,7 +17,7 @@ from sqlalchemy import select, text, update
 
 from tests.conftest import _make_app
 from tests.tracker.helpers import browser, counted_get, db, set_password, sign_in, visible
-from tests.tracker.signing import ADMIN, BOARD, LEAD
+from tests.tracker.signing import ADMIN, BOARD, LEAD, enrol
 from tests.tracker.test_commentary import write
 from tracker.config import PROJECT_ROOT
 from tracker.db import data_version, get_engine
@@ -107,7 +107,8 @@ def test_a_command_that_writes_data_shows_at_once(demo_app: Flask, tmp_path: Pat
 
 def test_signing_in_leaves_the_pages_as_drawn(demo_app: Flask) -> None:
     browser(demo_app, BOARD).get("/board")
-    set_password(demo_app, ADMIN)  # the test's own set-up, before the version is read
+    set_password(demo_app, ADMIN)  # the test's own set-up, before the version is read ...
+    enrol(demo_app, ADMIN)  # ... with the admin's second factor: signing in enters a code
     version = _version(demo_app)
     assert sign_in(demo_app.test_client(), ADMIN).status_code == 302
     with db(demo_app) as s:  # a session row, and the account's last sign-in

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.tracker import signing
 from tracker.db import get_engine
 from tracker.models import Action, ActionUpdate, Escalation, Group, User
 from tracker.passwords import hash_password
@@ -56,6 +57,12 @@ TABLE: dict[str, Callable[[str], str]] = {
     "sso.callback": everyone,
     "auth.account": signed_in,
     "auth.sign_out": signed_in,
+    # the second step of signing in: without a password just given, back to the sign-in page
+    "auth.two_factor.code": signed_in,
+    "auth.two_factor.set_up": signed_in,
+    "auth.two_factor.account_set_up": signed_in,
+    "auth.two_factor.recovery_codes": signed_in,
+    "auth.two_factor.turn_off": only("owner", "lead", "other_member"),  # not a required role
     "updates.my_actions": signed_in,
     "updates.update_open_quarter": only("owner", "lead"),
     "updates.update": only("owner", "lead"),
@@ -145,8 +152,12 @@ def _client(app: Flask, role: str, people: dict[str, User]) -> tuple[FlaskClient
     token = _token(client.get("/sign-in").get_data(as_text=True))
     if role == "anonymous":
         return client, token
-    response = client.post("/sign-in", data={"csrf_token": token, "email": people[role].email,
+    email = people[role].email
+    if signing.needs_second_factor(app, email):
+        signing.enrol(app, email)
+    response = client.post("/sign-in", data={"csrf_token": token, "email": email,
                                              "password": PASSWORD})
+    response = signing.second_factor(client, email, response)
     assert response.status_code == 302, role
     return client, _token(client.get("/account").get_data(as_text=True))
 

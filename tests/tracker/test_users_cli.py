@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pyotp
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from tests.conftest import count, db_fingerprint
 from tests.tracker.signing import (
     MEMBER,
     PASSWORD,
+    csrf,
     is_signed_in,
     set_password,
     signed_in,
@@ -104,7 +106,15 @@ def test_the_first_admin_on_an_empty_database(app: Flask) -> None:
     assert token
     response = client.post(path, data={"csrf_token": token.group(1), "password": PASSWORD,
                                        "confirm": PASSWORD})
+    # an admin sets up two-factor before anything else, reading the key from the page
     assert response.status_code == 302
+    assert response.headers["Location"] == "/sign-in/set-up-two-factor"
+    page = client.get("/sign-in/set-up-two-factor").get_data(as_text=True)
+    key = re.search(r'id="secret-key">([A-Z2-7 ]+)</code>', page)
+    assert key
+    done = client.post("/sign-in/set-up-two-factor", data={
+        "csrf_token": csrf(page), "code": pyotp.TOTP(key.group(1).replace(" ", "")).now()})
+    assert "Your recovery codes" in text(done)
     assert client.get("/admin/users").status_code == 200
 
 

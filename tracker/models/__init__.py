@@ -12,6 +12,7 @@ from tracker.models.packs import PackBuild, PackRequest
 from tracker.models.people import (
     AccountToken,
     LoginAttempt,
+    RecoveryCode,
     SecurityEvent,
     User,
     UserSession,
@@ -53,6 +54,7 @@ __all__ = [
     "Escalation",
     "HeldSubmission",
     "LoginAttempt",
+    "RecoveryCode",
     "OutboxMessage",
     "PackBuild",
     "PackRequest",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.models.base import Base, utcnow
@@ -36,6 +36,12 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(300), default=None)
     password_changed_at: Mapped[datetime | None] = mapped_column(default=None)
     last_signed_in_at: Mapped[datetime | None] = mapped_column(default=None)
+    # two-factor sign-in (tracker.services.two_factor): the TOTP secret, encrypted with a key
+    # derived from the app's secret key; when it was set up; the last time step accepted
+    # (a code of that step or an earlier one is refused, so a code works once)
+    totp_secret: Mapped[str | None] = mapped_column(String(300), default=None)
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(default=None)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     groups: Mapped[list[Group]] = relationship(
         secondary=group_members, back_populates="members", order_by="Group.position"
@@ -64,6 +70,10 @@ class User(Base):
     @property
     def has_password(self) -> bool:
         return self.password_hash is not None
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_secret is not None
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
@@ -126,6 +136,22 @@ class AccountToken(Base):
 
     def __repr__(self) -> str:
         return f"<AccountToken {self.purpose} user={self.user_id}>"
+
+
+class RecoveryCode(Base):
+    """A single-use code that stands in for the authenticator app, kept only as a keyed
+    hash (:func:`tracker.services.two_factor.recovery_hash`); ``used_at`` once it is used."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    def __repr__(self) -> str:
+        return f"<RecoveryCode {self.id} user={self.user_id}{' used' if self.used_at else ''}>"
 
 
 class SecurityEvent(Base):

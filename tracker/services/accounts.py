@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from tracker import auth
 from tracker.models import AccountToken, User, utcnow
 from tracker.models.people import ROLES
-from tracker.services import audit, outbox
+from tracker.services import audit, outbox, two_factor
 
 ROLE_NAMES = {
     "admin": "Administrator (community safety team)",
@@ -206,7 +206,10 @@ def change_role(session: Session, admin: User | str, user: User, role: str) -> N
         raise AccountRefused(f"{user.name}'s role is already {ROLE_NAMES[role].lower()}")
     old = user.role
     user.role = role
+    ended = two_factor.end_if_now_required(session, user, role)
     audit.record(session, admin, "account.role_changed", "account", user.email,
-                 f"{ROLE_NAMES[old]} to {ROLE_NAMES[role]}",
+                 f"{ROLE_NAMES[old]} to {ROLE_NAMES[role]}"
+                 + (f"; two-factor is needed and not set up: {ended} session"
+                    f"{'s' if ended != 1 else ''} ended" if ended else ""),
                  old={"role": old}, new={"role": role})
     session.flush()

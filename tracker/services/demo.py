@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from plans import Calendar, Plan, Quarter
 from tracker.models import Action, ActionUpdate, Partnership, User
+from tracker.services import two_factor
 from tracker.services.calendar import open_quarter, quarters_between
 from tracker.services.plan_load import current_plan
 from tracker.services.statuses import recompute
@@ -385,5 +386,13 @@ def _people(session: Session) -> list[str]:
     for role, user in chosen:
         if user.password_hash is None:
             user.password_hash = hash_password(DEMO_PASSWORD)
+        if user.has_two_factor and not two_factor.is_readable(user):
+            two_factor.clear(session, user)  # set up under another secret key: again, then
         lines.append(f"  {role:<7} {user.email:<34} {user.name}")
+    required = [role for role, _user in chosen if role in two_factor.required_roles()]
+    if required:
+        who = ", ".join(required[:-1]) + " and " + required[-1] if len(required) > 1 \
+            else required[0]
+        lines.append(f"  The {who} sign-ins set up two-factor "
+                     "authentication (an authenticator app) at their first sign-in.")
     return lines

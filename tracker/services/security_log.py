@@ -1,4 +1,5 @@
-"""The security log: failed and throttled sign-ins and refused pages, for admins to read.
+"""The security log: failed and throttled sign-ins, refused pages and two-factor events
+(set up, codes refused, recovery codes used, turned off or reset), for admins to read.
 
 Each event is kept with its time, the account concerned, the client's address, the request's
 id (the one on the page the person saw, and in the ``X-Request-Id`` header) and what was
@@ -32,6 +33,12 @@ KINDS = {
     "sign_in.throttled": "Sign-in throttled",
     "access.forbidden": "Page refused (403)",
     "sso.failed": "Single sign-on refused",
+    "mfa.enrolled": "Two-factor set up",
+    "mfa.failed": "Two-factor code refused",
+    "mfa.recovery_used": "Recovery code used",
+    "mfa.recovery_renewed": "New recovery codes made",
+    "mfa.turned_off": "Two-factor turned off",
+    "mfa.reset": "Two-factor reset",
 }
 KEEP_EVENTS = timedelta(days=365)
 KEEP_ATTEMPTS = timedelta(days=30)

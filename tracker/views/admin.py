@@ -29,12 +29,12 @@ from tracker.db import get_session, hold
 from tracker.forms import ConfirmForm
 from tracker.forms_admin import AuditFilterForm, RoleForm, SecurityFilterForm, UsersFilterForm
 from tracker.models import User
-from tracker.services import accounts, audit_trail, security_log
+from tracker.services import accounts, audit_trail, security_log, two_factor
 from tracker.services.accounts import AccountRefused
 from tracker.services.outbox import MailTemplates
 from tracker.services.overview import overview
 from tracker.services.plan_load import current_plan
-from tracker.views import pagination, refuse
+from tracker.views import note_security, pagination, refuse
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -154,6 +154,7 @@ def _show(user: User, *, role_form: RoleForm | None = None, problem: str | None 
         "admin/user.html", user=user, me=me, state=accounts.state(user),
         role_names=accounts.ROLE_NAMES, role_form=role_form,
         problem=problem, link=link, led=access.led_group_ids(user),
+        mfa_required=two_factor.is_required(user),
     ), status
 
 
@@ -225,4 +226,26 @@ def role(user_id: int) -> tuple[str, int] | Response:
         form.role.errors = [str(refused)]
         refuse(*_show(user, role_form=form, status=400))
     flash(f"{user.name} is now: {accounts.ROLE_NAMES[user.role]}.", "success")
+    return redirect(url_for("admin.user", user_id=user.id))
+
+
+@bp.route("/users/<int:user_id>/reset-two-factor", methods=["GET", "POST"])
+@access.admin
+def reset_two_factor(user_id: int) -> tuple[str, int] | Response:
+    """Clear a person's second factor (they lost their phone and their recovery codes): a
+    page to confirm, then the POST. Their sessions end; audited and in the security log."""
+    user = _account(user_id)
+    me: User = current_user  # type: ignore[assignment]
+    if (why := two_factor.reset_refusal(me, user)) is not None:
+        refuse(*_show(user, problem=why, status=400))
+    if request.method == "GET":
+        return render_template("admin/reset_two_factor.html", user=user,
+                               mfa_required=two_factor.is_required(user)), 200
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    ended = two_factor.reset(get_session(), me, user)
+    note_security("mfa.reset", user.email, f"by {me.email}; {ended} session"
+                  f"{'s' if ended != 1 else ''} ended", with_request=True)
+    flash(f"{user.name}'s two-factor authentication is reset and they are signed out. They "
+          "set it up again when they next sign in.", "success")
     return redirect(url_for("admin.user", user_id=user.id))

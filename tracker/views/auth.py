@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -11,12 +11,14 @@ from tracker.db import get_session
 from tracker.forms import ChangePasswordForm, ConfirmForm, SetPasswordForm, SignInForm
 from tracker.models import User, utcnow
 from tracker.passwords import hash_password, problem_with, verify_password
-from tracker.services import audit
+from tracker.services import audit, two_factor
 from tracker.views import note_security
+from tracker.views import two_factor as second_factor
 from tracker.views.forms_support import EXPIRED_MESSAGE, csrf_expired, keeps_text
 from tracker.views.sso import problem_page
 
 bp = Blueprint("auth", __name__)
+bp.register_blueprint(second_factor.bp)  # its pages are auth.two_factor.*
 
 WRONG = "Enter a correct email address and password"
 
@@ -44,6 +46,7 @@ def sign_in() -> str | Response:
         return redirect(access.safe_next(asked, url_for(access.home_endpoint(current_user))))
     if request.method == "POST" and (off := _passwords_off()):
         return off  # type: ignore[return-value]
+    second_factor.forget()  # the password step starts again: nothing pending carries over
     if csrf_expired():
         form = SignInForm()  # not validated: it only gives the page a fresh token
         form.password.data = ""
@@ -62,6 +65,8 @@ def sign_in() -> str | Response:
             if user is None:
                 note_security("sign_in.failed", email, "wrong email or password, or no "
                               "active account with a password", with_request=True)
+            if user is not None and second_factor.needs_second_factor(user):
+                return second_factor.start(user, asked)  # not signed in until the code
             if user is not None:
                 auth.sign_in(db, user)
                 audit.record(db, user, "account.signed_in", "account", user.email)
@@ -110,6 +115,11 @@ def set_password(token: str) -> str | Response:
             how = "an invitation" if link.purpose == "invite" else "a reset link"
             audit.record(db, user, "account.password_set", "account", user.email,
                          f"password set from {how}")
+            if second_factor.needs_second_factor(user):
+                flash("Your password is set. Now " + ("enter a code from your authenticator "
+                      "app" if user.has_two_factor else "set up two-factor authentication")
+                      + " to sign in.", "success")
+                return second_factor.start(user, None)
             auth.sign_in(db, user)
             flash("Your password is set and you are signed in.", "success")
             return redirect(url_for(access.home_endpoint(user)))
@@ -141,4 +151,15 @@ def account() -> str | Response:
                   "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/account.html", form=form, user=user,  # type: ignore[return-value]
-                           led=access.led_group_ids(user)), (400 if form.errors else 200)
+                           led=access.led_group_ids(user), **_two_factor_state(user)), \
+        (400 if form.errors else 200)
+
+
+def _two_factor_state(user: User) -> dict[str, object]:
+    """What the account page says about two-factor authentication."""
+    return {
+        "mfa_required": two_factor.is_required(user),
+        "codes_left": (two_factor.recovery_codes_left(get_session(), user)
+                       if user.has_two_factor else 0),
+        "by_sso": session.get("signed_in_with") == "sso",
+    }
