@@ -20,9 +20,8 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from tests.tracker import oidc
+from tests.tracker import oidc, signing
 from tests.tracker.servers import free_port
-from tests.tracker import signing
 from tests.tracker.signing import OTHER_ADMIN
 from tracker.db import get_engine
 
