@@ -71,7 +71,7 @@ def _password_of(email: str) -> Callable[[Page], None]:
     def step(page: Page) -> None:
         page.get_by_label("Email address").fill(email)
         page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
     return step
 
 

@@ -22,7 +22,7 @@ def _password(page: Page, server: LiveServer, path: str = "/sign-in") -> None:
     page.goto(server(path))
     page.get_by_label("Email address").fill(ADMIN)
     page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def _sign_out(page: Page) -> None:
