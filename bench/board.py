@@ -328,16 +328,20 @@ def _page_names(text: str) -> list[str]:
 
 
 def signed_in_board_member(app: Flask) -> tuple[str, FlaskClient]:
-    """A test client signed in, through the sign-in form, as a board member (one is made if
-    the plan has none), whose password is set here."""
+    """A test client signed in, through the sign-in form and the two-factor code a board
+    member must give, as a board member (one is made if the plan has none), whose password
+    and authenticator app are set up here."""
+    import pyotp
     from sqlalchemy import select
-    from sqlalchemy.orm import Session
 
-    from tracker.db import get_engine
+    from tracker.db import get_session
     from tracker.models import User
     from tracker.passwords import hash_password
+    from tracker.services import two_factor
 
-    with Session(get_engine(app)) as session:
+    secret = pyotp.random_base32()
+    with app.app_context():
+        session = get_session()
         user = session.scalars(select(User).where(User.role == "board", User.is_active)
                                .order_by(User.id).limit(1)).first()
         if user is None:
@@ -345,18 +349,27 @@ def signed_in_board_member(app: Flask) -> tuple[str, FlaskClient]:
                         role="board")
             session.add(user)
         user.password_hash = hash_password(PASSWORD)
+        session.flush()
+        two_factor.enrol(session, user, secret, two_factor.current_step() - 2)
         email = user.email
         session.commit()
     client = app.test_client()
-    page = client.get("/sign-in").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    if token is None:
-        raise RuntimeError("no CSRF token on the sign-in page")
-    response = client.post("/sign-in", data={"csrf_token": token.group(1), "email": email,
-                                             "password": PASSWORD})
-    if response.status_code != 302:
+    response = client.post("/sign-in", data={"csrf_token": _token(client, "/sign-in"),
+                                             "email": email, "password": PASSWORD})
+    if response.status_code == 302 and response.headers["Location"].startswith("/sign-in/code"):
+        response = client.post("/sign-in/code", data={
+            "csrf_token": _token(client, "/sign-in/code"), "code": pyotp.TOTP(secret).now()})
+    if response.status_code != 302 or response.headers["Location"].startswith("/sign-in"):
         raise RuntimeError(f"signing in as {email} failed ({response.status_code})")
     return email, client
+
+
+def _token(client: FlaskClient, url: str) -> str:
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(url).get_data(
+        as_text=True))
+    if token is None:
+        raise RuntimeError(f"no CSRF token on {url}")
+    return token.group(1)
 
 
 class QueryCounter:

@@ -7,10 +7,11 @@ import logging
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request, url_for
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -175,23 +176,26 @@ def _request_id_header(response: Response) -> Response:
     return response
 
 
-_STEP = Markup('<li class="app-strip__step app-strip__step--{colour}" title="{quarter}: '
-              '{word}"><span aria-hidden="true">{letter}</span><span '
-              'class="govuk-visually-hidden">{quarter}: {word}</span></li>')
-_STRIP = Markup('<ol class="app-strip" aria-label="{label}, {first} to {last}">{steps}</ol>')
-
-
 def status_strip(history: Sequence[Any] | None, label: str = "Status by quarter") -> Markup:
     """The strip of quarters of ``macros/status.html``'s ``status_strip``, drawn here: the
-    board's pages draw hundreds, and a macro's call would cost most of each. Every value is
-    escaped."""
+    board's pages draw hundreds (the trend, thousands of quarters), and a macro's call
+    would cost most of each. Every value is escaped."""
     if not history:
         return Markup("")
-    steps = Markup("").join(_STEP.format(colour=step.colour, quarter=step.quarter,
-                                         word=step.word, letter=step.letter)
-                            for step in history)
-    return _STRIP.format(label=label, first=history[0].quarter, last=history[-1].quarter,
-                         steps=steps)
+    steps = "".join(_step(step.colour, step.quarter, step.word, step.letter)
+                    for step in history)
+    return Markup(f'<ol class="app-strip" aria-label="{escape(label)}, '
+                  f'{escape(history[0].quarter)} to {escape(history[-1].quarter)}">'
+                  f"{steps}</ol>")  # noqa: S704 (every value above is escaped)
+
+
+@lru_cache(maxsize=1024)
+def _step(colour: str, quarter: str, word: str, letter: str) -> str:
+    """One quarter's box: the same few are drawn again and again."""
+    colour, quarter, word, letter = (str(escape(v)) for v in (colour, quarter, word, letter))
+    return (f'<li class="app-strip__step app-strip__step--{colour}" title="{quarter}: '
+            f'{word}"><span aria-hidden="true">{letter}</span><span '
+            f'class="govuk-visually-hidden">{quarter}: {word}</span></li>')
 
 
 def init_app(app: Flask) -> None:
