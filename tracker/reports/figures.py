@@ -316,7 +316,16 @@ class Dashboard:
         return counts
 
     def changes(self, kind: str) -> list[ActionRow]:
-        return [row for row in self.actions if row.change == kind]
+        return self._changed.get(kind, [])
+
+    @cached_property
+    def _changed(self) -> dict[str, list[ActionRow]]:
+        """The actions by how they changed, in one pass (pages ask for each kind twice)."""
+        found: dict[str, list[ActionRow]] = {}
+        for row in self.actions:
+            if row.change:
+                found.setdefault(row.change, []).append(row)
+        return found
 
     @cached_property
     def change_counts(self) -> list[tuple[str, str, int]]:
