@@ -16,14 +16,17 @@ person is told and can do about it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
-from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.flask_client import FlaskOAuth2App, OAuth
 from flask import Flask, current_app, request, session
-from joserfc.errors import ClaimError, ExpiredTokenError, JoseError
 from werkzeug.wrappers import Response
+
+if TYPE_CHECKING:
+    from authlib.integrations.flask_client import FlaskOAuth2App
+
+# Authlib, joserfc and requests are imported where a sign-in uses them, not with this module:
+# together they are about 17 MB in every process, and most of the tracker's processes (the
+# pack builder's children, the scheduler, the commands) never sign anyone in.
 
 NAME = "sso"
 SCOPE = "openid email profile"
@@ -62,16 +65,20 @@ def is_on(app: Flask | None = None) -> bool:
 
 
 def init_app(app: Flask) -> None:
-    OAuth(app)  # the client itself is made at first use, from the configuration then
+    """Nothing is made until a sign-in starts: the client is made then, from the
+    configuration as it is (see :func:`_client`)."""
 
 
 def _client() -> FlaskOAuth2App:
+    from authlib.integrations.flask_client import OAuth
+
     config = current_app.config
     issuer = config["OIDC_ISSUER"].rstrip("/")
     key = (issuer, config["OIDC_CLIENT_ID"], config["OIDC_CLIENT_SECRET"])
     made = current_app.extensions.get("tracker.sso")
     if made is None or made[0] != key:
-        oauth: OAuth = current_app.extensions["authlib.integrations.flask_client"]
+        oauth: OAuth = (current_app.extensions.get("authlib.integrations.flask_client")
+                        or OAuth(current_app))
         oauth._clients.pop(NAME, None)  # a changed configuration makes a new client
         client = oauth.register(
             NAME, client_id=key[1], client_secret=key[2],
@@ -91,6 +98,8 @@ def _unreachable(reason: str) -> Refused:
 
 
 def _metadata(client: FlaskOAuth2App) -> dict[str, Any]:
+    import requests
+
     try:
         metadata: dict[str, Any] = client.load_server_metadata()
     except (requests.RequestException, ValueError) as error:
@@ -108,6 +117,9 @@ def _metadata(client: FlaskOAuth2App) -> dict[str, Any]:
 
 def start(redirect_uri: str, next_path: str) -> Response:
     """The redirect to the provider's sign-in, with a new state, nonce and PKCE verifier."""
+    import requests
+    from authlib.common.errors import AuthlibBaseError
+
     client = _client()
     _metadata(client)
     session[NEXT_KEY] = next_path
@@ -125,6 +137,10 @@ def taken_next() -> str | None:
 
 def finish() -> Identity:
     """The verified identity the provider's redirect back carries, or :class:`Refused`."""
+    import requests
+    from authlib.common.errors import AuthlibBaseError
+    from joserfc.errors import ClaimError, ExpiredTokenError, JoseError
+
     _check_redirect()
     client = _client()
     issuer = str(_metadata(client)["issuer"])  # as the provider writes it (a "/" at the end?)

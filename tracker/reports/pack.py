@@ -45,6 +45,7 @@ from plans import Plan, Quarter
 from plans.bulk import cycle_collection_paused
 from tracker.models import KPI
 from tracker.models.commentary import SUMMARY
+from tracker.reports import shape as plan_shape
 from tracker.reports import trend as trend_report
 from tracker.reports.contents import (
     KPI_WORDS,
@@ -380,6 +381,7 @@ def render(fmt: str, session: Session, plan: Plan, today: date, quarter: Quarter
     elif fmt == "pdf":
         document = html(contents, env)
         del contents  # the figures (10,000 actions at a large size) are not needed to print
+        plan_shape.forget(session)  # nor is the plan's shape
         content, parts = pdf(document)
     else:
         content, parts = (csv_bytes if fmt == "csv" else workbook)(contents)

@@ -147,6 +147,15 @@ def current(session: Session) -> Shape:
     return shape
 
 
+def forget(session: Session) -> None:
+    """Let go of the shape kept for this database (a pack's process, about to print, needs
+    the memory more than the shape)."""
+    engine = session.get_bind()
+    if isinstance(engine, Engine):
+        with _LOCK:
+            _KEPT.pop(engine, None)
+
+
 def read(session: Session, stamp: int = 0) -> Shape:
     """The shape, read from the database (plain rows: no ORM objects are made)."""
     priorities = tuple(

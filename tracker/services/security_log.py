@@ -16,9 +16,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from flask import Flask
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import CursorResult, Delete, delete, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -130,18 +131,19 @@ def find(session: Session, filters: Filters, page: int = 1) -> EventPage:
 
 def purge(session: Session, now: datetime) -> dict[str, int]:
     """Delete what is kept no longer (see the module's note); how many of each. Flushes."""
+    def deleted(statement: Delete) -> int:
+        return int(cast(CursorResult[Any], session.execute(statement)).rowcount or 0)
+
     counts = {
-        "security events": session.execute(
-            delete(SecurityEvent).where(SecurityEvent.at < now - KEEP_EVENTS)).rowcount,
-        "sign-in attempts": session.execute(
-            delete(LoginAttempt).where(LoginAttempt.attempted_at < now - KEEP_ATTEMPTS)
-        ).rowcount,
-        "ended sessions": session.execute(
+        "security events": deleted(
+            delete(SecurityEvent).where(SecurityEvent.at < now - KEEP_EVENTS)),
+        "sign-in attempts": deleted(
+            delete(LoginAttempt).where(LoginAttempt.attempted_at < now - KEEP_ATTEMPTS)),
+        "ended sessions": deleted(
             delete(UserSession).where(or_(
                 UserSession.ended_at < now - KEEP_SESSIONS,
-                UserSession.last_seen_at < now - KEEP_SESSIONS))).rowcount,
-        "held form text": session.execute(
-            delete(HeldSubmission).where(HeldSubmission.expires_at < now - KEEP_HELD)
-        ).rowcount,
+                UserSession.last_seen_at < now - KEEP_SESSIONS))),
+        "held form text": deleted(
+            delete(HeldSubmission).where(HeldSubmission.expires_at < now - KEEP_HELD)),
     }
-    return {name: int(n or 0) for name, n in counts.items()}
+    return counts

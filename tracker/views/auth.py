@@ -139,7 +139,7 @@ def set_password(token: str) -> str | Response:
 @bp.route("/account", methods=["GET", "POST"])
 @access.signed_in
 def account() -> str | Response:
-    user: User = current_user  # type: ignore[assignment]
+    user: User = current_user
     if request.method == "POST" and (off := _passwords_off()):
         return off  # type: ignore[return-value]
     form = ChangePasswordForm()

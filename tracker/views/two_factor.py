@@ -255,7 +255,7 @@ def set_up() -> str | Response:
 def _confirmed(form: SecondFactorForm | SetUpAgainForm, field: str) -> bool:
     """Whether the signed-in person's code (or recovery code) in ``field`` is right; a wrong
     one counts against the sign-in throttle and is logged."""
-    user: User = current_user  # type: ignore[assignment]
+    user: User = current_user
     db = get_session()
     target = getattr(form, field)
     problem = auth.throttled(db, user.email)
@@ -280,12 +280,12 @@ def _confirmed(form: SecondFactorForm | SetUpAgainForm, field: str) -> bool:
 @access.signed_in
 def account_set_up() -> str | Response:
     """Set up two-factor from the account page, or again on a new phone."""
-    user: User = current_user  # type: ignore[assignment]
+    user: User = current_user
     secret = _setup_secret(user)
     form: SetUpTwoFactorForm = SetUpAgainForm() if user.has_two_factor else SetUpTwoFactorForm()
     if form.validate_on_submit():
         again = user.has_two_factor
-        if again and not _confirmed(form, "current"):  # type: ignore[arg-type]
+        if again and not _confirmed(form, "current"):
             return _set_up_page(user, form, secret, None, at_sign_in=False)  # type: ignore[return-value]
         step = two_factor.matching_step(secret, form.code.data or "")
         if step is None:
@@ -319,7 +319,7 @@ def _code_check_page(action: str, form: SecondFactorForm) -> tuple[str, int]:
 @access.signed_in
 def recovery_codes() -> str | Response:
     """New recovery codes (the old ones stop working), after a current code."""
-    user: User = current_user  # type: ignore[assignment]
+    user: User = current_user
     if not user.has_two_factor:
         return redirect(url_for("auth.two_factor.account_set_up"))
     form = SecondFactorForm()
@@ -338,7 +338,7 @@ def recovery_codes() -> str | Response:
 @access.signed_in
 def turn_off() -> str | Response:
     """Turn two-factor off: only for an account whose role does not require it."""
-    user: User = current_user  # type: ignore[assignment]
+    user: User = current_user
     if not user.has_two_factor:
         return redirect(url_for("auth.account"))
     if two_factor.is_required(user):
@@ -367,7 +367,7 @@ def enforce() -> Response | None:
     single sign-on rely on the council's own multi-factor rules."""
     if session.get("signed_in_with") == "sso" or not current_user.is_authenticated:
         return None
-    user: User = current_user  # type: ignore[assignment]
+    user: User = current_user
     if not two_factor.must_enrol(user):
         return None
     auth.sign_out(get_session(), "two-factor required")
