@@ -199,9 +199,12 @@ def test_a_disabled_account_is_refused(app: Flask, mock: oidc.Provider) -> None:
         user.is_active = False
         s.commit()
     mock.user("ben", email=MEMBER, email_verified=True)
-    response = oidc.sign_in(app.test_client(), "ben")
-    _refused(app, response, 403, "Your account is disabled", "ask the community safety team "
-             "to enable it again")
+    client = app.test_client()
+    response = oidc.sign_in(client, "ben")
+    reason = _refused(app, response, 403, "Your account is disabled",
+                      "ask the community safety team to enable it again")
+    assert reason == f"account {MEMBER} is disabled"
+    assert not is_signed_in(client)
 
 
 def test_an_allowed_domain_gets_a_new_member_account_with_no_groups(
@@ -305,8 +308,9 @@ def test_a_discovery_document_naming_another_issuer_is_refused(
         response = ours_app.test_client().get("/sign-in/sso")
     finally:
         ours.put("/test/discovery", {})
-    _refused(ours_app, response, 400, "Single sign-on is not set up correctly",
-             "TRACKER_OIDC_ISSUER")
+    reason = _refused(ours_app, response, 400, "Single sign-on is not set up correctly",
+                      "TRACKER_OIDC_ISSUER")
+    assert "discovery document names issuer 'https://login.example.org'" in reason
 
 
 # -- what a GET of the callback writes ----------------------------------------------------
