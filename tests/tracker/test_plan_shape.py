@@ -24,17 +24,32 @@ def _stamp(app: Flask) -> int:
         return s.scalar(select(DataVersion.number).where(DataVersion.id == SHAPE_ROW)) or 0
 
 
+def _rename_first_account(app: Flask, name: str) -> None:
+    """An account renamed: a write to the plan's shape."""
+    with db(app) as s:
+        user = s.scalars(select(User).order_by(User.id)).first()
+        assert user is not None
+        user.name = name
+        s.commit()
+
+
+def _change_first_status(app: Flask, **values: str) -> None:
+    """A stored status changed: not a write to the shape."""
+    with db(app) as s:
+        status = s.scalars(select(ActionStatus).order_by(ActionStatus.id)).first()
+        assert status is not None
+        for name, value in values.items():
+            setattr(status, name, value)
+        s.commit()
+
+
 def test_the_shape_is_kept_while_statuses_change_and_read_again_when_it_changes(
         demo_app: Flask) -> None:
     first = _current(demo_app)
     assert first.stamp == _stamp(demo_app) != 0
     assert _current(demo_app) is first
 
-    with db(demo_app) as s:  # a status written: the shape is as it was
-        status = s.scalars(select(ActionStatus).order_by(ActionStatus.id)).first()
-        assert status is not None
-        status.colour = "red" if status.colour != "red" else "amber"
-        s.commit()
+    _change_first_status(demo_app, reason="Reworded")  # a status written: the shape holds
     assert _current(demo_app) is first
 
     with db(demo_app) as s:  # an owner renamed: the shape is read again
@@ -53,11 +68,7 @@ def test_the_shape_is_kept_while_statuses_change_and_read_again_when_it_changes(
 def test_the_stamp_is_new_and_random_for_each_change(demo_app: Flask) -> None:
     stamps = {_stamp(demo_app)}
     for name in ("One", "Two", "Three"):
-        with db(demo_app) as s:
-            user = s.scalars(select(User).order_by(User.id)).first()
-            assert user is not None
-            user.name = name
-            s.commit()
+        _rename_first_account(demo_app, name)
         stamps.add(_stamp(demo_app))
     assert len(stamps) == 4  # never the same stamp again, even after a restore
     with demo_app.app_context():
@@ -81,16 +92,8 @@ def test_a_board_page_drawn_again_after_a_status_change_reads_no_shape(
         demo_app: Flask) -> None:
     board = browser(demo_app, BOARD)
     board.get("/board")  # the shape read, and kept
-    with db(demo_app) as s:
-        status = s.scalars(select(ActionStatus).order_by(ActionStatus.id)).first()
-        assert status is not None
-        status.reason = "Changed for the test"
-        s.commit()
+    _change_first_status(demo_app, reason="Changed for the test")
     kept, _ = counted_get(demo_app, board, "/board")
-    with db(demo_app) as s:
-        user = s.scalars(select(User).order_by(User.id)).first()
-        assert user is not None
-        user.name = "Someone Else"
-        s.commit()
+    _rename_first_account(demo_app, "Someone Else")
     read_again, _ = counted_get(demo_app, board, "/board")
     assert read_again > kept  # the shape's queries, only when the shape changed
