@@ -23,8 +23,10 @@ the roll-up is its colour whatever the method, and the reason names it: "SKP-003
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from types import MappingProxyType
 
 from plans.engine import colour_word
@@ -33,6 +35,7 @@ from plans.rules import Rollup as RollupMethod
 
 SEVERITY: tuple[Colour, ...] = ("red", "amber", "green", "blue")
 """The colours that count in a roll-up, worst first. Grey is left out."""
+_KNOWN = frozenset(COLOURS)
 SHARE_RED_PERCENT = 25
 """``share``: the roll-up is red when at least this percentage of the items are red."""
 SHARE_GREEN_PERCENT = 75
@@ -84,16 +87,18 @@ def rollup(method: RollupMethod, items: Sequence[tuple[str, Colour]]) -> Rollup:
     """
     if method not in ROLLUPS:
         raise ValueError(f"unknown roll-up method '{method}': use {', '.join(ROLLUPS)}")
+    # counted in C: at 10,000 actions a dashboard rolls up forty thousand items
+    tally = Counter(map(itemgetter(1), items))
+    unknown = tally.keys() - _KNOWN
+    if unknown:
+        ref, colour = next((ref, colour) for ref, colour in items if colour in unknown)
+        raise ValueError(f"{ref}: unknown colour '{colour}'")
     counts = dict.fromkeys(COLOURS, 0)
-    for ref, colour in items:
-        if colour not in counts:
-            raise ValueError(f"{ref}: unknown colour '{colour}'")
-        counts[colour] += 1
+    counts.update(tally)
     frozen = MappingProxyType(counts)
     if not items:
         return Rollup("grey", frozen, "No actions")
-    rated = [(ref, colour) for ref, colour in items if colour != "grey"]
-    total = len(rated)
+    total = len(items) - counts["grey"]
     if total == 0:
         reason = (f"None of {_actions(len(items))} has a status yet" if len(items) > 1
                   else f"{items[0][0]} has no status yet")
@@ -101,10 +106,10 @@ def rollup(method: RollupMethod, items: Sequence[tuple[str, Colour]]) -> Rollup:
     left_out = len(items) - total
     note = f"; {left_out} without a status not counted" if left_out else ""
     if total == 1:
-        ref, colour = rated[0]
+        ref, colour = next((ref, colour) for ref, colour in items if colour != "grey")
         reason = f"{ref} is {colour_word(colour)}"
     elif method == "worst":
-        colour, reason = _worst(rated, counts)
+        colour, reason = _worst(items, total, counts)
     elif method == "majority":
         colour, reason = _majority(total, counts)
     else:
@@ -112,13 +117,13 @@ def rollup(method: RollupMethod, items: Sequence[tuple[str, Colour]]) -> Rollup:
     return Rollup(colour, frozen, reason + note)
 
 
-def _worst(rated: Sequence[tuple[str, Colour]],
+def _worst(items: Sequence[tuple[str, Colour]], total: int,
            counts: Mapping[Colour, int]) -> tuple[Colour, str]:
-    total = len(rated)
+    """``total``: how many of ``items`` are not grey."""
     if counts["blue"] == total:
         return "blue", f"{_all(total)} Complete"
     colour = next(c for c in SEVERITY if counts[c])
-    first = next(ref for ref, got in rated if got == colour)
+    first = next(ref for ref, got in items if got == colour)
     return colour, f"Worst of {_actions(total)}: {first} is {colour_word(colour)}"
 
 

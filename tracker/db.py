@@ -47,6 +47,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 
 logger = logging.getLogger(__name__)
 
@@ -524,3 +526,27 @@ def data_version(db: Session) -> int:
     number = db.connection().exec_driver_sql(
         "SELECT number FROM data_versions WHERE id = 1").scalar()
     return int(number or 0)
+
+
+def plain_rows(db: Session, statement: ClauseElement) -> list[Any]:
+    """The rows of a Core ``statement`` as the database driver gives them: plain tuples,
+    without SQLAlchemy's handling of each row (at 10,000 rows, a third of the time reading
+    them takes). Only for columns whose driver values need no conversion (integers, text:
+    a boolean may come back as 0 or 1). The statement is still seen by
+    ``before_cursor_execute`` listeners, so it is counted."""
+    connection = db.connection()
+    compiled = statement.compile(dialect=connection.dialect,
+                                 compile_kwargs={"render_postcompile": True})
+    assert isinstance(compiled, SQLCompiler)
+    values = compiled.construct_params()
+    params: Any = (tuple(values[name] for name in compiled.positiontup or ())
+                   if compiled.positional else values)
+    sql = str(compiled)
+    cursor = connection.connection.cursor()
+    try:
+        connection.dispatch.before_cursor_execute(connection, cursor, sql, params, None,
+                                                  False)
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()

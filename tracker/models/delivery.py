@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.models.base import Base, PlanItem, utcnow
@@ -93,7 +93,12 @@ class ActionUpdate(Base):
     """One version of an owner's quarterly update. Append-only: an edit is a new version."""
 
     __tablename__ = "action_updates"
-    __table_args__ = (UniqueConstraint("action_id", "quarter", "version"),)
+    __table_args__ = (
+        UniqueConstraint("action_id", "quarter", "version"),
+        # which actions have an update that counts for a quarter, from the index alone
+        Index("ix_action_updates_quarter_counting", "quarter", "review", "version",
+              "action_id", "is_concern"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"), index=True)

@@ -23,6 +23,7 @@ from plans import Plan, Quarter
 from plans.engine import NOT_STARTED
 from plans.rollup import rollup, severity
 from plans.rules import Colour
+from tracker.db import plain_rows
 from tracker.models import (
     Action,
     ActionStatus,
@@ -140,11 +141,11 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
     if in_scope is not None:
         statuses_query = statuses_query.where(status.action_id.in_(in_scope))
         before_query = before_query.where(status.action_id.in_(in_scope))
-    # through the connection: plain rows, without the ORM's handling of each one
-    read = session.connection().execute
-    statuses = {row[0]: row for row in read(statuses_query)}
+    # the driver's own rows, without the ORM's (or even Core's) handling of each one
+    statuses = {row[0]: row for row in plain_rows(session, statuses_query)}
     before = ({action_id: colour if rule != NOT_STARTED else None
-               for action_id, colour, rule in read(before_query)} if previous else {})
+               for action_id, colour, rule in plain_rows(session, before_query)}
+              if previous else {})
     updates = (_counting_updates(session, quarter.label, in_scope) if details
                else _concerns_only(session, quarter.label, in_scope))
     revised = revised_due_dates(session)  # approved change requests: the dates in force
@@ -155,16 +156,20 @@ def build(session: Session, plan: Plan, today: date, quarter: Quarter,
         for c in shape.commitments
     }
     rows: list[ActionRow] = []
+    filtered = any(getattr(filters, name) for name in Filters.NAMES)
     for action in shape.actions:
         now = statuses.get(action.id)
-        if now is None or now.rule == NOT_STARTED:
+        if now is None:
             continue
-        row = ActionRow(*action.row, revised.get(action.id, action.due), now.colour, now.rule,
-                        now.reason, now.has_update, before.get(action.id),
-                        updates.get(action.id), None,
+        _, colour, rule, reason, has_update = now
+        if rule == NOT_STARTED:
+            continue
+        was = before.get(action.id)
+        row = ActionRow(*action.row, revised.get(action.id, action.due), colour, rule,
+                        reason, bool(has_update), was, updates.get(action.id),
+                        None if was == colour else _change(was, colour),
                         action.due if action.id in revised else None, details)
-        row.change = _change(row.previous, row.colour)
-        if _matches(row, filters):
+        if not filtered or _matches(row, filters):
             rows.append(row)
 
     priority_rows = _roll_up(plan, shape, commitment_rows, rows)
@@ -264,8 +269,8 @@ def _concerns_only(session: Session, label: str, in_scope: Any = None
              .order_by(u.version))
     if in_scope is not None:
         query = query.where(u.action_id.in_(in_scope))
-    return {action_id: UpdateView.without_words(is_concern)
-            for action_id, is_concern in session.connection().execute(query)}
+    return {action_id: UpdateView.without_words(bool(is_concern))
+            for action_id, is_concern in plain_rows(session, query)}
 
 
 def _counting_updates(session: Session, label: str, in_scope: Any = None
@@ -364,7 +369,7 @@ def _escalations(session: Session, plan: Plan, quarter: Quarter, is_current: boo
         query = query.where(e.resolved_at.is_(None))
     raised_by_end: dict[str, bool] = {}  # by the quarter it was raised in
     result = []
-    for found in session.execute(query):
+    for found in session.connection().execute(query):
         row = rows.get(found.action_id)
         if row is None:
             continue

@@ -96,7 +96,7 @@ class Counts:
         return ", ".join(parts) if parts else "none"
 
 
-@dataclass
+@dataclass(slots=True)
 class UpdateView:
     """The update that counts for the quarter, as the board reads it."""
 
@@ -117,7 +117,7 @@ class UpdateView:
         return cls("", 0, "", "", "", "", is_concern, "", "", date.min)
 
 
-@dataclass
+@dataclass(slots=True)
 class ActionRow:
     id: int
     ref: str
