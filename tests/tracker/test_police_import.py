@@ -13,7 +13,6 @@ import io
 import random
 import tracemalloc
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from sqlalchemy import select
 from tests.conftest import db_fingerprint
 from tests.tracker.helpers import TODAY, db, pin_today
 from tracker.models import KPI, AuditEvent, KPIValue
-from tracker.services.police_import import HEADER, MAX_PROBLEMS
+from tracker.services.police_import import HEADER
 
 TYPES = ("Burglary", "Robbery", "Theft from the person", "Vehicle crime", "Shoplifting",
          "Violence and sexual offences", "Anti-social behaviour", "Drugs")
@@ -113,7 +112,7 @@ def test_counts_per_quarter_match_an_independent_count_and_a_partial_quarter_is_
     assert got["2025/26 Q2"] == (crime["2025/26 Q2"], True,
                                  "Provisional: 2 of 3 months in the police.uk files")
     assert stored(kingston_app, "asb-incidents")["2025/26 Q1"][:2] == (asb["2025/26 Q1"], False)
-    assert f"1,500 rows read from 5 files" in result.output
+    assert "1,500 rows read from 5 files" in result.output
     assert "(provisional: 2 of 3 months)" in result.output
 
 
@@ -230,4 +229,50 @@ def test_the_import_is_audited_once(kingston_app: Flask, tmp_path: Path) -> None
     assert len(found) == 1
 
 
-_ = (io, date, MAX_PROBLEMS)
+
+
+
+def upload(client, paths: list[Path], dry_run: bool):  # type: ignore[no-untyped-def]
+    from tests.tracker.helpers import csrf_token
+
+    token = csrf_token(client.get("/kpis/import-police").get_data(as_text=True))
+    data: dict[str, object] = {"csrf_token": token,
+                               "files": [(io.BytesIO(p.read_bytes()), p.name) for p in paths]}
+    if dry_run:
+        data["dry_run"] = "y"
+    return client.post("/kpis/import-police", data=data, content_type="multipart/form-data")
+
+
+def test_the_upload_page_previews_then_imports_as_an_admin(kingston_app: Flask,
+                                                           tmp_path: Path) -> None:
+    from tests.tracker.signing import ADMIN, signed_in
+
+    paths, rows = month_files(tmp_path, MONTHS)
+    client = signed_in(kingston_app, ADMIN)
+    before = db_fingerprint(kingston_app)
+    preview = upload(client, paths, dry_run=True)
+    assert preview.status_code == 200
+    text = " ".join(preview.get_data(as_text=True).split())
+    assert "2025/26 Q2 (provisional: 2 of 3 months)" in text and "To add" in text
+    assert db_fingerprint(kingston_app) == before
+
+    done = upload(client, paths, dry_run=False)
+    assert done.status_code == 200
+    assert "Imported: 4 added" in done.get_data(as_text=True)
+    assert stored(kingston_app, "neighbourhood-crime")["2025/26 Q1"][0] == \
+        by_quarter(rows, NEIGHBOURHOOD)["2025/26 Q1"]
+
+
+def test_the_upload_page_refuses_a_bad_file_and_members(kingston_app: Flask,
+                                                         tmp_path: Path) -> None:
+    from tests.tracker.signing import ADMIN, MEMBER, signed_in
+
+    paths, _ = month_files(tmp_path, ["2025-04"])
+    paths[0].write_text(paths[0].read_text().replace("Crime type", "Type", 1))
+    client = signed_in(kingston_app, ADMIN)
+    before = db_fingerprint(kingston_app)
+    refused = upload(client, paths, dry_run=False)
+    assert refused.status_code == 400
+    assert f"{paths[0].name} line 1: the header is not" in refused.get_data(as_text=True)
+    assert db_fingerprint(kingston_app) == before
+    assert signed_in(kingston_app, MEMBER).get("/kpis/import-police").status_code == 403
