@@ -10,6 +10,7 @@ from yaml.nodes import Node
 from plans._state import State
 from plans.model import BETTER, FREQUENCIES, KPI, UNITS, Action, Baseline, Milestone, Partnership
 from plans.periods import Year
+from plans.police_uk import read_crime_types
 from plans.yamlsource import line_of
 
 
@@ -20,7 +21,7 @@ def read_kpis(state: State, node: Node, partnership: Partnership | None) -> tupl
         keys = ctx.mapping(
             item, f"KPI on line {line_of(item)}", ("id", "name", "better"),
             ("unit", "frequency", "source", "owner", "commitments", "themes", "baseline",
-             "targets", "target", "tolerance", "values"),
+             "targets", "target", "tolerance", "values", "police_uk"),
         )
         if keys is None:
             continue
@@ -51,6 +52,13 @@ def read_kpis(state: State, node: Node, partnership: Partnership | None) -> tupl
             ctx.error(keys["tolerance"], f"{where} tolerance: is a percentage between 0 and 100, "
                       f"found {tolerance:g}")
         values = _values(state, keys.get("values"), where, frequency or "quarterly")
+        crime_types = None
+        if "police_uk" in keys:
+            has_area = None if partnership is None else partnership.police_uk is not None
+            crime_types = read_crime_types(state, keys["police_uk"], where, has_area)
+            if crime_types and unit not in (None, "count"):
+                ctx.error(keys["police_uk"], f"{where} police_uk: police.uk rows are counted, "
+                          f"so the KPI's unit must be count, not {unit}")
         if None in (kid, name, better, unit, frequency):
             continue
         assert kid is not None and name is not None
@@ -63,7 +71,7 @@ def read_kpis(state: State, node: Node, partnership: Partnership | None) -> tupl
             owner=owner, commitments=commitments, themes=themes, baseline=baseline,
             targets=targets, target=target,
             tolerance=5.0 if tolerance is None else tolerance,
-            values=values, line=line_of(item),
+            values=values, line=line_of(item), police_uk=crime_types or (),
         ))
     return tuple(result)
 

@@ -21,10 +21,12 @@ from plans.model import (
     Partnership,
     Person,
     PlanPeriod,
+    PoliceArea,
     Priority,
     Theme,
 )
 from plans.periods import Calendar
+from plans.police_uk import read_area
 from plans.yamlsource import describe, line_of
 
 _MONTH_DAY = re.compile(r"^(\d{1,2})-(\d{1,2})$")
@@ -51,7 +53,7 @@ def month_day(state: State, node: Node | None, where: str) -> tuple[int, int] | 
 def read_partnership(state: State, node: Node) -> Partnership | None:
     ctx = state.ctx
     keys = ctx.mapping(node, "partnership", ("id", "name", "plan"),
-                       ("area", "vision", "year_starts"))
+                       ("area", "vision", "year_starts", "police_uk"))
     if keys is None:
         return None
     pid = state.ident(keys.get("id"), "partnership")
@@ -82,9 +84,11 @@ def read_partnership(state: State, node: Node) -> Partnership | None:
             ctx.warn(plan_keys["starts"] if plan_keys else keys["plan"],
                      f"partnership plan starts on {period.starts}, which is not "
                      "the first day of a financial year; its first year will be partial")
+    area = read_area(state, keys["police_uk"]) if "police_uk" in keys else None
     if pid is None or name is None or period is None or year_starts is None:
         return None
     return Partnership(
+        police_uk=None if area is None else PoliceArea(area[0], frozenset(area[1])),
         id=pid,
         name=name,
         area=ctx.text(keys.get("area"), "partnership area"),

@@ -35,6 +35,21 @@ class PlanPeriod:
 
 
 @dataclass(frozen=True, slots=True)
+class PoliceArea:
+    """Which data.police.uk rows are the partnership's: LSOA names starting with
+    ``lsoa_name_prefix`` (and a space), or the LSOA codes listed."""
+
+    lsoa_name_prefix: str = ""
+    lsoa_codes: frozenset[str] = frozenset()
+
+    def contains(self, code: str, name: str) -> bool:
+        if self.lsoa_name_prefix:
+            return name.startswith(self.lsoa_name_prefix) and \
+                name[len(self.lsoa_name_prefix):][:1] in (" ", "")
+        return code in self.lsoa_codes
+
+
+@dataclass(frozen=True, slots=True)
 class Partnership:
     id: str
     name: str
@@ -42,6 +57,7 @@ class Partnership:
     vision: str | None
     plan: PlanPeriod
     year_starts: tuple[int, int] = (4, 1)
+    police_uk: PoliceArea | None = None
 
     @property
     def calendar(self) -> Calendar:
@@ -194,6 +210,7 @@ class KPI:
     tolerance: float
     values: Mapping[str, float]
     line: int = 0
+    police_uk: tuple[str, ...] = ()  # the data.police.uk crime types it counts
 
     def target_for(self, year_label: str) -> float | None:
         return self.targets.get(year_label, self.target)

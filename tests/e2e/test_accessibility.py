@@ -183,6 +183,7 @@ def pages(s: Sample) -> list[Shown]:
         Shown("new recovery codes", ADMIN, "/account/two-factor/recovery-codes",
               then=_new_recovery_codes),
         Shown("KPI import", ADMIN, "/kpis/import"),
+        Shown("police.uk import", ADMIN, "/kpis/import-police"),
         Shown("KPI with its value form", ADMIN, "/kpis/asb-incidents"),
         Shown("quarters", ADMIN, "/quarters"),
         Shown("outbox", ADMIN, "/admin/outbox"),

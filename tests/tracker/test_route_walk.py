@@ -78,6 +78,7 @@ TABLE: dict[str, Callable[[str], str]] = {
     "admin.users": only("admin"),
     "admin.user": only("admin"),
     "kpi_import.upload": only("admin"),
+    "kpi_import.police": only("admin"),
     "board.dashboard": signed_in,
     "board.priority": signed_in,
     "board.commitment": signed_in,

@@ -64,7 +64,7 @@ from tracker.services.kpi_values import (
 
 __all__ = ["MAX_BYTES", "MAX_NOTE", "MAX_ROWS", "ImportRefused", "ImportReport", "ImportRow",
            "Problem", "check_sheet", "import_values", "parse_value", "read_limited",
-           "read_sheet"]
+           "read_sheet", "write_report"]
 
 MAX_NOTE = 2000
 SHOWN = 60  # the most of a cell's text a message repeats (a cell may hold 32,767 characters)
@@ -86,6 +86,7 @@ class ImportRow:
     note: str
     outcome: str  # add, change or same
     previous: float | None = None
+    provisional: str = ""  # what is missing, as "2 of 3 months", for a provisional value
 
 
 @dataclass
@@ -231,7 +232,8 @@ def check_sheet(session: Session, plan: Plan, sheet: Sheet, today: date) -> list
         latest = current.get(kpi.id, {}).get(label)
         if latest is None:
             outcome = "add"
-        elif latest.value == value and (not note or note == latest.note):
+        elif latest.value == value and (not note or note == latest.note) \
+                and not latest.provisional:
             outcome = "same"
         else:
             outcome = "change"
@@ -307,17 +309,27 @@ def import_values(session: Session, plan: Plan, actor: User | str, data: bytes,
     sheet = read_sheet(data, filename)
     rows = check_sheet(session, plan, sheet, day)
     report = ImportReport(name, rows, dry_run=dry_run)
-    changes = [r for r in rows if r.outcome != "same"]
-    if dry_run or not changes:
-        return report
+    write_report(session, plan, actor, report, {"sha256": hashlib.sha256(data).hexdigest()},
+                 day, source=f"Imported from {name}")
+    return report
+
+
+def write_report(session: Session, plan: Plan, actor: User | str, report: ImportReport,
+                 detail: dict[str, object], day: date, source: str) -> None:
+    """Record the report's new and corrected values (unless it is a dry run), audit the
+    import once, and recompute the statuses of the actions the KPIs feed."""
+    changes = [r for r in report.rows if r.outcome != "same"]
+    if report.dry_run or not changes:
+        return
     for row in changes:
         record_value(session, plan, actor, row.kpi, row.period, row.value, note=row.note,
-                     data_source=f"Imported from {name}", origin="import", today=day)
-    audit.record(session, actor, "kpi.imported", "file", name,
-                 f"{name}: {report.summary}",
-                 new={"file": name, "sha256": hashlib.sha256(data).hexdigest(),
-                      "rows": len(rows), "added": report.added,
-                      "corrected": report.corrected, "unchanged": report.unchanged})
+                     data_source=source, origin="import", today=day,
+                     provisional=bool(row.provisional))
+    audit.record(session, actor, "kpi.imported", "file", report.filename,
+                 f"{report.filename}: {report.summary}",
+                 new={"file": report.filename, **detail, "rows": len(report.rows),
+                      "added": report.added, "corrected": report.corrected,
+                      "unchanged": report.unchanged})
     session.flush()
     action_ids: set[int] = set()
     for kpi in {row.kpi.id: row.kpi for row in changes}.values():
@@ -327,4 +339,3 @@ def import_values(session: Session, plan: Plan, actor: User | str, data: bytes,
 
         result = recompute(session, plan, day, action_ids=action_ids, actor=actor)
         report.statuses_changed = len(result.changed)
-    return report

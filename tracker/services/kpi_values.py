@@ -98,7 +98,8 @@ def newest_id(session: Session, kpi: KPI) -> int:
 
 def record_value(session: Session, plan: Plan, actor: User | str, kpi: KPI, period: str,
                  value: float, note: str = "", data_source: str = "", origin: str = "entered",
-                 today: date | None = None, seen: int | None = None) -> KPIValue:
+                 today: date | None = None, seen: int | None = None,
+                 provisional: bool = False) -> KPIValue:
     """Record (or correct) the value of a KPI for a period. Flushes; the caller commits.
 
     ``seen``: the newest value id the person's form had seen; a value for the same period
@@ -119,7 +120,7 @@ def record_value(session: Session, plan: Plan, actor: User | str, kpi: KPI, peri
     if seen is not None and previous is not None and previous.id > seen:
         raise ValueConflict(previous, newest_id(session, kpi))
     row = KPIValue(kpi_id=kpi.id, period=label, value=float(value), note=note.strip(),
-                   data_source=data_source.strip(), source=origin,
+                   data_source=data_source.strip(), source=origin, provisional=provisional,
                    recorded_by_id=actor.id if isinstance(actor, User) else None)
     session.add(row)
     verb = "corrected" if previous is not None else "recorded"
@@ -127,7 +128,8 @@ def record_value(session: Session, plan: Plan, actor: User | str, kpi: KPI, peri
                  f"{label}: {value:g}" + (f" (was {previous.value:g})" if previous else ""),
                  old={"period": label, "value": previous.value} if previous else None,
                  new={"period": label, "value": float(value), "note": note.strip(),
-                      "source": data_source.strip()})
+                      "source": data_source.strip()} | ({"provisional": True} if provisional
+                                                        else {}))
     session.flush()
     return row
 
@@ -192,11 +194,13 @@ def current_series(session: Session, kpis: Iterable[Measured], calendar: Calenda
     period start, in one query of plain rows: what the board's pages measure."""
     by_id = {kpi.id: kpi for kpi in kpis}
     latest: dict[int, dict[str, float]] = defaultdict(dict)
-    query = (select(KPIValue.kpi_id, KPIValue.period, KPIValue.value)
+    query = (select(KPIValue.kpi_id, KPIValue.period, KPIValue.value, KPIValue.provisional)
              .where(KPIValue.kpi_id.in_(list(by_id)))
              .order_by(KPIValue.recorded_at, KPIValue.id))
-    for kpi_id, period, value in session.execute(query):
+    for kpi_id, period, value, provisional in session.execute(query):
         latest[kpi_id][period] = value
+        if provisional:  # the latest row counts: a provisional one is measured as no value
+            del latest[kpi_id][period]
     return {kpi_id: tuple(sorted((_start(by_id[kpi_id].frequency, label, calendar), value)
                                  for label, value in found.items()))
             for kpi_id, found in latest.items()}
@@ -212,7 +216,10 @@ def measured(defn: KpiDefinition, series: Series, as_of: date) -> Measure:
 
 def values_by_start(kpi: KPI, rows: dict[str, KPIValue], calendar: Calendar
                     ) -> dict[date, float]:
-    return {period_start(kpi, label, calendar): row.value for label, row in rows.items()}
+    """The values measures, targets and statuses see: a provisional value (some of its
+    months missing) is left out, so a part-counted quarter is never read as a fall."""
+    return {period_start(kpi, label, calendar): row.value for label, row in rows.items()
+            if not row.provisional}
 
 
 def kpi_statuses(session: Session, plan: Plan, kpi_ids: Iterable[int] | None = None

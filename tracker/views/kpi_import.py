@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovFileInput, GovSubmitInput
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -28,10 +29,12 @@ from tracker.services.kpi_import import (
 )
 from tracker.services.kpi_values import ValueRefused
 from tracker.services.plan_load import current_plan
+from tracker.services.police_import import import_police
 from tracker.views import refuse
 
 bp = Blueprint("kpi_import", __name__)
 PROBLEMS_LISTED = 500  # on the page; the command line lists them all
+POLICE_MAX_BYTES = 200 * 1024 * 1024  # police.uk files: a force's month is about 30 MB
 
 
 class KpiImportForm(FlaskForm):
@@ -80,6 +83,11 @@ def upload() -> tuple[str, int]:
 def too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
     """A file over the request limit never reaches the view: say so on the page itself."""
     plan = _plan()
+    if request.endpoint == "kpi_import.police":
+        police_form = PoliceImportForm(formdata=None)
+        police_form.files.errors = ["The files are larger than 200 MB in all: import them a "
+                                    "few at a time"]
+        return _police_page(plan, police_form, None, None), 413
     form = KpiImportForm(formdata=None)
     form.file.errors = ["The file is larger than 5 MB: split it into smaller files"]
     return _page(plan, form), 413
@@ -121,3 +129,54 @@ def _page(plan: Plan, form: KpiImportForm, *, refused: ImportRefused | None = No
         kpis_url=url_for("kpis.index") if "kpis.index" in current_app.view_functions
         else None,
     )
+
+
+class PoliceImportForm(FlaskForm):
+    files = MultipleFileField(
+        "Upload data.police.uk files", widget=GovFileInput(multiple=True),
+        description="One or more street-level crime CSV files, up to 200 MB in all",
+        validators=[FileRequired("Select one or more police.uk CSV files to import")])
+    dry_run = BooleanField("Check the files only (nothing is saved)", widget=GovCheckboxInput())
+    submit = SubmitField("Import crime counts", widget=GovSubmitInput())
+
+
+def _police_limit() -> None:
+    """police.uk files are larger than spreadsheets: this page alone takes up to 200 MB
+    (checked before the CSRF check reads the form)."""
+    if request.endpoint == "kpi_import.police":
+        request.max_content_length = POLICE_MAX_BYTES
+
+
+@bp.record_once
+def _larger_uploads(state: BlueprintSetupState) -> None:
+    state.app.before_request_funcs.setdefault(None, []).insert(0, _police_limit)
+
+
+@bp.route("/kpis/import-police", methods=["GET", "POST"])
+@access.admin
+def police() -> tuple[str, int]:
+    plan = _plan()
+    form = PoliceImportForm()
+    refused: ImportRefused | None = None
+    report = None
+    status = 200
+    if form.validate_on_submit():
+        files = [(f.filename or "upload.csv", f.stream) for f in form.files.data]
+        try:
+            report = import_police(get_session(), plan, current_user, files,
+                                   dry_run=bool(form.dry_run.data), today=clock.today())
+        except ImportRefused as error:
+            refused = error
+            form.files.errors = [f"The files were refused: {error.headline}. Nothing was saved"]
+            refuse(_police_page(plan, form, refused, None), 400)
+    elif form.is_submitted():
+        status = 400
+    return _police_page(plan, form, refused, report), status
+
+
+def _police_page(plan: Plan, form: PoliceImportForm, refused: ImportRefused | None,
+                 report: Any) -> str:
+    mapped = [k for k in plan.kpis if k.police_uk]
+    return render_template("kpis/import_police.html", form=form, refused=refused,
+                           report=report, mapped=mapped, area=plan.partnership.police_uk,
+                           problems_listed=PROBLEMS_LISTED)

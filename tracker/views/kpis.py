@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -176,13 +177,31 @@ def _render(plan: Plan, kpi: KPI, form: KpiValueForm) -> str:
     return render_template(
         "kpis/detail.html", kpi=kpi, defn=defn, measure=measure,
         description=measures.describe(defn, values, clock.today(), measure),
-        table=list(reversed(measures.table(defn, values, clock.today()))),
+        table=_with_provisional(kpi, plan, defn,
+                                measures.table(defn, values, clock.today())),
         history=history, superseded=superseded,
         actions=direct + [a for a in via_commitments if a not in direct],
         can_enter=can_enter(current_user, kpi), form=form,
         example=kpi_values.period_examples(kpi, plan.partnership.calendar),
         value_text=lambda v: value_text(defn, v), arrow=ARROWS.get(measure.direction, ""),
     )
+
+
+def _with_provisional(kpi: KPI, plan: Plan, defn: measures.KpiDefinition,
+                      rows: list[Any]) -> list[dict[str, Any]]:
+    """The table's rows, newest first, with the provisional values (some months missing)
+    that measures leave out, each marked in words and judged by nothing."""
+    calendar = plan.partnership.calendar
+    current = kpi_values.current_values(get_session(), [kpi.id]).get(kpi.id, {})
+    shown = [dict(row) for row in rows]
+    for label, row in current.items():
+        if row.provisional:
+            months = row.note.removeprefix("Provisional: ").removesuffix(" in the police.uk files")
+            shown.append({"period": kpi_values.period_start(kpi, label, calendar),
+                          "label": label, "value_text": value_text(defn, row.value),
+                          "target_text": "", "status": "", "change_text": "",
+                          "partial": False, "provisional": months})
+    return sorted(shown, key=lambda r: r["period"], reverse=True)
 
 
 @bp.get("/kpis/<ref>/chart.svg")
