@@ -66,3 +66,23 @@ def test_migrations_match_the_models(app: Flask) -> None:
     with get_engine(app).connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert differences == []
+
+
+def test_migrations_form_one_numbered_chain() -> None:
+    """Each migration file's number is its revision and revises the one before, so
+    ``tracker db upgrade`` always has one head to move to (two branches each adding
+    a 0018 once left an upgrade refusing with 'multiple heads')."""
+    from alembic.script import ScriptDirectory
+
+    from tracker.migrate import MIGRATIONS, alembic_config
+
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert len(scripts.get_heads()) == 1, scripts.get_heads()
+    files = sorted(p for p in (MIGRATIONS / "versions").glob("[0-9]*.py"))
+    previous = None
+    for path in files:
+        number = path.name.split("_", 1)[0]
+        script = scripts.get_revision(number)
+        assert script is not None and script.path == str(path), path.name
+        assert script.down_revision == previous, (path.name, script.down_revision)
+        previous = number
