@@ -148,6 +148,22 @@ class SecurityFilterForm(FilterForm):
             raise ValidationError("Choose what kind of event to show from the list")
 
 
+class DaysField(IntegerField):
+    """A whole number of days; anything else is refused saying what to enter."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        raw = valuelist[0].strip() if valuelist else ""
+        if not raw:
+            self.data = None
+            return
+        try:
+            self.data = int(raw)
+        except ValueError:
+            self.data = None
+            raise ValueError("Enter how many days the token lasts as a whole number, from "
+                             "1 to 366") from None
+
+
 class ApiTokenForm(FlaskForm):
     """A new API token: what it is for, and how many days until it expires."""
 
@@ -157,7 +173,7 @@ class ApiTokenForm(FlaskForm):
                           validators=[InputRequired("Enter what the token is for"),
                                       Length(max=200, message="What the token is for must "
                                              "be 200 characters or fewer")])
-    days = IntegerField("Expires in (days)", widget=GovTextInput(), default=90,
+    days = DaysField("Expires in (days)", widget=GovTextInput(), default=90,
                         description="From 1 to 366 days: make a new token before it expires",
                         validators=[InputRequired("Enter how many days the token lasts, "
                                                   "from 1 to 366"),

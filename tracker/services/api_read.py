@@ -22,12 +22,11 @@ from sqlalchemy.orm import Session, aliased
 
 from plans import Plan
 from tracker.models import (
+    KPI,
     Action,
     ActionStatus,
     ActionUpdate,
     Escalation,
-    KPI,
-    KPIValue,
     Partnership,
     User,
 )

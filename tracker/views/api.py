@@ -131,6 +131,13 @@ def _presented() -> str | None:
     return secret.strip() or None
 
 
+PAGING = frozenset({"page", "page_size"})
+# the query parameters each operation takes: any other is refused (400), so that a misspelt
+# one (``quater=``) is never quietly ignored
+QUERY = {"api.actions": PAGING, "api.statuses": PAGING | {"quarter"},
+         "api.updates": PAGING | {"quarter"}, "api.escalations": PAGING | {"state"}}
+
+
 @bp.before_request
 def _authenticate() -> Response | None:
     db = get_session()
@@ -144,6 +151,10 @@ def _authenticate() -> Response | None:
         raise ApiError(429, "rate_limited",
                        f"This token made more than {limit} requests in a minute: try again "
                        f"in {wait} seconds.", {"Retry-After": str(wait)})
+    unknown = sorted(set(request.args) - QUERY.get(request.endpoint or "", frozenset()))
+    if unknown:
+        raise ApiError(400, "unknown_parameter",
+                       f"This address takes no parameter {', '.join(map(repr, unknown))}.")
     tag = hashlib.sha256(
         f"{data_version(db)}:{shape_stamp(db)}:{clock.today()}:{request.full_path}"
         .encode()).hexdigest()[:32]
@@ -191,8 +202,12 @@ def _links(meta: dict[str, Any]) -> str:
         f'rel="{rel}"' for rel, n in rels.items() if n)
 
 
+FARTHEST = 2**62  # a page past every row: asked for beyond it, the answer is as empty
+
+
 def _page(pagination: Any) -> api_read.Page:
-    return api_read.Page(offset=pagination.first_item, size=pagination.page_size)
+    return api_read.Page(offset=min(pagination.first_item, FARTHEST),
+                         size=pagination.page_size)
 
 
 def _plan_or_404() -> Any:
@@ -517,7 +532,14 @@ for _name in FEEDS:
 def openapi() -> Response:
     """The OpenAPI 3.1 document (public: it describes the API, and holds no data)."""
     api: TrackerApi = current_app.extensions["tracker.api"]
-    return jsonify(api.spec.to_dict())
+    document = api.spec.to_dict()
+    # a header's value is text: X-Pagination is JSON text, of the PaginationMetadata shape
+    document["components"]["headers"]["PAGINATION"] = {
+        "description": "Where this page is, as JSON text (see the PaginationMetadata "
+                       "schema): total, total_pages, first_page, last_page, page, "
+                       "previous_page, next_page",
+        "schema": {"type": "string"}}
+    return jsonify(document)
 
 
 def init_app(app: Flask) -> None:
