@@ -81,6 +81,15 @@ def _new_recovery_codes(page: Page) -> None:
     page.get_by_role("button", name="Make new recovery codes").click()
 
 
+def _make_token_without_a_purpose(page: Page) -> None:
+    page.get_by_role("button", name="Make token").click()
+
+
+def _make_token(page: Page) -> None:
+    page.get_by_label("What the token is for").fill("Power BI board report")
+    page.get_by_role("button", name="Make token").click()
+
+
 def _empty_layout(page: Page) -> None:
     page.get_by_role("button", name="Save the layout").click()
 
@@ -196,6 +205,10 @@ def pages(s: Sample) -> list[Shown]:
         Shown("quarter's summary", ADMIN, "/board/commentary/2026-27-Q2/summary"),
         Shown("change requests, all", ADMIN, "/changes?state=all"),
         Shown("board dashboard, the team's", ADMIN, "/board"),
+        Shown("API tokens", ADMIN, "/admin/api-tokens"),
+        Shown("API token refused", ADMIN, "/admin/api-tokens", status=400,
+              then=_make_token_without_a_purpose),
+        Shown("API token made", ADMIN, "/admin/api-tokens", then=_make_token),
     ]
 
 
