@@ -307,6 +307,7 @@ def _csrf(html: str) -> str:
 
 def test_an_admin_makes_a_token_that_is_shown_once(demo_app: Flask) -> None:
     admin = signed_in(demo_app, ADMIN)
+    assert 'href="/admin/api-tokens"' in admin.get("/admin").get_data(as_text=True)
     page = admin.get("/admin/api-tokens")
     assert page.status_code == 200 and "There are no API tokens yet" in page.get_data(
         as_text=True)

@@ -145,7 +145,7 @@ def _authenticate() -> Response | None:
     g.api_token_id = checked.token.id if checked.token is not None else None
     if checked.problem is not None or checked.token is None:
         raise ApiError(401, checked.code, checked.problem or "")
-    limit = int(current_app.config.get("API_RATE_LIMIT", api_tokens.RATE_LIMIT))
+    limit = max(1, int(current_app.config.get("API_RATE_LIMIT", api_tokens.RATE_LIMIT)))
     wait = api_tokens.wait_for(db, checked.token, limit)
     if wait is not None:
         raise ApiError(429, "rate_limited",
