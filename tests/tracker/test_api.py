@@ -165,6 +165,21 @@ def test_every_use_is_logged(demo_app: Flask) -> None:
         (token_id, "GET", "/api/v1/statuses?quartr=x", 400)]
 
 
+def test_the_usage_log_is_kept_a_year(demo_app: Flask) -> None:
+    secret = make_token(demo_app)
+    client = demo_app.test_client()
+    client.get("/api/v1/plan", headers=bearer(secret))
+    client.get("/api/v1/kpis", headers=bearer(secret))
+    with Session(get_engine(demo_app)) as s:
+        old = s.scalars(select(ApiTokenUse).order_by(ApiTokenUse.id)).first()
+        assert old is not None
+        old.used_at -= timedelta(days=366)
+        s.commit()
+    result = demo_app.test_cli_runner().invoke(args=["jobs", "run", "purge"])
+    assert result.exit_code == 0 and "1 API token uses" in result.output, result.output
+    assert [path for _, _, path, _ in _uses(demo_app)] == ["/api/v1/kpis"]
+
+
 # -- what the API answers -----------------------------------------------------------------------
 
 
