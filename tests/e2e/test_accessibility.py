@@ -216,6 +216,12 @@ def pages(s: Sample) -> list[Shown]:
 NOT_PAGES = {"kpis.chart", "board.trend_chart", "board.pack", "board.pack_progress",
              "board.pack_file", "auth.sign_out", "updates.update_open_quarter",
              "static"}
+# the read API answers JSON and CSV to programs, not pages to people
+NOT_PAGES |= {rule for rule in ("api_docs.openapi",)} | {
+    f"api.{name}" for name in ("plan", "actions", "statuses", "updates", "kpis", "escalations",
+                               *(f"feed_{feed}_{fmt}" for feed in (
+                                   "action_statuses", "kpi_values", "escalations")
+                                 for fmt in ("csv", "json")))}
 
 
 @pytest.fixture(scope="module")
