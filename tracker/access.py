@@ -27,6 +27,7 @@ from tracker.models.people import group_members
 F = TypeVar("F", bound=Callable[..., Any])
 ACCESS = "_tracker_access"
 PUBLIC, READER, SIGNED_IN, ADMIN = "public", "reader", "signed_in", "admin"
+API_TOKEN = "api_token"
 SECOND_FACTOR_GUARD = "tracker.second_factor_guard"
 
 
@@ -41,6 +42,8 @@ public = _declare(PUBLIC)        # anyone, signed in or not (sign-in pages, erro
 reader = _declare(READER)        # the plan itself: public when the deployment allows it
 signed_in = _declare(SIGNED_IN)  # any signed-in account; object checks may narrow it
 admin = _declare(ADMIN)          # the community safety team
+# the read API: an API token, never a session cookie (checked by tracker.views.api)
+api_token = _declare(API_TOKEN)
 
 
 def access_level(endpoint: str | None) -> str | None:
@@ -56,6 +59,8 @@ def check_request() -> Any:
     """Before every request: deny by default, then apply the view's declared level."""
     if request.endpoint is None:
         return None  # no route matched: the 404 (or 405) handler answers
+    if access_level(request.endpoint) == API_TOKEN:
+        return None  # the API checks its own tokens, and reads no sign-in session
     guard = current_app.extensions.get(SECOND_FACTOR_GUARD)
     if guard is not None and request.endpoint != "static" and (ended := guard()) is not None:
         return ended  # must have two-factor and has none: signed out (tracker.views.two_factor)

@@ -139,6 +139,10 @@ def register_blueprints(app: Flask) -> None:
     from tracker.views import changes
 
     app.register_blueprint(changes.bp)
+    from tracker.views import api, api_tokens
+
+    api.init_app(app)  # the read API under /api/v1, and its OpenAPI document
+    app.register_blueprint(api_tokens.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

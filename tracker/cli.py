@@ -246,11 +246,13 @@ def worker(once: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from tracker.cli_api import api_token_cli
     from tracker.cli_kpis import kpi_cli
     from tracker.cli_reports import report_cli
     from tracker.cli_users import users_cli
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(api_token_cli)
     app.cli.add_command(kpi_cli)
     app.cli.add_command(report_cli)
     app.cli.add_command(plan_cli)

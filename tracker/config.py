@@ -261,6 +261,8 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
         "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
         "MFA_REQUIRED": _mfa_required(env),
+        # requests one read API token may make a minute (tracker.services.api_tokens)
+        "API_RATE_LIMIT": _integer(env, "TRACKER_API_RATE_LIMIT", 120),
     }
     config.update(_mail_settings(env))
     config.update(_sign_in_settings(env, mode))

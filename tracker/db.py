@@ -60,8 +60,12 @@ BUSY_ATTEMPTS = 4
 CONFLICT_ATTEMPTS = 3  # a unique constraint won by a concurrent request: it is visible at once
 # tables a GET or HEAD request may write: signing in bookkeeping, held form text, pack
 # builds, and board pages drawn (kept in a transaction of their own: tracker.views.page_cache)
+# and the read API's usage log: every request made with an API token is logged, and the log
+# is what its rate limit counts (tracker.services.api_tokens; written in a transaction of its
+# own, so the request itself still writes nothing)
 WRITABLE_ON_READ = frozenset({"user_sessions", "held_submissions", "pack_builds",
-                              "pack_requests", "page_cache", "security_events"})
+                              "pack_requests", "page_cache", "security_events",
+                              "api_token_uses"})
 
 WRITES_ON_GET = "_tracker_writes_on_get"
 F = TypeVar("F", bound=Callable[..., Any])

@@ -13,9 +13,9 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovSubmitInput,
     GovTextInput,
 )
-from wtforms import Field, RadioField, SelectField, StringField, SubmitField
+from wtforms import Field, IntegerField, RadioField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
 from tracker.models.people import ROLES
 from tracker.services.accounts import ROLE_NAMES
@@ -146,3 +146,37 @@ class SecurityFilterForm(FilterForm):
         if field.data and field.data not in dict(
                 (c.value, c.label) for c in field.choices or []):  # type: ignore[union-attr]
             raise ValidationError("Choose what kind of event to show from the list")
+
+
+class DaysField(IntegerField):
+    """A whole number of days; anything else is refused saying what to enter."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        raw = valuelist[0].strip() if valuelist else ""
+        if not raw:
+            self.data = None
+            return
+        try:
+            self.data = int(raw)
+        except ValueError:
+            self.data = None
+            raise ValueError("Enter how many days the token lasts as a whole number, from "
+                             "1 to 366") from None
+
+
+class ApiTokenForm(FlaskForm):
+    """A new API token: what it is for, and how many days until it expires."""
+
+    purpose = StringField("What the token is for", widget=GovTextInput(),
+                          description="For example: Power BI board report. Shown in the list "
+                                      "of tokens and the audit trail.",
+                          validators=[InputRequired("Enter what the token is for"),
+                                      Length(max=200, message="What the token is for must "
+                                             "be 200 characters or fewer")])
+    days = DaysField("Expires in (days)", widget=GovTextInput(), default=90,
+                        description="From 1 to 366 days: make a new token before it expires",
+                        validators=[InputRequired("Enter how many days the token lasts, "
+                                                  "from 1 to 366"),
+                                    NumberRange(min=1, max=366, message="A token lasts from "
+                                                "1 to 366 days")])
+    submit = SubmitField("Make token", widget=GovSubmitInput())

@@ -81,6 +81,15 @@ def _new_recovery_codes(page: Page) -> None:
     page.get_by_role("button", name="Make new recovery codes").click()
 
 
+def _make_token_without_a_purpose(page: Page) -> None:
+    page.get_by_role("button", name="Make token").click()
+
+
+def _make_token(page: Page) -> None:
+    page.get_by_label("What the token is for").fill("Power BI board report")
+    page.get_by_role("button", name="Make token").click()
+
+
 def _empty_layout(page: Page) -> None:
     page.get_by_role("button", name="Save the layout").click()
 
@@ -196,6 +205,10 @@ def pages(s: Sample) -> list[Shown]:
         Shown("quarter's summary", ADMIN, "/board/commentary/2026-27-Q2/summary"),
         Shown("change requests, all", ADMIN, "/changes?state=all"),
         Shown("board dashboard, the team's", ADMIN, "/board"),
+        Shown("API tokens", ADMIN, "/admin/api-tokens"),
+        Shown("API token refused", ADMIN, "/admin/api-tokens", status=400,
+              then=_make_token_without_a_purpose),
+        Shown("API token made", ADMIN, "/admin/api-tokens", then=_make_token),
     ]
 
 
@@ -203,6 +216,12 @@ def pages(s: Sample) -> list[Shown]:
 NOT_PAGES = {"kpis.chart", "board.trend_chart", "board.pack", "board.pack_progress",
              "board.pack_file", "auth.sign_out", "updates.update_open_quarter",
              "static"}
+# the read API answers JSON and CSV to programs, not pages to people
+NOT_PAGES |= {rule for rule in ("api_docs.openapi",)} | {
+    f"api.{name}" for name in ("plan", "actions", "statuses", "updates", "kpis", "escalations",
+                               *(f"feed_{feed}_{fmt}" for feed in (
+                                   "action_statuses", "kpi_values", "escalations")
+                                 for fmt in ("csv", "json")))}
 
 
 @pytest.fixture(scope="module")

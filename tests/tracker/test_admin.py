@@ -36,7 +36,8 @@ from tracker.db import get_engine
 from tracker.models import AccountToken, AuditEvent, UserSession
 
 ADMIN_PAGES = ("/admin", "/admin/audit", "/admin/security", "/admin/users",
-               "/admin/users/{id}", "/admin/users/{id}/reset-two-factor", "/kpis/import-police")
+               "/admin/users/{id}", "/admin/users/{id}/reset-two-factor", "/kpis/import-police",
+               "/admin/api-tokens")
 
 
 def admin_client(app: Flask) -> FlaskClient:

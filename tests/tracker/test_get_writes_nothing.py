@@ -3,7 +3,8 @@
 Walked on the demo's history on the day the next quarter's update window opens, when a page
 that worked statuses out for the newly opened quarter would have stored them. Only the
 bookkeeping a page may write (tracker.db.WRITABLE_ON_READ: sign-in sessions, held form
-text, pack builds, board pages drawn) may change.
+text, pack builds, board pages drawn) may change. The read API's usage log is the one
+exception of the API: every request made with a token is logged, and nothing else is written.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 from flask import Flask
 
 from tests.conftest import db_fingerprint
+from tests.tracker.api_support import bearer, make_token
 from tests.tracker.helpers import pin_today
 from tests.tracker.oidc import configure
 from tests.tracker.servers import free_port
@@ -55,3 +57,21 @@ def test_no_page_writes_data_for_any_role(kingston_app: Flask,
     after = _data(kingston_app)
     changed = sorted(table for table in before if before[table] != after[table])
     assert changed == [], f"GET requests changed {changed}"
+
+    # the read API with a token: it logs each use (an exception written down in
+    # tracker.db.WRITABLE_ON_READ) and writes nothing else, not even to its token
+    headers = bearer(make_token(kingston_app))
+    kingston_app.config["API_RATE_LIMIT"] = 10_000
+    api = [base for base in urls if base.startswith("/api/")]
+    assert len(api) >= 12
+    before = db_fingerprint(kingston_app)
+    client = kingston_app.test_client()
+    for base in api:
+        for query, method in [(q, "GET") for q in QUERIES] + [("", "HEAD")]:
+            response = client.open(base + query, method=method, headers=headers)
+            assert response.status_code < 500, (method, base + query)
+    after = db_fingerprint(kingston_app)
+    changed = sorted(table for table in before if before[table] != after[table])
+    assert changed == ["api_token_uses"]
+    logged = [base for base in api if base != "/api/v1/openapi.json"]  # public: no token
+    assert len(after["api_token_uses"]) == len(logged) * (len(QUERIES) + 1)

@@ -334,7 +334,8 @@ def test_every_post_a_board_member_tries_is_refused(kingston_app: Flask) -> None
     samples: dict[str, Any] = {"ref": people.action, "quarter": SLUG,
                                "update_id": update_id, "change": "lock", "user_id": board_id,
                                "message_id": 1, "escalation_id": 1, "scope": "summary",
-                               "layout_id": layout_id, "change_id": change_id}
+                               "layout_id": layout_id, "change_id": change_id,
+                               "token_id": 1}
     rules = [r for r in kingston_app.url_map.iter_rules()
              if "POST" in (r.methods or ()) and not r.endpoint.startswith("auth.")]
     assert {r.endpoint for r in rules} >= {"updates.update", "updates.review", "updates.lock"}

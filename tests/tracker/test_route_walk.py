@@ -24,6 +24,11 @@ PASSWORD = "walk-every-route-please"
 ROLES = ("anonymous", "owner", "lead", "other_member", "board", "admin")
 
 ALLOW, FORBID, SIGN_IN = "allow", "forbid", "sign in"
+TOKEN = "API token"  # the read API: a 401 for every session, signed in or not
+
+
+def api_token(_role: str) -> str:
+    return TOKEN
 
 
 def everyone(_role: str) -> str:
@@ -104,6 +109,16 @@ TABLE: dict[str, Callable[[str], str]] = {
     "changes.decide": only("lead", "admin"),  # by the plan's rules: see their tests
     "changes.ask_due_date": only("owner", "lead"),
     "changes.ask_target": only(),  # the KPI's owner, who is none of these people
+    # the read API: tokens only, never a session (tests/tracker/test_api.py); its document
+    # is public
+    **{f"api.{name}": api_token for name in (
+        "plan", "actions", "statuses", "updates", "kpis", "escalations",
+        *(f"feed_{feed}_{fmt}" for feed in ("action_statuses", "kpi_values", "escalations")
+          for fmt in ("csv", "json")))},
+    "api_docs.openapi": everyone,
+    "api_tokens.index": only("admin"),
+    "api_tokens.create": only("admin"),
+    "api_tokens.revoke": only("admin"),
 }
 # admin POST endpoints are the admin's alone
 ADMIN_PREFIX = "admin."
@@ -173,6 +188,7 @@ def _board_escalation(app: Flask) -> int:
 def _url(app: Flask, rule, action: Action, update: ActionUpdate,  # type: ignore[no-untyped-def]
          people: dict[str, User]) -> str:
     samples = {"ref": action.ref, "quarter": "2024-25-Q1", "update_id": update.id,
+               "token_id": 1,
                "token": "not-a-real-token", "change": "lock", "user_id": people["owner"].id,
                "fmt": "csv", "message_id": 1, "build_id": 1, "filename": "pack.csv",
                "scope": "summary", "layout_id": 1,
@@ -208,6 +224,8 @@ def _url(app: Flask, rule, action: Action, update: ActionUpdate,  # type: ignore
 
 
 def _outcome(response) -> str:  # type: ignore[no-untyped-def]
+    if response.status_code == 401 and response.is_json:
+        return TOKEN
     if response.status_code == 403:
         return FORBID
     if response.status_code in (301, 302) and "/sign-in" in response.headers.get("Location", "") \

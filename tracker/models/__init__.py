@@ -1,5 +1,6 @@
 """The data model, split by feature. Import models from here."""
 
+from tracker.models.api import ApiToken, ApiTokenUse
 from tracker.models.audit import AuditEvent
 from tracker.models.base import Base, utcnow
 from tracker.models.cache import DataVersion, PageCache
@@ -39,6 +40,8 @@ from tracker.models.tracking import (
 )
 
 __all__ = [
+    "ApiToken",
+    "ApiTokenUse",
     "DataVersion",
     "PageCache",
     "KPI",

@@ -8,7 +8,8 @@ refused page, whose request is rolled back, keeps it in a transaction of its own
 effort (a busy database loses the event, logged, never the person's page). Old rows are
 purged on a schedule (:func:`purge`, the scheduler's daily ``purge`` job): security events
 after :data:`KEEP_EVENTS`, sign-in attempts after :data:`KEEP_ATTEMPTS`, ended or expired
-sessions after :data:`KEEP_SESSIONS` and held form text after :data:`KEEP_HELD`.
+sessions after :data:`KEEP_SESSIONS`, held form text after :data:`KEEP_HELD` and the read
+API's usage log after :data:`KEEP_API_USES`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from tracker.db import transaction_of_its_own
-from tracker.models import HeldSubmission, LoginAttempt, SecurityEvent, UserSession
+from tracker.models import ApiTokenUse, HeldSubmission, LoginAttempt, SecurityEvent, UserSession
 from tracker.services.audit_trail import PER_PAGE, first_number, page_within
 
 logger = logging.getLogger("tracker.security")
@@ -45,6 +46,7 @@ KEEP_EVENTS = timedelta(days=365)
 KEEP_ATTEMPTS = timedelta(days=30)
 KEEP_SESSIONS = timedelta(days=30)
 KEEP_HELD = timedelta(days=30)
+KEEP_API_USES = timedelta(days=365)  # the read API's usage log (tracker.services.api_tokens)
 
 
 @dataclass(frozen=True)
@@ -145,5 +147,7 @@ def purge(session: Session, now: datetime) -> dict[str, int]:
                 UserSession.last_seen_at < now - KEEP_SESSIONS))),
         "held form text": deleted(
             delete(HeldSubmission).where(HeldSubmission.expires_at < now - KEEP_HELD)),
+        "API token uses": deleted(
+            delete(ApiTokenUse).where(ApiTokenUse.used_at < now - KEEP_API_USES)),
     }
     return counts

@@ -7,7 +7,7 @@ database: the partnership's name comes from what this process last saw
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, Response, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import HTTPException
@@ -20,7 +20,11 @@ RETRY_AFTER_SECONDS = 5
 HIDDEN = frozenset({"csrf_token", "password", "current", "confirm"})
 
 
-def render_error(error: HTTPException) -> tuple[str, int]:
+def render_error(error: HTTPException) -> tuple[str, int] | Response:
+    if request.path.startswith("/api/"):  # the read API answers in JSON, even here
+        from tracker.views.api import json_error
+
+        return json_error(error)
     code = error.code or 500
     if code == 403:
         user = current_user
