@@ -1,7 +1,7 @@
 """API tokens for the read API and Power BI feed, and the log of every use of one
 
-Revision ID: 0021
-Revises: 0019 (to be relinked to 0020 on merge)
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-03
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 import tracker.models.base
 
-revision: str = "0021"
+revision: str = "0020"
 down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
