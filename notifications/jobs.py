@@ -21,7 +21,7 @@ from notifications.delivery import CLAIM_LEASE, deliver_pending, pending_count, 
 from notifications.job_support import LONDON, JobFunction, JobResult, job_session
 from tracker.db import SQLITE_BUSY_TIMEOUT_MS
 from tracker.models import utcnow
-from tracker.services import security_log
+from tracker.services import health, security_log
 from tracker.services.backup import BackupError
 from tracker.services.backup import nightly as nightly_backup
 
@@ -138,6 +138,23 @@ def backup(app: Flask, today: date, dry_run: bool = False) -> JobResult:
     return result
 
 
+_STARTED_AT: list[datetime] = []  # when this process first beat: the scheduler's start
+
+
+def heartbeat(app: Flask, today: date, dry_run: bool = False) -> JobResult:
+    """The scheduler is alive: one row's time written, so admins are warned on every page
+    when it stops (:mod:`tracker.services.health`)."""
+    result = JobResult("heartbeat", dry_run=dry_run)
+    now = utcnow()
+    if not _STARTED_AT:
+        _STARTED_AT.append(now)
+    with job_session(app, dry_run=dry_run) as session:
+        health.record_heartbeat(session, now, started_at=_STARTED_AT[0])
+    result.headline = f"{'would record' if dry_run else 'recorded'} the scheduler alive at " \
+                      f"{now.astimezone(LONDON):%H:%M:%S}."
+    return result
+
+
 JOBS: tuple[Job, ...] = (
     Job("statuses", "every status worked out as on today (a quarter opening, a date passing)",
         "daily at 00:05", {"hour": 0, "minute": 5}, None, statuses.run),
@@ -157,6 +174,8 @@ JOBS: tuple[Job, ...] = (
     Job("backup", "a copy of the database in TRACKER_BACKUP_DIR (off when unset), the newest "
         "TRACKER_BACKUP_KEEP (7) kept", "daily at 02:30", {"hour": 2, "minute": 30}, None,
         backup),
+    Job("heartbeat", "the scheduler's heartbeat: admins are warned on every page when it is "
+        "over five minutes old", "every minute", None, 60, heartbeat),
 )
 
 

@@ -139,6 +139,9 @@ def register_blueprints(app: Flask) -> None:
     from tracker.views import changes
 
     app.register_blueprint(changes.bp)
+    from tracker.views import health
+
+    app.register_blueprint(health.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

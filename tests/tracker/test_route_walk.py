@@ -104,6 +104,8 @@ TABLE: dict[str, Callable[[str], str]] = {
     "changes.decide": only("lead", "admin"),  # by the plan's rules: see their tests
     "changes.ask_due_date": only("owner", "lead"),
     "changes.ask_target": only(),  # the KPI's owner, who is none of these people
+    "health.healthz": everyone,  # a load balancer's checks: public in every deployment
+    "health.readyz": everyone,
 }
 # admin POST endpoints are the admin's alone
 ADMIN_PREFIX = "admin."

@@ -7,6 +7,7 @@ from tracker.models.changes import ChangeRequest
 from tracker.models.commentary import Commentary, PackLayout
 from tracker.models.delivery import Action, ActionUpdate, Milestone
 from tracker.models.kpi import KPI, KPIValue
+from tracker.models.ops import SchedulerHeartbeat
 from tracker.models.outbox import OutboxMessage
 from tracker.models.packs import PackBuild, PackRequest
 from tracker.models.people import (
@@ -40,6 +41,7 @@ from tracker.models.tracking import (
 
 __all__ = [
     "DataVersion",
+    "SchedulerHeartbeat",
     "PageCache",
     "KPI",
     "AccountToken",
