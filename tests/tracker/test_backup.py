@@ -274,3 +274,43 @@ def test_the_nightly_copies_keep_the_newest_and_delete_only_their_own(
     assert made[-1].name == "tracker-20261123-023000.db"
     assert backups.check_sqlite_backup(made[-1]) == backups.head_revision()
     shutil.rmtree(folder)
+
+
+def test_a_restore_that_fails_leaves_the_database_as_it_was(
+        demo_app: Flask, kingston_app: Flask, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracker import migrate
+
+    file = tmp_path / "demo-backup.db"
+    backups.backup(get_engine(demo_app), file)
+    before = db_fingerprint(kingston_app)
+
+    def broken_upgrade(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the disk filled up")
+
+    monkeypatch.setattr(migrate, "upgrade", broken_upgrade)
+    failed = kingston_app.test_cli_runner().invoke(args=["restore", "--force", str(file)])
+
+    assert failed.exit_code == 1
+    assert "the migrations failed on the restored copy, so the database was left as it " \
+           "was: the disk filled up" in failed.output
+    assert db_fingerprint(kingston_app) == before
+    target = database_file(kingston_app)
+    assert not list(target.parent.glob(".*.partial*"))
+
+
+def test_restore_with_force_replaces_a_file_that_is_not_a_database(
+        demo_app: Flask, tmp_path: Path) -> None:
+    file = tmp_path / "demo-backup.db"
+    backups.backup(get_engine(demo_app), file)
+    target = tmp_path / "garbage.db"
+    target.write_text("this was never a database")
+
+    refused = run_tracker(url_of(target), TODAY, "restore", str(file))
+    assert refused.returncode == 1
+    assert "cannot be read (DatabaseError)" in refused.stderr and "--force" in refused.stderr
+    assert target.read_text() == "this was never a database"
+
+    forced = run_tracker(url_of(target), TODAY, "restore", "--force", str(file))
+    assert forced.returncode == 0, forced.stderr
+    assert backups.check_sqlite_backup(target) == backups.head_revision()

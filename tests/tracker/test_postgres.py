@@ -94,7 +94,7 @@ def test_backup_and_restore_on_postgres(postgres_url: str, postgres_server: str,
         assert restored.exit_code == 0, restored.output
         assert db_fingerprint(fresh) == before
         client = fresh.test_client()
-        for url in ("/", "/priorities/1", "/actions/SKP-001"):
+        for url in ("/", "/priorities/1", "/actions/SKP-001", "/readyz"):
             assert client.get(url).status_code == 200, url
         # --force replaces a database that holds data, in one transaction
         forced = runner.invoke(args=["restore", "--force", str(file)])

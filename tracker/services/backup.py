@@ -30,6 +30,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
 
 logger = logging.getLogger(__name__)
 
@@ -239,6 +240,16 @@ def holds_data(engine: Engine) -> bool:
         path = _sqlite_path(engine.url)
         if not path.exists() or path.stat().st_size == 0:
             return False
+    try:
+        return _any_rows(engine)
+    except SQLAlchemyError as error:
+        raise BackupError(f"the database ({engine.url.render_as_string(hide_password=True)}) "
+                          f"cannot be read ({type(error).__name__}), so whether it holds "
+                          "data is not known: check TRACKER_DATABASE_URL, or add --force to "
+                          "replace it.") from error
+
+
+def _any_rows(engine: Engine) -> bool:
     with engine.connect() as connection:
         if engine.url.get_backend_name() == "sqlite":
             tables = connection.execute(text(
@@ -296,6 +307,8 @@ def _let_go_of(target: Path) -> None:
         connection = sqlite3.connect(target, timeout=30)
         try:
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.DatabaseError:
+            pass  # not a database (replaced with --force): it has no log to fold in
         finally:
             connection.close()
     if wal.exists() and wal.stat().st_size > 0:
