@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Engine, text
@@ -60,16 +61,19 @@ class Rotation:
 # -- what this code knows of the schema ----------------------------------------------------
 
 
-def known_revisions() -> set[str]:
+@cache
+def known_revisions() -> frozenset[str]:
     from alembic.script import ScriptDirectory
 
     from tracker.migrate import alembic_config
 
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    return {revision.revision for revision in script.walk_revisions()}
+    return frozenset(revision.revision for revision in script.walk_revisions())
 
 
+@cache
 def head_revision() -> str:
+    """This code's newest migration (read from the migration files once per process)."""
     from alembic.script import ScriptDirectory
 
     from tracker.migrate import alembic_config
@@ -113,6 +117,7 @@ def backup(engine: Engine, file: Path, *, force: bool = False) -> Path:
             _pg_dump(engine.url, partial)
             check_pg_backup(partial)
         os.replace(partial, file)
+    logger.info("backed up %s to %s", engine.url.render_as_string(), file)
     return file
 
 
