@@ -52,6 +52,6 @@ def restore(file: Path, force: bool) -> None:
     with transaction() as session:  # as after 'tracker db upgrade'
         refreeze(session)
     migrated = ("" if restored.revision == restored.migrated_to else
-                f", migrated from {restored.revision} to {restored.migrated_to}")
+                f", migrated to {restored.migrated_to}")
     click.echo(f"Restored {file} into {engine.url.render_as_string()} (schema "
                f"{restored.revision}{migrated}).")
