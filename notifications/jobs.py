@@ -7,21 +7,27 @@ Europe/London wall-clock times (``tracker scheduler`` builds every trigger in th
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from notifications import digests, duties, escalation_digest, reminders, statuses
 from notifications.delivery import CLAIM_LEASE, deliver_pending, pending_count, smtp_settings
-from notifications.job_support import JobFunction, JobResult, job_session
+from notifications.job_support import LONDON, JobFunction, JobResult, job_session
 from tracker.db import SQLITE_BUSY_TIMEOUT_MS
 from tracker.models import utcnow
-from tracker.services import security_log
+from tracker.services import health, security_log
+from tracker.services.backup import BackupError
+from tracker.services.backup import nightly as nightly_backup
 
 TIMEZONE = "Europe/London"
+logger = logging.getLogger(__name__)
+DEFAULT_BACKUP_KEEP = 7
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,65 @@ def purge(app: Flask, today: date, dry_run: bool = False) -> JobResult:
     return result
 
 
+def backup_settings() -> tuple[Path | None, int]:
+    """Where the nightly backups go (``TRACKER_BACKUP_DIR``; unset: no backups) and how
+    many the job keeps (``TRACKER_BACKUP_KEEP``, 7 unless set)."""
+    folder = os.environ.get("TRACKER_BACKUP_DIR", "").strip()
+    raw = os.environ.get("TRACKER_BACKUP_KEEP", "").strip()
+    if raw and not (raw.isdigit() and int(raw) >= 1):
+        raise BackupError(f"TRACKER_BACKUP_KEEP must be a whole number of copies, 1 or "
+                          f"more (it is {raw!r}).")
+    return (Path(folder) if folder else None), (int(raw) if raw else DEFAULT_BACKUP_KEEP)
+
+
+def backup(app: Flask, today: date, dry_run: bool = False) -> JobResult:
+    """Today's copy of the database in ``TRACKER_BACKUP_DIR`` (if there is none from today
+    yet), keeping the newest ``TRACKER_BACKUP_KEEP`` of the job's own files."""
+    result = JobResult("backup", dry_run=dry_run)
+    try:
+        folder, keep = backup_settings()
+    except BackupError as error:
+        logger.error("the nightly backup is misconfigured: %s", error)
+        result.headline = f"FAILED: {error}"
+        return result
+    if folder is None:
+        result.headline = "off (TRACKER_BACKUP_DIR is not set)."
+        return result
+    if dry_run:
+        result.headline = f"would back up to {folder}, keeping the newest {keep}."
+        return result
+    from tracker.db import get_engine
+
+    now = datetime.combine(today, datetime.now(LONDON).time())  # the file's name: London time
+    try:
+        rotation = nightly_backup(get_engine(app), folder, keep, now)
+    except BackupError as error:
+        logger.error("the nightly backup failed: %s", error)
+        result.headline = f"FAILED: {error}"
+        return result
+    made = f"made {rotation.made}" if rotation.made else "today's copy was already made"
+    gone = len(rotation.deleted)
+    result.headline = (f"{made}; {len(rotation.kept)} kept, {gone} older deleted.")
+    return result
+
+
+_STARTED_AT: list[datetime] = []  # when this process first beat: the scheduler's start
+
+
+def heartbeat(app: Flask, today: date, dry_run: bool = False) -> JobResult:
+    """The scheduler is alive: one row's time written, so admins are warned on every page
+    when it stops (:mod:`tracker.services.health`)."""
+    result = JobResult("heartbeat", dry_run=dry_run)
+    now = utcnow()
+    if not _STARTED_AT:
+        _STARTED_AT.append(now)
+    with job_session(app, dry_run=dry_run) as session:
+        health.record_heartbeat(session, now, started_at=_STARTED_AT[0])
+    result.headline = f"{'would record' if dry_run else 'recorded'} the scheduler alive at " \
+                      f"{now.astimezone(LONDON):%H:%M:%S}."
+    return result
+
+
 JOBS: tuple[Job, ...] = (
     Job("statuses", "every status worked out as on today (a quarter opening, a date passing)",
         "daily at 00:05", {"hour": 0, "minute": 5}, None, statuses.run),
@@ -106,6 +171,11 @@ JOBS: tuple[Job, ...] = (
     Job("purge", "old security events (after a year), sign-in attempts, ended sessions and "
         "held form text (after 30 days) deleted", "daily at 03:30",
         {"hour": 3, "minute": 30}, None, purge),
+    Job("backup", "a copy of the database in TRACKER_BACKUP_DIR (off when unset), the newest "
+        "TRACKER_BACKUP_KEEP (7) kept", "daily at 02:30", {"hour": 2, "minute": 30}, None,
+        backup),
+    Job("heartbeat", "the scheduler's heartbeat: admins are warned on every page when it is "
+        "over five minutes old", "every minute", None, 60, heartbeat),
 )
 
 

@@ -129,7 +129,8 @@ def run_job(app: Flask, name: str) -> None:
     except Exception:
         logger.exception("job %s failed; it will run again at its next time", name)
         return
-    level = logging.INFO if (result.queued or name != "deliver") else logging.DEBUG
+    quiet = name in ("deliver", "heartbeat")  # every minute: logged when they send
+    level = logging.INFO if (result.queued or not quiet) else logging.DEBUG
     logger.log(level, "%s", result.summary())
     for line in result.lines:
         logger.log(level, "%s", line)

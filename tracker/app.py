@@ -139,10 +139,11 @@ def register_blueprints(app: Flask) -> None:
     from tracker.views import changes
 
     app.register_blueprint(changes.bp)
-    from tracker.views import api, api_tokens
+    from tracker.views import api, api_tokens, health
 
     api.init_app(app)  # the read API under /api/v1, and its OpenAPI document
     app.register_blueprint(api_tokens.bp)
+    app.register_blueprint(health.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

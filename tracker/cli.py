@@ -247,6 +247,7 @@ def worker(once: bool) -> None:
 
 def init_app(app: Flask) -> None:
     from tracker.cli_api import api_token_cli
+    from tracker.cli_backup import backup, restore
     from tracker.cli_kpis import kpi_cli
     from tracker.cli_reports import report_cli
     from tracker.cli_users import users_cli
@@ -263,3 +264,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(statuses_cli)
     app.cli.add_command(serve)
     app.cli.add_command(worker)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)

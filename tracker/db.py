@@ -412,7 +412,8 @@ def has_failed() -> bool:
 # held form text, pack builds, emails, the audit trail (no board page shows it), and the data
 # version and page cache themselves
 UNVERSIONED = WRITABLE_ON_READ | {"login_attempts", "account_tokens", "outbox", "audit_events",
-                                  "data_versions", "page_cache", "recovery_codes"}
+                                  "data_versions", "page_cache", "recovery_codes",
+                                  "scheduler_heartbeats"}
 # columns whose change alone is bookkeeping too (written down as "TABLE (bookkeeping)", so
 # that a GET is still refused them)
 UNVERSIONED_COLUMNS = {"users": frozenset({"last_signed_in_at", "totp_last_step"})}

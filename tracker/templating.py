@@ -106,7 +106,48 @@ def _context() -> dict[str, Any]:
         "csp_nonce": csp_nonce(),
         "sso_on": sso.is_on(),
         "password_on": bool(current_app.config.get("PASSWORD_SIGN_IN", True)),
+        "scheduler_warning": _as_html(scheduler_warning()) if role == "admin" else None,
     }
+
+
+def _as_html(warning: str | None) -> Markup | None:
+    """The warning's text with its command in ``<code>``."""
+    if warning is None:
+        return None
+    before, _, after = warning.partition("`tracker scheduler`")
+    return (Markup('<p class="govuk-notification-banner__heading">') + escape(before)
+            + Markup("<code>tracker scheduler</code>") + escape(after) + Markup("</p>"))
+
+
+def scheduler_warning() -> str | None:
+    """For admins, on every page: the scheduler has stopped (its heartbeat is stale, or it
+    never ran in production). One row read, once per request, never on an error page whose
+    database failed."""
+    if has_failed():
+        return None
+    if "scheduler_warning" not in g:
+        from tracker.clock import LONDON
+        from tracker.models.base import utcnow
+        from tracker.services import health
+
+        warning = None
+        try:
+            beat_at = health.last_heartbeat(get_session())
+        except SQLAlchemyError:
+            logger.exception("the scheduler's heartbeat could not be read")
+            beat_at = None
+        else:
+            expected = current_app.config.get("ENV_NAME") == "production"
+            if health.scheduler_stopped(beat_at, utcnow(), expected=expected):
+                since = ("has never run on this database" if beat_at is None else
+                         f"has not run since {beat_at.astimezone(LONDON):%H:%M} on "
+                         f"{beat_at.astimezone(LONDON).day} "
+                         f"{beat_at.astimezone(LONDON):%B}")
+                warning = (f"The scheduler {since}: reminders and escalations are not "
+                           "being sent. Ask IT to check the `tracker scheduler` service.")
+        g.scheduler_warning = warning
+    found: str | None = g.scheduler_warning
+    return found
 
 
 def long_date(value: date | datetime | None) -> str:
@@ -160,6 +201,10 @@ def _refuse_plain_http() -> Response | None:
     X-Forwarded-Proto) is answered with a page saying so: never a form, never a cookie.
     Not a redirect, which behind a proxy that is not trusted would loop."""
     if current_app.config.get("ENV_NAME") != "production" or request.is_secure:
+        return None
+    from tracker.views.health import PLAIN_HTTP_ENDPOINTS
+
+    if request.endpoint in PLAIN_HTTP_ENDPOINTS:  # a load balancer's check: no cookie, no form
         return None
     return Response(PLAIN_HTTP_REFUSED, status=400, mimetype="text/plain")
 

@@ -375,6 +375,8 @@ def test_without_public_read_the_plan_pages_need_signing_in(kingston_app: Flask)
     for page in pages:
         assert is_sign_in(anonymous.get(page), page), page
     assert browser(kingston_app).get(pages[3]).status_code == 200  # public where allowed
+    for check in ("/healthz", "/readyz"):  # a load balancer's checks stay public
+        assert anonymous.get(check).status_code == 200, check
     reader = browser(private, people.board)
     for page in pages:
         assert reader.get(page).status_code == 200, page

@@ -119,6 +119,8 @@ TABLE: dict[str, Callable[[str], str]] = {
     "api_tokens.index": only("admin"),
     "api_tokens.create": only("admin"),
     "api_tokens.revoke": only("admin"),
+    "health.healthz": everyone,  # a load balancer's checks: public in every deployment
+    "health.readyz": everyone,
 }
 # admin POST endpoints are the admin's alone
 ADMIN_PREFIX = "admin."

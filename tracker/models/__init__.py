@@ -8,6 +8,7 @@ from tracker.models.changes import ChangeRequest
 from tracker.models.commentary import Commentary, PackLayout
 from tracker.models.delivery import Action, ActionUpdate, Milestone
 from tracker.models.kpi import KPI, KPIValue
+from tracker.models.ops import SchedulerHeartbeat
 from tracker.models.outbox import OutboxMessage
 from tracker.models.packs import PackBuild, PackRequest
 from tracker.models.people import (
@@ -43,6 +44,7 @@ __all__ = [
     "ApiToken",
     "ApiTokenUse",
     "DataVersion",
+    "SchedulerHeartbeat",
     "PageCache",
     "KPI",
     "AccountToken",

@@ -27,7 +27,7 @@ from tracker.db import get_session
 from tracker.forms import ConfirmForm
 from tracker.models import OutboxMessage
 from tracker.models.base import utcnow
-from tracker.services import outbox
+from tracker.services import health, outbox
 from tracker.views import pagination, refuse
 
 bp = Blueprint("outbox", __name__, url_prefix="/admin/outbox")
@@ -47,7 +47,7 @@ def index() -> str:
         "admin/outbox.html", page=page, state=state, counts=outbox.counts(db),
         state_tags=STATE_TAGS, pagination=_pagination(page, state),
         is_delivering=bool(current_app.config.get("SMTP_HOST")),
-        retry_hours=outbox.RETRY_HOURS,
+        retry_hours=outbox.RETRY_HOURS, last_sent_at=health.last_email_sent(db),
     )
 
 
