@@ -149,7 +149,7 @@ def trigger_for(job: Job) -> Any:
 def next_runs(now: datetime | None = None) -> list[tuple[Job, datetime | None]]:
     """Each job and when it next runs (London time), as the scheduler would schedule it."""
     now = now or datetime.now(LONDON)
-    result = []
+    result: list[tuple[Job, datetime | None]] = []
     for job in JOBS:
         trigger = trigger_for(job)
         if job.cron is None:

@@ -20,6 +20,13 @@ CHANGE_APPROVALS: tuple[ChangeApproval, ...] = ("group_lead", "board")
 RECIPIENT_ROLES = ("owner", "group_lead", "board")
 
 
+def as_colour(value: str) -> Colour:
+    """A colour read back from storage (a plain string there), checked to be a colour."""
+    if value not in COLOURS:
+        raise ValueError(f"Not a status colour: {value!r}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Complete:
     """The action is complete (100% or rated complete)."""

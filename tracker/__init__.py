@@ -7,7 +7,10 @@ without Flask or SQLAlchemy (:mod:`tracker.entry`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tracker.app import TrackerApp, create_app
 
 __all__ = ["TrackerApp", "create_app"]
 

@@ -207,4 +207,4 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 
 def current_user_or_none() -> User | None:
-    return current_user if getattr(current_user, "is_authenticated", False) else None  # type: ignore[return-value]
+    return current_user if getattr(current_user, "is_authenticated", False) else None

@@ -68,7 +68,7 @@ def _print_diff(diff: PlanDiff, *, would: bool, full: bool = True) -> None:
                    "items).")
         return
     for action in ("add", "change", "retire", "restore"):
-        changes = diff.of(action)  # type: ignore[arg-type]
+        changes = diff.of(action)
         if not changes:
             continue
         heading = f"{prefix}{verbs[action]}" if would else f"{verbs[action].capitalize()}d"

@@ -144,7 +144,7 @@ class SecurityFilterForm(FilterForm):
 
     def validate_kind(self, field: Field) -> None:
         if field.data and field.data not in dict(
-                (c.value, c.label) for c in field.choices or []):  # type: ignore[union-attr]
+                (c.value, c.label) for c in field.choices or []):
             raise ValidationError("Choose what kind of event to show from the list")
 
 

@@ -48,7 +48,7 @@ class PlanMoved(RuntimeError):
     """Plans kept being loaded while this one was: it was not loaded."""
 
 
-def recompute_everything(plan: Plan, today: date, actor: object) -> Recomputed:
+def recompute_everything(plan: Plan, today: date, actor: audit.Actor) -> Recomputed:
     """Recompute every status and roll-up: worked out in a read, stored in a short write.
 
     If a plan is loaded in between, the work is done again with that plan.
@@ -57,7 +57,7 @@ def recompute_everything(plan: Plan, today: date, actor: object) -> Recomputed:
         return _recompute_everything(plan, today, actor)
 
 
-def _recompute_everything(plan: Plan, today: date, actor: object) -> Recomputed:
+def _recompute_everything(plan: Plan, today: date, actor: audit.Actor) -> Recomputed:
     for _attempt in range(ATTEMPTS):
         with read_transaction() as db:
             worked = work_out(db, plan, today)
@@ -74,7 +74,7 @@ def _recompute_everything(plan: Plan, today: date, actor: object) -> Recomputed:
         return store(db, plan, work_out(db, plan, today), actor)
 
 
-def open_quarter(plan: Plan, today: date, actor: object) -> Recomputed | None:
+def open_quarter(plan: Plan, today: date, actor: audit.Actor) -> Recomputed | None:
     """Work out the statuses of the quarter open on ``today`` if it has none yet."""
     with read_transaction() as db:
         needed = needs_opening(db, plan, today)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from plans import Quarter
 from plans.engine import NOT_STARTED, status_word
+from plans.rules import as_colour
 from tracker.models import ActionStatus, RollupStatus
 
 LETTERS = {"red": "R", "amber": "A", "green": "G", "blue": "C", "grey": "N"}
@@ -56,7 +57,7 @@ def of_actions(session: Session, action_ids: Collection[int], quarters: list[Qua
             select(s.action_id, s.quarter, s.colour, s.rule).where(
                 s.action_id.in_(list(action_ids)),
                 s.quarter.in_([q.label for q in quarters]))):
-        found[action_id][label] = (colour, status_word(colour, rule))
+        found[action_id][label] = (colour, status_word(as_colour(colour), rule))
     return {action_id: _steps(by_quarter, quarters) for action_id, by_quarter in found.items()}
 
 

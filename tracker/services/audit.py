@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy.orm import Session
 
@@ -11,6 +11,9 @@ from tracker.models import AuditEvent, User
 
 COMMAND_LINE = "command line"
 SYSTEM = "system"
+
+Actor: TypeAlias = "User | str | None"
+"""Who made a change: a signed-in user, or a label such as :data:`SYSTEM`."""
 
 
 def _plain(value: Any) -> Any:
@@ -27,7 +30,7 @@ def _plain(value: Any) -> Any:
 
 def record(
     session: Session,
-    actor: User | str | None,
+    actor: Actor,
     action: str,
     object_type: str,
     object_ref: str,

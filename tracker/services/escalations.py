@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from plans import Quarter
 from plans.rules import EscalationRule
 from tracker.db import hold
-from tracker.models import Action, Escalation
+from tracker.models import Action, Escalation, User
 from tracker.services import audit
 
 
@@ -69,7 +69,7 @@ def stored(session: Session, action_ids: Collection[int] | None
 
 
 def sync(session: Session, action: Action, found: list[Episode], latest: Quarter,
-         existing: dict[tuple[str, str], Escalation], now: datetime, actor: object) -> int:
+         existing: dict[tuple[str, str], Escalation], now: datetime, actor: audit.Actor) -> int:
     """Raise episodes current in ``latest``, follow open ones, withdraw open ones that no
     longer exist.
 
@@ -110,7 +110,7 @@ class ResolveRefused(ValueError):
     """An escalation cannot be resolved; the message says why."""
 
 
-def resolve(session: Session, escalation: Escalation, user: object, note: str,
+def resolve(session: Session, escalation: Escalation, user: User, note: str,
             now: datetime) -> None:
     """Close an open escalation with a note (flushes; the caller commits)."""
     # held until committed: of two people resolving it at once, the second finds it resolved

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from plans import Plan, Quarter
 from plans.engine import ActionFacts, Status, UpdateFacts, escalations_by_quarter, evaluate
 from plans.rollup import rollup
+from plans.rules import as_colour
 from tracker.db import ChangedMeanwhile
 from tracker.models import (
     KPI,
@@ -154,7 +155,7 @@ def _counting_facts(session: Session, plan: Plan, action_ids: Collection[int] | 
     result: dict[int, dict[Quarter, UpdateFacts]] = defaultdict(dict)
     for action_id, label, rag, percent, concern in session.execute(query):
         result[action_id][parse(label)] = UpdateFacts(
-            rag=rag, percent_complete=percent, is_concern=concern)
+            rag=as_colour(rag), percent_complete=percent, is_concern=concern)
     return result
 
 
@@ -291,7 +292,7 @@ def work_out(session: Session, plan: Plan, today: date,
 # -- step 2: storing it ----------------------------------------------------------------------
 
 
-def store(session: Session, plan: Plan, worked: Worked, actor: object = None) -> Recomputed:
+def store(session: Session, plan: Plan, worked: Worked, actor: audit.Actor = None) -> Recomputed:
     """Store what :func:`work_out` found, where it differs from what is stored. Flushes only.
 
     Raises :class:`PlanChanged` (having written nothing) if a plan was loaded since.
@@ -372,7 +373,7 @@ def store(session: Session, plan: Plan, worked: Worked, actor: object = None) ->
 
 
 def recompute(session: Session, plan: Plan, today: date,
-              action_ids: Iterable[int] | None = None, actor: object = None) -> Recomputed:
+              action_ids: Iterable[int] | None = None, actor: audit.Actor = None) -> Recomputed:
     """Work out and store the statuses of some actions (or all), in the caller's
     transaction. Flushes only."""
     return store(session, plan, work_out(session, plan, today, action_ids), actor)
@@ -441,7 +442,7 @@ def _write(session: Session, model: type[ActionStatus] | type[RollupStatus], wri
         session.execute(update(model), changed[start:start + BATCH])
 
 
-def _store_escalations(session: Session, worked: Worked, actor: object, now: Any) -> int:
+def _store_escalations(session: Session, worked: Worked, actor: audit.Actor, now: Any) -> int:
     if not worked.quarters:
         return 0
     raised = escalation_service.stored(
@@ -512,8 +513,8 @@ def _rollups(plan: Plan, members: Members, status_of: Mapping[tuple[int, str], s
         for label in labels:
             items = [(ref, status_of.get((action_id, label), "grey")) for action_id, ref in group]
             rolled = rollup(method, items)  # type: ignore[arg-type]
-            result[(item_type, item_id, label)] = (rolled.colour, rolled.reason,
-                                                   dict(rolled.counts))
+            result[(item_type, item_id, label)] = (
+                rolled.colour, rolled.reason, {colour: n for colour, n in rolled.counts.items()})
     return result
 
 

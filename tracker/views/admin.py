@@ -235,7 +235,7 @@ def reset_two_factor(user_id: int) -> tuple[str, int] | Response:
     """Clear a person's second factor (they lost their phone and their recovery codes): a
     page to confirm, then the POST. Their sessions end; audited and in the security log."""
     user = _account(user_id)
-    me: User = current_user  # type: ignore[assignment]
+    me: User = current_user
     if (why := two_factor.reset_refusal(me, user)) is not None:
         refuse(*_show(user, problem=why, status=400))
     if request.method == "GET":

@@ -50,7 +50,7 @@ def edit(quarter: str, scope: str) -> str | Response | tuple[str, int]:
     if found is None:
         abort(404)
     access.require(service.may_write(current_user, found))
-    user: User = current_user  # type: ignore[assignment]
+    user: User = current_user
     earlier = service.versions(db, chosen.label, found.key)
     latest = earlier[0] if earlier else None
     previous = service.latest(db, chosen.previous().label).get(found.key)

@@ -135,7 +135,7 @@ def enter_value(ref: str) -> str | Response | tuple[str, int]:
         if number is None:
             form.value.errors = ["Enter the value as a number, like 1420 or 71.5"]
         else:
-            user: User = current_user  # type: ignore[assignment]
+            user: User = current_user
             try:
                 row = kpi_values.record_value(
                     db, plan, user, kpi, form.period.data or "", number,

@@ -51,7 +51,7 @@ def _edit(layout: PackLayout | None) -> str | Response | tuple[str, int]:
     plan_or_404()
     form = _form(layout)
     if form.validate_on_submit():
-        user: User = current_user  # type: ignore[assignment]
+        user: User = current_user
         version = (form.version.data or "").strip()
         data = service.LayoutData(
             name=form.name.data or "", sections=list(form.sections.data or []),

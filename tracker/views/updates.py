@@ -67,7 +67,7 @@ def _action(ref: str) -> Action:
 @bp.get("/my-actions")
 @access.signed_in
 def my_actions() -> str:
-    user: User = current_user  # type: ignore[assignment]
+    user: User = current_user
     plan = _plan()
     period = reporting(plan, clock.today())
     db = get_session()
@@ -112,7 +112,7 @@ def update_open_quarter(ref: str) -> Response:
 @access.signed_in
 @keeps_text
 def update(ref: str, quarter: str) -> str | Response | tuple[str, int]:
-    user: User = current_user  # type: ignore[assignment]
+    user: User = current_user
     plan = _plan()
     action = _action(ref)
     period = window(plan, _quarter(plan, quarter))
@@ -257,7 +257,7 @@ def _data(form: UpdateForm) -> service.UpdateData:
 @bp.post("/actions/<ref>/updates/<int:update_id>/review")
 @access.signed_in
 def review(ref: str, update_id: int) -> str | Response | tuple[str, int]:
-    user: User = current_user  # type: ignore[assignment]
+    user: User = current_user
     plan = _plan()
     action = _action(ref)
     access.require(access.can_approve(user, action))
@@ -317,7 +317,7 @@ def quarters() -> str:
 @bp.post("/quarters/<quarter>/<any(lock, unlock):change>")
 @access.admin
 def lock(quarter: str, change: str) -> Response:
-    user: User = current_user  # type: ignore[assignment]
+    user: User = current_user
     plan = _plan()
     chosen = _quarter(plan, quarter)
     form = LockForm()
