@@ -35,6 +35,7 @@ from flask import Flask
 
 from tracker.db import begin_write, get_engine, get_session, new_session, transaction
 from tracker.models import PackBuild, utcnow
+from tracker.models.packs import BUILDING, QUEUED
 from tracker.reports.figures import Filters
 from tracker.reports.pack import render
 from tracker.services import packs
@@ -68,7 +69,7 @@ def build(app: Flask, build_id: int) -> bool:
     with app.app_context():
         db = get_session()
         found = db.get(PackBuild, build_id)
-        if found is None or found.state != packs.BUILDING:
+        if found is None or found.state != BUILDING:
             return False
         fmt, label, today = found.format, found.quarter, found.today
         filters = Filters(**found.filters)
@@ -150,13 +151,13 @@ def _child_died(app: Flask, build_id: int, error: BaseException) -> None:
     ``ATTEMPTS`` tries, marked failed."""
     with app.app_context(), transaction() as db:
         found = db.get(PackBuild, build_id)
-        if found is None or found.state != packs.BUILDING:
+        if found is None or found.state != BUILDING:
             return
         if found.attempts >= packs.ATTEMPTS:
             packs.fail(db, found, f"Making the pack stopped its process each of "
                        f"{found.attempts} times it was tried ({type(error).__name__})", utcnow())
         else:
-            found.state, found.claimed_until = packs.QUEUED, None
+            found.state, found.claimed_until = QUEUED, None
             found.step = "Waiting to start again"
 
 

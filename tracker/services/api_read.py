@@ -44,7 +44,8 @@ class Page:
     size: int
 
 
-def _paged(db: Session, query: Select[Any], page: Page | None) -> tuple[list[Any], int]:
+def _paged(db: Session, query: Select[*tuple[Any, ...]], page: Page | None
+           ) -> tuple[list[Any], int]:
     if page is None:
         rows = list(db.execute(query))
         return rows, len(rows)

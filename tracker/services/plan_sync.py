@@ -128,7 +128,8 @@ class Snapshot:
         for kind in KINDS:
             many = [getattr(kind.model, f.name) for f in kind.fields if f.many]
             query = select(kind.model).options(*(selectinload(rel) for rel in many))
-            found = {getattr(row, kind.ref_attr): row for row in session.scalars(query)}
+            found: dict[str, Any] = {getattr(row, kind.ref_attr): row
+                                     for row in session.scalars(query)}
             rows[kind.name] = found
             ref_by_id[kind.name] = {row.id: ref for ref, row in found.items()}
         return cls(rows, ref_by_id)
@@ -368,13 +369,13 @@ def apply_plan(session: Session, plan: Plan, snapshot: Snapshot | None = None,
     now = utcnow()
     # first every row exists with its own values, then the references between them are set
     for kind in KINDS:
-        desired = desired_by_kind[kind.name]
+        of_kind = desired_by_kind[kind.name]
         existing = snapshot.rows[kind.name]
         touched = result.touched.get(kind.name, set())
-        for ref, values in desired.items():
+        for ref, values in of_kind.items():
             if ref not in touched:
                 continue
-            row = existing.get(ref)
+            row: Any = existing.get(ref)  # of the kind's model, as every row in a snapshot
             if row is None:
                 row = kind.model(**{kind.ref_attr: ref})
                 existing[ref] = row
@@ -396,13 +397,13 @@ def apply_plan(session: Session, plan: Plan, snapshot: Snapshot | None = None,
                 row.retired_at = None
         if kind.retirable:
             for ref, row in existing.items():
-                if ref not in desired and row.retired_at is None:
+                if ref not in of_kind and row.retired_at is None:
                     row.retired_at = now
     for kind in KINDS:
-        desired = desired_by_kind[kind.name]
+        of_kind = desired_by_kind[kind.name]
         existing = snapshot.rows[kind.name]
         touched = result.touched.get(kind.name, set())
-        for ref, values in desired.items():
+        for ref, values in of_kind.items():
             if ref not in touched:
                 continue
             row = existing[ref]

@@ -111,7 +111,8 @@ def security() -> tuple[str, int]:
             if request.args.get(name)}
 
     def href(number: int) -> str:
-        return url_for("admin.security", **kept, **({"page": number} if number > 1 else {}))
+        values: dict[str, Any] = {**kept, **({"page": number} if number > 1 else {})}
+        return url_for("admin.security", **values)
 
     return render_template(
         "admin/security.html", form=form, page=page, kinds=security_log.KINDS,

@@ -105,7 +105,7 @@ class ErrorSchema(ma.Schema):
     error = ma.fields.Nested(ErrorBody, required=True)
 
 
-class TrackerApi(Api):  # type: ignore[misc]
+class TrackerApi(Api):
     """flask-smorest's Api, answering only the API's own errors in JSON: the rest of the app
     keeps its pages (its error handler is the blueprint's, not the app's)."""
 
@@ -194,7 +194,7 @@ def _log_use(token_id: int, status: int) -> None:
 
 
 def _links(meta: dict[str, Any]) -> str:
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "page"}
     rels = {"first": meta.get("first_page"), "last": meta.get("last_page"),
             "prev": meta.get("previous_page"), "next": meta.get("next_page")}
     return ", ".join(

@@ -32,6 +32,7 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from plans import Plan, Quarter
 from tracker import access, clock
@@ -203,9 +204,9 @@ def exceptions() -> str:
         args = view_args(view)
 
         def href(number: int) -> str:
-            return url_for("board.exceptions",
-                           **{**args, **({"only": found.only} if found.only else {}),
-                              **({"page": str(number)} if number > 1 else {})})
+            values: dict[str, Any] = {**args, **({"only": found.only} if found.only else {}),
+                                      **({"page": str(number)} if number > 1 else {})}
+            return url_for("board.exceptions", **values)
 
         context = _context(view)
         body = render_template(
@@ -261,7 +262,7 @@ def _trend() -> Any:
 
 @bp.get("/pack.<fmt>")
 @access.signed_in
-def pack(fmt: str) -> Response:
+def pack(fmt: str) -> WerkzeugResponse:
     """Ask for the pack: it is never made here. The file, if it is built with the data as it
     is; else the page that shows it being prepared (it is queued for the builder)."""
     if fmt not in packs.FORMATS:
@@ -304,11 +305,11 @@ def _build(build_id: int) -> PackBuild:
     return found
 
 
-def _pack_args(found: PackBuild) -> dict[str, str]:
+def _pack_args(found: PackBuild) -> dict[str, Any]:  # url_for values
     return {"quarter": found.quarter.replace("/", "-").replace(" ", "-"), **found.filters}
 
 
-def _layout_args(found: PackBuild) -> dict[str, str]:
+def _layout_args(found: PackBuild) -> dict[str, Any]:  # url_for values
     kept = found.layout or {}
     return {"layout": str(kept["id"])} if kept.get("id") else {}
 

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 import kpis as measures
 from kpis.formatting import value_text
@@ -123,7 +124,7 @@ def detail(ref: str) -> str:
 
 @bp.post("/kpis/<ref>/values")
 @access.signed_in
-def enter_value(ref: str) -> str | Response | tuple[str, int]:
+def enter_value(ref: str) -> str | WerkzeugResponse | tuple[str, int]:
     """A KPI's owner or an admin records a value (or corrects one) for a period."""
     plan = _plan()
     kpi = _kpi(ref)

@@ -7,10 +7,12 @@ Each page loads what it shows in a fixed number of queries.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TypeVar
 
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.sql.base import ExecutableOption
 
 from tracker import access, clock
 from tracker.db import get_session
@@ -29,13 +31,16 @@ from tracker.models import (
     Priority,
     Theme,
 )
+from tracker.models.base import PlanItem
 from tracker.reports import history
 from tracker.services.calendar import plan_quarters
 
 bp = Blueprint("plan", __name__)
 
+ItemT = TypeVar("ItemT", bound=PlanItem)
 
-def _current(model: type) -> list:  # type: ignore[type-arg]
+
+def _current(model: type[ItemT]) -> list[ItemT]:
     query = select(model).where(model.retired_at.is_(None)).order_by(model.position)
     return list(get_session().scalars(query))
 
@@ -58,7 +63,7 @@ def _priorities_with_commitments() -> list[Priority]:
     return list(get_session().scalars(query))
 
 
-def _by_ref(model: type, ref: str, *options: object):  # type: ignore[no-untyped-def]
+def _by_ref(model: type[ItemT], ref: str, *options: ExecutableOption) -> ItemT:
     item = get_session().scalars(select(model).where(model.ref == ref).options(*options)).first()
     if item is None:
         abort(404)

@@ -299,7 +299,8 @@ def _review_again(action: Action, update: ActionUpdate, form: ReviewForm) -> str
               for name, messages in form.errors.items() if messages]
     g.review_again = ReviewAgain(update_id=update.id, form=form,
                                  blank=ReviewForm(formdata=None), errors=errors)
-    page: str = current_app.view_functions["plan.action"](ref=action.ref)
+    page = current_app.view_functions["plan.action"](ref=action.ref)
+    assert isinstance(page, str), "the action page is drawn as HTML"
     return page
 
 
