@@ -55,7 +55,7 @@ lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
-	$(BIN)/mypy plans kpis
+	$(BIN)/mypy plans kpis tracker notifications
 
 pytest: install
 	$(BIN)/python -m pytest
