@@ -21,6 +21,7 @@ from plans.engine import (
 )
 from plans.periods import Calendar, Quarter
 from plans.rules import (
+    COLOURS,
     DEFAULT_RULES,
     AllOf,
     AnyOf,
@@ -38,6 +39,7 @@ from plans.rules import (
     RagRule,
     Rules,
     SelfIs,
+    as_colour,
 )
 
 APRIL = Calendar(4, 1)
@@ -554,3 +556,9 @@ def test_the_engine_stays_pure() -> None:
                             text=True, timeout=60, check=True)
     loaded = set(result.stdout.split())
     assert sorted(loaded & {"flask", "sqlalchemy", "pandas", "matplotlib", "tracker"}) == []
+
+
+def test_a_colour_read_back_from_storage_is_checked() -> None:
+    assert [as_colour(colour) for colour in COLOURS] == list(COLOURS)
+    with pytest.raises(ValueError, match="Not a status colour: 'purple'"):
+        as_colour("purple")
