@@ -128,6 +128,7 @@ def pages(s: Sample) -> list[Shown]:
         Shown("themes", ANYONE, "/themes"),
         Shown("theme", ANYONE, f"/themes/{s.theme}"),
         Shown("who's who", ANYONE, "/who"),
+        Shown("public progress page", ANYONE, "/public"),
         Shown("KPIs", ANYONE, "/kpis"),
         Shown("KPI", ANYONE, "/kpis/asb-incidents"),
         Shown("sign-in", ANYONE, "/sign-in"),
@@ -153,6 +154,7 @@ def pages(s: Sample) -> list[Shown]:
         Shown("account", MEMBER, "/account"),
         Shown("set up two-factor", MEMBER, "/account/two-factor/set-up"),
         Shown("escalations", MEMBER, "/escalations"),
+        Shown("submit a good-news story", MEMBER, "/stories/new"),
         Shown("not allowed", MEMBER, "/admin", status=403),
         # a thematic group's lead
         Shown("my actions, a lead's", LEAD, "/my-actions"),
@@ -198,6 +200,7 @@ def pages(s: Sample) -> list[Shown]:
         Shown("outbox", ADMIN, "/admin/outbox"),
         Shown("email", ADMIN, f"/admin/outbox/{s.message}"),
         Shown("briefing book", ADMIN, "/board/layouts"),
+        Shown("good-news stories", ADMIN, "/stories"),
         Shown("new layout", ADMIN, "/board/layouts/new"),
         Shown("new layout refused", ADMIN, "/board/layouts/new", status=400,
               then=_empty_layout),
