@@ -216,7 +216,7 @@ def pages(s: Sample) -> list[Shown]:
 
 
 # these answer with something other than a page: images, downloads, JSON, redirects
-NOT_PAGES = {"kpis.chart", "board.trend_chart", "board.pack", "board.pack_progress",
+NOT_PAGES = {"kpis.chart", "public.chart", "board.trend_chart", "board.pack", "board.pack_progress",
              "board.pack_file", "auth.sign_out", "updates.update_open_quarter",
              "static"}
 # the read API answers JSON and CSV to programs, not pages to people
