@@ -38,7 +38,7 @@ from tracker.models import AccountToken, AuditEvent, UserSession
 
 ADMIN_PAGES = ("/admin", "/admin/audit", "/admin/security", "/admin/users",
                "/admin/users/{id}", "/admin/users/{id}/reset-two-factor", "/kpis/import-police",
-               "/admin/api-tokens")
+               "/admin/api-tokens", "/stories")
 
 
 def admin_client(app: Flask) -> FlaskClient:
