@@ -44,7 +44,7 @@ class PriorityProgress:
         """"7 of 9 actions on track, 1 complete": counts only."""
         if not self.total:
             return "No actions have been reported on yet."
-        parts = []
+        parts: list[str] = []
         for colour, word in WORDS:
             n = self.counts.get(colour, 0)
             if n and not parts:

@@ -32,7 +32,7 @@ def new() -> str | Response | tuple[str, int]:
     form = StoryForm()
     form.commitment.choices = _choices()
     if request.method == "POST" and form.validate_on_submit():
-        user: User = current_user  # type: ignore[assignment]
+        user: User = current_user
         try:
             service.submit(get_session(), user, form.title.data or "", form.body.data or "",
                            form.commitment.data or None)
@@ -64,7 +64,7 @@ def decide(story_id: int) -> Response:
     status = {"approve": APPROVED, "withdraw": WITHDRAWN}.get(decision)
     if status is None:
         abort(400)
-    user: User = current_user  # type: ignore[assignment]
+    user: User = current_user
     try:
         service.decide(db, user, story, status)
     except service.StoryRefused as refused:
