@@ -12,7 +12,7 @@ from tracker.models import AuditEvent, User
 COMMAND_LINE = "command line"
 SYSTEM = "system"
 
-Actor: TypeAlias = "User | str | None"
+Actor: TypeAlias = User | str | None
 """Who made a change: a signed-in user, or a label such as :data:`SYSTEM`."""
 
 
