@@ -11,7 +11,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
-from tracker.config import PROJECT_ROOT, load_config
+from tracker.config import INSTANCE, TEMPLATES, load_config
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error handlers, commands."""
     app = TrackerApp(
         "tracker",
-        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_path=str(INSTANCE),
         instance_relative_config=False,
     )
     app.config.update(load_config(app.instance_path))
@@ -75,7 +75,7 @@ class BoundedInt(IntegerConverter):
 def register_templates(app: Flask) -> None:
     app.jinja_loader = ChoiceLoader(
         [
-            FileSystemLoader(str(PROJECT_ROOT / "templates")),
+            FileSystemLoader(str(TEMPLATES)),  # the checkout's, or the wheel's
             PrefixLoader({
                 "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
                 "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),

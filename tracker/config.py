@@ -18,13 +18,26 @@ import math
 import os
 import re
 import secrets
+import sys
 from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE.parent
+
+# Where the app's files are, installed or not. One rule: a wheel carries the templates inside
+# the package (tracker/templates/, put there by setup.py's build step), a checkout keeps them
+# at its top (templates/) and has none inside the package; so the package's own folder when
+# it is there (an installed tracker), else the checkout's. An installed tracker keeps its
+# instance folder (the development SQLite file) where Flask puts an installed app's,
+# PREFIX/var/tracker-instance; a checkout keeps it in instance/.
+INSTALLED = (PACKAGE / "templates").is_dir()
+TEMPLATES = PACKAGE / "templates" if INSTALLED else PROJECT_ROOT / "templates"
+INSTANCE = (Path(sys.prefix) / "var" / "tracker-instance" if INSTALLED
+            else PROJECT_ROOT / "instance")
 
 
 class ConfigError(RuntimeError):

@@ -95,4 +95,7 @@ def read_plan_ahead(app: Flask) -> None:
 def run_waitress(app: Flask, host: str, port: int, threads: int) -> None:
     import waitress
 
-    waitress.serve(app, host=host, port=port, threads=threads, ident="tracker")
+    # waitress drops X-Forwarded-* from a proxy it was not told to trust; the tracker trusts
+    # TRACKER_PROXIES of them itself (ProxyFix), as under gunicorn, so they reach the app
+    waitress.serve(app, host=host, port=port, threads=threads, ident="tracker",
+                   clear_untrusted_proxy_headers=False)
