@@ -209,6 +209,19 @@ def _mfa_required(env: Any) -> str:
     return value
 
 
+LOG_FORMATS = ("text", "json")
+
+
+def _log_format(env: Any) -> str:
+    """``TRACKER_LOG_FORMAT``: text lines (the default), or one JSON object a line."""
+    raw = env.get("TRACKER_LOG_FORMAT", "").strip().lower() or "text"
+    if raw not in LOG_FORMATS:
+        shown = "".join(c if c.isprintable() else "?" for c in raw)[:40]
+        raise ConfigError(f"TRACKER_LOG_FORMAT={shown!r} is not known: use text (the "
+                          "default) or json.")
+    return raw
+
+
 def load_config(instance_path: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
     """Read the configuration from ``environ`` (default: ``os.environ``)."""
     env = os.environ if environ is None else environ
@@ -276,6 +289,7 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "MFA_REQUIRED": _mfa_required(env),
         # requests one read API token may make a minute (tracker.services.api_tokens)
         "API_RATE_LIMIT": _integer(env, "TRACKER_API_RATE_LIMIT", 120),
+        "LOG_FORMAT": _log_format(env),
     }
     config.update(_mail_settings(env))
     config.update(_sign_in_settings(env, mode))
