@@ -141,6 +141,7 @@ def configure(app: Flask) -> None:
     json_lines = app.config.get("LOG_FORMAT") == "json"
     handler.setFormatter(JsonLines() if json_lines else logging.Formatter(TEXT_FORMAT))
     root.setLevel(logging.INFO)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # /readyz reads the migrations
 
 
 def init_app(app: Flask) -> None:

@@ -194,7 +194,7 @@ def _json_server(database: str, folder: Path, *args: str) -> Iterator[tuple[str,
             try:
                 if requests.get(url + "/healthz", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet
                 pass
             assert time.monotonic() < deadline, errors.read_text(errors="replace")
             time.sleep(0.1)

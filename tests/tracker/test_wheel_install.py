@@ -88,7 +88,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
         try:
             if requests.get(url + "/healthz", timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet
             pass
         time.sleep(0.1)
     raise AssertionError(f"{url} did not answer:\n{log.read_text(errors='replace')}")
