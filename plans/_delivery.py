@@ -21,7 +21,7 @@ def read_kpis(state: State, node: Node, partnership: Partnership | None) -> tupl
         keys = ctx.mapping(
             item, f"KPI on line {line_of(item)}", ("id", "name", "better"),
             ("unit", "frequency", "source", "owner", "commitments", "themes", "baseline",
-             "targets", "target", "tolerance", "values", "police_uk"),
+             "targets", "target", "tolerance", "values", "police_uk", "public"),
         )
         if keys is None:
             continue
@@ -59,6 +59,7 @@ def read_kpis(state: State, node: Node, partnership: Partnership | None) -> tupl
             if crime_types and unit not in (None, "count"):
                 ctx.error(keys["police_uk"], f"{where} police_uk: police.uk rows are counted, "
                           f"so the KPI's unit must be count, not {unit}")
+        is_public = ctx.boolean(keys.get("public"), f"{where} public")
         if None in (kid, name, better, unit, frequency):
             continue
         assert kid is not None and name is not None
@@ -72,6 +73,7 @@ def read_kpis(state: State, node: Node, partnership: Partnership | None) -> tupl
             targets=targets, target=target,
             tolerance=5.0 if tolerance is None else tolerance,
             values=values, line=line_of(item), police_uk=crime_types or (),
+            is_public=bool(is_public),
         ))
     return tuple(result)
 

@@ -211,6 +211,7 @@ class KPI:
     values: Mapping[str, float]
     line: int = 0
     police_uk: tuple[str, ...] = ()  # the data.police.uk crime types it counts
+    is_public: bool = False  # shown on the public progress page (`public: true`)
 
     def target_for(self, year_label: str) -> float | None:
         return self.targets.get(year_label, self.target)

@@ -147,6 +147,10 @@ def register_blueprints(app: Flask) -> None:
     api.init_app(app)  # the read API under /api/v1, and its OpenAPI document
     app.register_blueprint(api_tokens.bp)
     app.register_blueprint(health.bp)
+    from tracker.views import public, stories
+
+    app.register_blueprint(public.bp)  # the public progress page, and good-news stories
+    app.register_blueprint(stories.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

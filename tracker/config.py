@@ -271,6 +271,8 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "PLAN_FILE": env.get("TRACKER_PLAN_FILE") or str(PROJECT_ROOT / "plans.yaml"),
         "PUBLIC_READ": env.get("TRACKER_PUBLIC_READ", "1" if mode != "production" else "0")
         in {"1", "true", "yes", "on"},
+        # the public progress page for residents (/public), off unless asked for
+        "PUBLIC_PAGE": _switch(env, "TRACKER_PUBLIC_PAGE", False),
         "PAGE_CACHE": env.get("TRACKER_PAGE_CACHE", "1") in {"1", "true", "yes", "on"},
         "BASE_URL": (env.get("TRACKER_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "HTTPS": https,

@@ -67,6 +67,7 @@ def demo_people_db(demo_db_template: Path, tmp_path_factory: pytest.TempPathFact
 def _served(template: Path, folder: Path) -> Iterator[LiveServer]:
     database = _copy(template, folder)
     app = _make_app(database)
+    app.config["PUBLIC_PAGE"] = True  # the public progress page is shown and checked too
     try:
         with serve(app, database) as server:
             yield server

@@ -128,6 +128,7 @@ def pages(s: Sample) -> list[Shown]:
         Shown("themes", ANYONE, "/themes"),
         Shown("theme", ANYONE, f"/themes/{s.theme}"),
         Shown("who's who", ANYONE, "/who"),
+        Shown("public progress page", ANYONE, "/public"),
         Shown("KPIs", ANYONE, "/kpis"),
         Shown("KPI", ANYONE, "/kpis/asb-incidents"),
         Shown("sign-in", ANYONE, "/sign-in"),
@@ -153,6 +154,7 @@ def pages(s: Sample) -> list[Shown]:
         Shown("account", MEMBER, "/account"),
         Shown("set up two-factor", MEMBER, "/account/two-factor/set-up"),
         Shown("escalations", MEMBER, "/escalations"),
+        Shown("submit a good-news story", MEMBER, "/stories/new"),
         Shown("not allowed", MEMBER, "/admin", status=403),
         # a thematic group's lead
         Shown("my actions, a lead's", LEAD, "/my-actions"),
@@ -198,6 +200,7 @@ def pages(s: Sample) -> list[Shown]:
         Shown("outbox", ADMIN, "/admin/outbox"),
         Shown("email", ADMIN, f"/admin/outbox/{s.message}"),
         Shown("briefing book", ADMIN, "/board/layouts"),
+        Shown("good-news stories", ADMIN, "/stories"),
         Shown("new layout", ADMIN, "/board/layouts/new"),
         Shown("new layout refused", ADMIN, "/board/layouts/new", status=400,
               then=_empty_layout),
@@ -213,7 +216,7 @@ def pages(s: Sample) -> list[Shown]:
 
 
 # these answer with something other than a page: images, downloads, JSON, redirects
-NOT_PAGES = {"kpis.chart", "board.trend_chart", "board.pack", "board.pack_progress",
+NOT_PAGES = {"kpis.chart", "public.chart", "board.trend_chart", "board.pack", "board.pack_progress",
              "board.pack_file", "auth.sign_out", "updates.update_open_quarter",
              "static"}
 # the read API answers JSON and CSV to programs, not pages to people
@@ -222,6 +225,8 @@ NOT_PAGES |= {rule for rule in ("api_docs.openapi",)} | {
                                *(f"feed_{feed}_{fmt}" for feed in (
                                    "action_statuses", "kpi_values", "escalations")
                                  for fmt in ("csv", "json")))}
+# a load balancer's health checks answer JSON
+NOT_PAGES |= {"health.healthz", "health.readyz"}
 
 
 @pytest.fixture(scope="module")

@@ -78,7 +78,7 @@ KNOWN_KEYS = {
     "period", "value", "targets", "target", "tolerance", "values", "calendar",
     "update_due_days", "window_opens_days", "reminders", "at", "to", "rag", "rollup",
     "approval", "escalate", "if", "then", "self", "no_update", "kpi", "behind_schedule", "all",
-    "any", "quarters",
+    "any", "quarters", "public",
 }
 BLOCK_KEY = re.compile(r"^( *)(- )?([a-z_]+):")
 LINES = BASE.splitlines()

@@ -8,7 +8,6 @@ needs by their role and ownership in the database.
 
 from __future__ import annotations
 
-import html as html_lib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from datetime import date
 from html.parser import HTMLParser
 
 import pytest
+from bs4 import BeautifulSoup, Tag
 from flask import Flask
 from flask.testing import FlaskClient
 from jinja2.bccache import Bucket, BytecodeCache
@@ -103,68 +103,82 @@ def token_for(client: FlaskClient, path: str = "/") -> str:
 # -- reading pages --------------------------------------------------------------------------
 
 
+def page(html: str) -> BeautifulSoup:
+    """The page parsed as a browser would (Python's HTML parser, through Beautiful Soup)."""
+    return BeautifulSoup(html, "html.parser")
+
+
+def text_of(element: Tag | BeautifulSoup) -> str:
+    """An element's text as a reader sees it: scripts and styles left out, single spaces."""
+    for hidden in element.find_all(["script", "style"]):
+        hidden.decompose()
+    text = re.sub(r"\s+", " ", element.get_text(" ")).strip()
+    return re.sub(r"\s+(?=[,.;:)])|(?<=\()\s+", "", text)
+
+
 def visible(html: str) -> str:
     """The text of the page's main content as a reader sees it: no tags, single spaces."""
-    main = re.search(r"<main.*?</main>", html, re.S)
-    body = main.group(0) if main else html
-    body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
-    text = html_lib.unescape(re.sub(r"<[^>]+>", " ", body))
-    text = re.sub(r"\s+", " ", text).strip()
-    return re.sub(r"\s+(?=[,.;:)])|(?<=\()\s+", "", text)
+    soup = page(html)
+    main = soup.find("main")
+    return text_of(main if isinstance(main, Tag) else soup)
 
 
 def banners(html: str) -> list[str]:
     """The flashed notification banners, each as "kind: text" (success, error or info)."""
-    found = re.findall(r'<div class="govuk-notification-banner([^"]*)".*?'
-                       r'<p class="govuk-notification-banner__heading">(.*?)</p>', html, re.S)
-    return [f"{_kind(classes)}: {visible(f'<main>{text}</main>')}" for classes, text in found]
+    found = []
+    for banner in page(html).select("div.govuk-notification-banner"):
+        heading = banner.select_one("p.govuk-notification-banner__heading")
+        if heading is not None:
+            found.append(f"{_kind(banner.get('class') or [])}: {text_of(heading)}")
+    return found
 
 
-def _kind(classes: str) -> str:
-    if "--success" in classes:
+def _kind(classes: str | list[str]) -> str:
+    joined = " ".join(classes) if isinstance(classes, list) else classes
+    if "--success" in joined:
         return "success"
-    return "error" if "--error" in classes else "info"
+    return "error" if "--error" in joined else "info"
 
 
 def field_error(html: str, field: str) -> str | None:
     """The error message shown beside a field, or None."""
-    found = re.search(rf'<p id="{re.escape(field)}-error" class="govuk-error-message">(.*?)</p>',
-                      html, re.S)
-    if found is None:
+    found = page(html).find("p", id=f"{field}-error", class_="govuk-error-message")
+    if not isinstance(found, Tag):
         return None
-    return visible(f"<main>{found.group(1)}</main>").removeprefix("Error:").strip()
+    return text_of(found).removeprefix("Error:").strip()
 
 
 def status_rows(html: str) -> dict[str, str]:
     """The action page's "Status by quarter" table: quarter -> the row's text."""
-    table = html.split('id="statuses"', 1)[1].split("</table>", 1)[0]
+    marker = page(html).find(id="statuses")
+    assert isinstance(marker, Tag), "no status table on the page"
+    found = marker if marker.name == "table" else marker.find_next("table")
+    assert isinstance(found, Tag), "no status table on the page"
     rows = {}
-    for row in re.findall(r'<tr class="govuk-table__row">(.*?)</tr>', table, re.S):
-        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    for row in found.select("tr.govuk-table__row"):
+        cells = row.find_all("td")
         if cells:
-            rows[visible(f"<main>{cells[0]}</main>")] = visible(f"<main>{row}</main>")
+            rows[text_of(cells[0])] = text_of(row)
     return rows
 
 
 def table(html: str, caption: str) -> list[list[str]]:
     """The rows of the table whose caption starts with ``caption``: each row's header and
     data cells as a reader sees them (the head row included)."""
-    for found in re.findall(r"<table\b.*?</table>", html, re.S):
-        title = re.search(r"<caption[^>]*>(.*?)</caption>", found, re.S)
-        if title and visible(f"<main>{title.group(1)}</main>").startswith(caption):
-            return [[visible(f"<main>{cell}</main>")
-                     for cell in re.findall(r"<t[hd]\b[^>]*>(.*?)</t[hd]>", row, re.S)]
-                    for row in re.findall(r"<tr\b[^>]*>(.*?)</tr>", found, re.S)]
+    for found in page(html).find_all("table"):
+        title = found.find("caption")
+        if isinstance(title, Tag) and text_of(title).startswith(caption):
+            return [[text_of(cell) for cell in row.find_all(["th", "td"])]
+                    for row in found.find_all("tr")]
     raise AssertionError(f"no table captioned {caption!r} on the page")
 
 
 def error_summary(html: str) -> list[str]:
     """The entries of the error summary at the top of the page."""
-    found = re.search(r'<div class="govuk-error-summary".*?</ul>', html, re.S)
-    if found is None:
+    summary = page(html).select_one("div.govuk-error-summary")
+    if summary is None:
         return []
-    items = re.findall(r"<li>(.*?)</li>", found.group(0), re.S)
-    return [visible(f"<main>{item}</main>") for item in items]
+    return [text_of(item) for item in summary.find_all("li")]
 
 
 @dataclass

@@ -8,12 +8,12 @@ owner would read it from their phone.
 
 from __future__ import annotations
 
-import html as html_module
 import re
 from datetime import UTC, datetime
 from functools import lru_cache
 
 import pyotp
+from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select, update
@@ -170,7 +170,7 @@ def cookie(client: FlaskClient) -> str | None:
 
 def text(response: TestResponse) -> str:
     """The page's text, tags removed and spaces collapsed: what a person reads."""
-    html = response.get_data(as_text=True)
-    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
-    words = re.sub(r"<[^>]+>", " ", html)
-    return " ".join(html_module.unescape(words).split())
+    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    for hidden in soup.find_all(["script", "style"]):
+        hidden.decompose()
+    return " ".join(soup.get_text(" ").split())

@@ -9,7 +9,7 @@ from tracker import access
 
 
 def test_every_endpoint_declares_who_may_reach_it(kingston_app: Flask) -> None:
-    levels = {access.PUBLIC, access.READER, access.SIGNED_IN, access.ADMIN}
+    levels = {access.PUBLIC, access.READER, access.SIGNED_IN, access.ADMIN, access.API_TOKEN}
     undeclared = []
     for rule in kingston_app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -18,8 +18,19 @@ def test_every_endpoint_declares_who_may_reach_it(kingston_app: Flask) -> None:
         if getattr(view, access.ACCESS, None) not in levels:
             undeclared.append(f"{rule.endpoint} ({rule.rule})")
     assert undeclared == [], "declare an access level (@access.public, .reader, " \
-        ".signed_in or .admin) on: " + ", ".join(undeclared)
+        ".signed_in, .admin or .api_token) on: " + ", ".join(undeclared)
     assert len(list(kingston_app.url_map.iter_rules())) > 10  # the walk saw the real app
+
+
+def test_token_endpoints_are_the_read_apis_alone(kingston_app: Flask) -> None:
+    """Only the read API (under /api/v1/) answers to API tokens, and it answers to nothing
+    else: a token never opens a page, and a session never opens the API."""
+    for rule in kingston_app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        level = getattr(kingston_app.view_functions[rule.endpoint], access.ACCESS, None)
+        if level == access.API_TOKEN:
+            assert rule.rule.startswith("/api/v1/"), rule.rule
 
 
 def test_admin_endpoints_are_for_admins(kingston_app: Flask) -> None:

@@ -6,10 +6,10 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from html import unescape
 from typing import Any
 
 import pytest
+from bs4 import Tag
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import count, db_fingerprint
 from tests.tracker.helpers import field_error
+from tests.tracker.helpers import page as parsed
 from tests.tracker.signing import (
     ADMIN,
     BOARD,
@@ -37,7 +38,7 @@ from tracker.models import AccountToken, AuditEvent, UserSession
 
 ADMIN_PAGES = ("/admin", "/admin/audit", "/admin/security", "/admin/users",
                "/admin/users/{id}", "/admin/users/{id}/reset-two-factor", "/kpis/import-police",
-               "/admin/api-tokens")
+               "/admin/api-tokens", "/stories")
 
 
 def admin_client(app: Flask) -> FlaskClient:
@@ -58,40 +59,48 @@ def add_events(app: Flask, how_many: int, **fields: Any) -> None:
         s.commit()
 
 
-def _text(html: str) -> str:
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+def _text(element: Tag) -> str:
+    return " ".join(element.get_text(" ").split())
+
+
+def _table_body(html: str) -> Tag:
+    """The body of the page's first table."""
+    body = parsed(html).select_one("tbody.govuk-table__body")
+    assert body is not None, "no table on the page"
+    return body
 
 
 def rows(response: Any) -> list[str]:
-    """The audit table's events, each as the text it reads on a wide screen: the event's row,
-    then the full-width row of its old and new values under it."""
-    html = response.get_data(as_text=True)
-    body = html.split('<tbody class="govuk-table__body">')[1].split("</tbody>")[0]
+    """The table's rows (the audit trail's events, the accounts), each as the text it reads on
+    a wide screen: an event's row, then the full-width row of its old and new values under it."""
+    body = _table_body(response.get_data(as_text=True))
     # each cell's own label is for narrow screens only, where the cells stack
-    body = re.sub(r'<span class="app-audit__label">[^<]*</span>', " ", body)
+    for label in body.select("span.app-audit__label"):
+        label.decompose()
     events: list[str] = []
-    for row in body.split("<tr")[1:]:
-        if "app-audit__values" in row.split(">", 1)[0]:
-            events[-1] += " " + _text("<tr" + row)
+    for row in body.find_all("tr"):
+        if "app-audit__values" in (row.get("class") or []):
+            events[-1] += " " + _text(row)
         else:
-            events.append(_text("<tr" + row))
+            events.append(_text(row))
     return events
 
 
 def values(response: Any) -> list[list[tuple[str, str]]]:
     """Each event's old and new values as listed (not the JSON): (label, value) pairs."""
-    html = response.get_data(as_text=True)
     found = []
-    for row in re.findall(r'<tr class="govuk-table__row app-audit__values">(.*?)</tr>', html,
-                          re.S):
-        listed = row.split("<dl", 1)[1].split("</dl>", 1)[0]
-        found.append([(_text(key), _text(value)) for key, value in re.findall(
-            r"<dt[^>]*>(.*?)</dt>\s*<dd[^>]*>(.*?)</dd>", listed, re.S)])
+    for row in parsed(response.get_data(as_text=True)).select("tr.app-audit__values"):
+        listed = row.find("dl")
+        assert isinstance(listed, Tag)
+        found.append([(_text(key), _text(value))
+                      for key, value in zip(listed.find_all("dt"), listed.find_all("dd"),
+                                            strict=True)])
     return found
 
 
 def refs(response: Any) -> list[str]:
-    return re.findall(r"<strong>(T-\d+)</strong>", response.get_data(as_text=True))
+    return [text for strong in parsed(response.get_data(as_text=True)).find_all("strong")
+            if re.fullmatch(r"T-\d+", text := strong.get_text().strip())]
 
 
 @contextmanager
@@ -265,14 +274,16 @@ def test_values_have_a_full_width_row_under_their_event(kingston_app: Flask) -> 
     html = admin_client(kingston_app).get("/admin/audit?object_type=thing").get_data(
         as_text=True)
 
-    table = html.split('<table class="govuk-table app-audit">', 1)[1].split("</table>", 1)[0]
-    headers = re.findall(r'<th scope="col" class="govuk-table__header">(.*?)</th>', table)
+    table = parsed(html).select_one("table.govuk-table.app-audit")
+    assert table is not None
+    headers = [_text(th) for th in table.select('thead th.govuk-table__header[scope="col"]')]
     assert headers == ["When", "Who", "What", "Item", "Summary"]
-    body = table.split('<tbody class="govuk-table__body">', 1)[1]
-    kinds = re.findall(r'<tr class="govuk-table__row (app-audit__[a-z-]+)', body)
+    body = _table_body(html)
+    kinds = [next(c for c in row["class"] if c.startswith("app-audit__"))
+             for row in body.select("tr.govuk-table__row")]
     assert kinds == ["app-audit__event", "app-audit__event", "app-audit__values"]
-    [cell] = re.findall(r'<tr class="govuk-table__row app-audit__values">\s*<td ([^>]*)>', body)
-    assert f'colspan="{len(headers)}"' in cell
+    [cell] = body.select("tr.app-audit__values > td")
+    assert cell.get("colspan") == str(len(headers))
     assert "New values Progress A long account." in _text(body)
 
 

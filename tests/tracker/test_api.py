@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import count, db_fingerprint
 from tests.tracker.api_support import bearer, make_token
+from tests.tracker.helpers import page as parsed
 from tests.tracker.signing import ADMIN, BOARD, signed_in
 from tracker.db import get_engine
 from tracker.models import ActionStatus, ApiToken, ApiTokenUse, AuditEvent, Escalation, User
@@ -330,9 +331,9 @@ def test_an_admin_makes_a_token_that_is_shown_once(demo_app: Flask) -> None:
         "csrf_token": _csrf(page.get_data(as_text=True)), "purpose": "Power BI board report",
         "days": "90"})
     assert made.status_code == 200
-    secret = re.search(r'<code id="api-token"[^>]*>([^<]+)</code>', made.get_data(as_text=True))
+    secret = parsed(made.get_data(as_text=True)).find("code", id="api-token")
     assert secret is not None
-    token = secret.group(1)
+    token = secret.get_text().strip()
     assert demo_app.test_client().get("/api/v1/plan", headers=bearer(token)).status_code == 200
     listing = admin.get("/admin/api-tokens").get_data(as_text=True)
     assert token not in listing  # never shown again

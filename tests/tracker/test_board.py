@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import pytest
+from bs4 import Tag
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, select
 
 from tests.tracker.helpers import browser, db, pin_today, table, visible
+from tests.tracker.helpers import page as parsed
 from tests.tracker.signing import ADMIN, BOARD
 from tracker.models import (
     Action,
@@ -260,15 +262,16 @@ def test_the_trend_shows_each_quarter_s_stored_statuses(kingston_app: Flask,
         priority = s.scalars(select(Priority).where(Priority.ref == "1")).one()
     words = {"red": "Red", "amber": "Amber", "green": "Green", "blue": "Complete",
              "grey": "No update"}
-    strip = re.search(r'<ol class="app-strip" aria-label="Priority 1, status by quarter, '
-                      r'2024/25 Q1 to 2026/27 Q2">(.*?)</ol>', html, re.S)
-    assert strip is not None
-    heard = re.findall(r'<span class="govuk-visually-hidden">(.*?)</span>', strip.group(1))
+    strip = parsed(html).find("ol", class_="app-strip", attrs={
+        "aria-label": "Priority 1, status by quarter, 2024/25 Q1 to 2026/27 Q2"})
+    assert isinstance(strip, Tag)
+    heard = [span.get_text() for span in strip.select("span.govuk-visually-hidden")]
     quarters = [f"{y}/{y - 1999} Q{q}" for y in (2024, 2025) for q in (1, 2, 3, 4)] + [
         "2026/27 Q1", "2026/27 Q2"]
     assert heard == [f"{q}: {words[stored[(priority.id, q)]]}" for q in quarters]
     # commitments in the plan's order, each with its title and a link
-    refs = re.findall(r'<a class="govuk-link" href="/board/commitments/([0-9.a-z]+)">', html)
+    refs = [link["href"].removeprefix("/board/commitments/")
+            for link in parsed(html).select('a.govuk-link[href^="/board/commitments/"]')]
     assert refs[:3] == ["1.a", "1.b", "1.c"] and refs.index("2.a") > refs.index("1.k")
     chart = board.get("/board/trend.svg")
     assert chart.mimetype == "image/svg+xml" and b"<svg" in chart.data
@@ -293,7 +296,6 @@ def test_the_html_pack_opens_styled_and_can_run_nothing(kingston_app: Flask, sce
                                                         board: FlaskClient) -> None:
     import base64
     import hashlib
-    import re
 
     from tracker import builder
 

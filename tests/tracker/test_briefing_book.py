@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import openpyxl
+from bs4 import Tag
 from flask import Flask
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -24,9 +25,11 @@ from tests.tracker.helpers import (
     browser,
     db,
     field_error,
+    text_of,
     token_for,
     visible,
 )
+from tests.tracker.helpers import page as parsed
 from tests.tracker.signing import ADMIN, BOARD, LEAD
 from tests.tracker.test_board_pack import outline
 from tracker import builder
@@ -55,8 +58,7 @@ def pack_of(app: Flask, fmt: str, choice: Choice = EVERYTHING
 
 
 def headings(document: str) -> list[str]:
-    return [visible(f"<main>{h}</main>") for h in re.findall(r"<h2[^>]*>(.*?)</h2>", document,
-                                                             re.S)]
+    return [text_of(h) for h in parsed(document).find_all("h2")]
 
 
 def layout_form(client, url: str, **fields: object):  # type: ignore[no-untyped-def]
@@ -300,8 +302,11 @@ def test_no_update_is_its_own_status_and_section_in_the_pack(demo_app: Flask) ->
     assert unreported and all(r.word == "No update" for r in unreported)
     assert board_view.action_counts["grey"] == len(unreported)
     document = pack.content.decode()
-    section = document.split('id="no-update"', 1)[1].split("</table>", 1)[0]
-    listed = re.findall(r'<span class="ref">([^<]+)</span>', section)
+    marker = parsed(document).find(id="no-update")
+    assert isinstance(marker, Tag)
+    found = marker if marker.name == "table" else marker.find_next("table")
+    assert isinstance(found, Tag)
+    listed = [ref.get_text() for ref in found.select("span.ref")]
     assert listed == [r.ref for r in unreported][:50]
     summary = visible("<main>" + document.split('id="summary"', 1)[1].split("</section>", 1)[0]
                       + "</main>")

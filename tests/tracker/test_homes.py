@@ -3,8 +3,6 @@ navigation offers them, and the community safety team's overview of what needs d
 
 from __future__ import annotations
 
-import html as html_lib
-import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from tests.conftest import _copy, _make_app
-from tests.tracker.helpers import db, pin_today, visible
+from tests.tracker.helpers import db, page, pin_today, visible
 from tests.tracker.signing import ADMIN, BOARD, LEAD, MEMBER, set_password, sign_in
 from tracker.db import get_engine
 from tracker.models import ActionUpdate, OutboxMessage, QuarterLock, User, utcnow
@@ -27,10 +25,8 @@ NAV = {
 
 
 def _nav(html: str) -> list[str]:
-    found = re.findall(r'<a class="govuk-service-navigation__link" href="[^"]*"[^>]*>(.*?)</a>',
-                       html, re.S)
-    return [" ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", text)).split())
-            for text in found]
+    return [" ".join(link.get_text(" ").split())
+            for link in page(html).select("a.govuk-service-navigation__link[href]")]
 
 
 @pytest.mark.parametrize("email", list(HOMES))

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from bs4 import Tag
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -37,10 +38,12 @@ from tests.tracker.helpers import (
     db,
     error_summary,
     field_error,
+    page,
     pin_today,
     status_of,
     status_rows,
     submit_update,
+    text_of,
     visible,
 )
 from tests.tracker.signing import ADMIN, BOARD
@@ -103,12 +106,15 @@ def xlsx(rows: list[list[object]], percent_cells: tuple[str, ...] = ()) -> bytes
 
 def problem_rows(html: str) -> list[tuple[str, str]]:
     """The upload page's table of problems: (row, problem) as a reader sees them."""
-    table = html.split('id="problems"', 1)[1].split("</table>", 1)[0]
+    marker = page(html).find(id="problems")
+    assert isinstance(marker, Tag), "no table of problems on the page"
+    found = marker if marker.name == "table" else marker.find_next("table")
+    assert isinstance(found, Tag), "no table of problems on the page"
     rows = []
-    for row in re.findall(r'<tr class="govuk-table__row">(.*?)</tr>', table, re.S):
-        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    for row in found.select("tr.govuk-table__row"):
+        cells = row.find_all("td")
         if cells:
-            rows.append(tuple(visible(f"<main>{c}</main>") for c in cells))
+            rows.append(tuple(text_of(c) for c in cells))
     return rows  # type: ignore[return-value]
 
 
@@ -1141,8 +1147,8 @@ def test_a_file_with_very_many_problems_lists_the_first_and_says_how_many_more(
         content_type="multipart/form-data")
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    listed = re.findall(r'<tr class="govuk-table__row">\s*<td class="govuk-table__cell">\d+',
-                        html)
+    listed = [row for row in page(html).select("tr.govuk-table__row")
+              if (cell := row.find("td")) is not None and text_of(cell)[:1].isdigit()]
     assert len(listed) == PROBLEMS_LISTED
     assert "40 more problems are not listed here" in visible(html)
     assert db_fingerprint(kingston_app) == before

@@ -23,6 +23,7 @@ from tests.tracker.helpers import (
     token_for,
     visible,
 )
+from tests.tracker.helpers import page as parsed
 from tracker.models import KPI, Action, ActionStatus, ActionUpdate, AuditEvent, KPIValue, User
 
 PLAN = load_plan(KINGSTON)
@@ -50,7 +51,7 @@ def test_the_list_shows_every_kpi_at_a_glance(demo_app: Flask) -> None:
     for kpi in PLAN.kpis:
         assert f'href="/kpis/{kpi.id}"' in html
     # every status is a word, never colour alone, and every direction of travel a word
-    statuses = re.findall(r'<strong class="govuk-tag[^"]*">\s*([^<]+?)\s*</strong>', html)
+    statuses = [tag.get_text().strip() for tag in parsed(html).select("strong.govuk-tag")]
     assert len(statuses) == len(PLAN.kpis)
     assert set(statuses) <= {"Red", "Amber", "Green", "No data", "No target"}
     assert "Red" in statuses
@@ -74,9 +75,8 @@ def test_a_kpi_page_has_its_chart_text_alternative_numbers_and_links(demo_app: F
     kpi = next(k for k in PLAN.kpis if k.id == "asb-incidents")
     html = client.get("/kpis/asb-incidents").get_data(as_text=True)
     assert '<img src="/kpis/asb-incidents/chart.svg"' in html
-    caption = re.search(r'<figcaption id="chart-description"[^>]*>(.*?)</figcaption>', html,
-                        re.S)
-    assert caption and "against a target of" in caption.group(1)
+    caption = parsed(html).find("figcaption", id="chart-description")
+    assert caption is not None and "against a target of" in caption.get_text()
     assert "The numbers" in html and "2026/27 Q2" in html
     for ref in kpi.commitments:
         assert f'href="/commitments/{ref}"' in html

@@ -335,7 +335,7 @@ def test_every_post_a_board_member_tries_is_refused(kingston_app: Flask) -> None
                                "update_id": update_id, "change": "lock", "user_id": board_id,
                                "message_id": 1, "escalation_id": 1, "scope": "summary",
                                "layout_id": layout_id, "change_id": change_id,
-                               "token_id": 1}
+                               "token_id": 1, "story_id": 1}
     rules = [r for r in kingston_app.url_map.iter_rules()
              if "POST" in (r.methods or ()) and not r.endpoint.startswith("auth.")]
     assert {r.endpoint for r in rules} >= {"updates.update", "updates.review", "updates.lock"}
@@ -377,6 +377,11 @@ def test_without_public_read_the_plan_pages_need_signing_in(kingston_app: Flask)
     assert browser(kingston_app).get(pages[3]).status_code == 200  # public where allowed
     for check in ("/healthz", "/readyz"):  # a load balancer's checks stay public
         assert anonymous.get(check).status_code == 200, check
+    assert anonymous.get("/public").status_code == 404  # the public page is off by default
+    private.config["PUBLIC_PAGE"] = True  # on, it needs no sign-in even without public read
+    assert anonymous.get("/public").status_code == 200
+    assert is_sign_in(anonymous.get("/stories/new"), "/stories/new")
+    assert is_sign_in(anonymous.get("/stories"), "/stories")
     reader = browser(private, people.board)
     for page in pages:
         assert reader.get(page).status_code == 200, page

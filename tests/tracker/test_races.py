@@ -8,7 +8,6 @@ plan asks group leads to approve owners' updates, so that approvals can race too
 
 from __future__ import annotations
 
-import re
 import shutil
 import threading
 import uuid
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from bs4 import BeautifulSoup
 from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.orm import Session
 
@@ -151,9 +151,10 @@ def race(*sends: Callable[[], requests.Response]) -> list[requests.Response]:
 
 
 def _words(html: str) -> str:
-    body = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
-    return " ".join(re.sub(r"<[^>]+>", " ", body).replace("&#39;", "'")
-                    .replace("&amp;", "&").split())
+    soup = BeautifulSoup(html, "html.parser")
+    for hidden in soup.find_all(["script", "style"]):
+        hidden.decompose()
+    return " ".join(soup.get_text(" ").split())
 
 
 def _update_form(person: Person, path: str) -> dict[str, str]:

@@ -121,6 +121,12 @@ TABLE: dict[str, Callable[[str], str]] = {
     "api_tokens.revoke": only("admin"),
     "health.healthz": everyone,  # a load balancer's checks: public in every deployment
     "health.readyz": everyone,
+    # the public progress page: no sign-in (a 404 while TRACKER_PUBLIC_PAGE is off)
+    "public.page": everyone,
+    "public.chart": everyone,
+    "stories.new": only("owner", "lead", "other_member", "admin"),  # staff; not the board
+    "stories.index": only("admin"),
+    "stories.decide": only("admin"),
 }
 # admin POST endpoints are the admin's alone
 ADMIN_PREFIX = "admin."
@@ -190,7 +196,7 @@ def _board_escalation(app: Flask) -> int:
 def _url(app: Flask, rule, action: Action, update: ActionUpdate,  # type: ignore[no-untyped-def]
          people: dict[str, User]) -> str:
     samples = {"ref": action.ref, "quarter": "2024-25-Q1", "update_id": update.id,
-               "token_id": 1,
+               "token_id": 1, "story_id": 1,
                "token": "not-a-real-token", "change": "lock", "user_id": people["owner"].id,
                "fmt": "csv", "message_id": 1, "build_id": 1, "filename": "pack.csv",
                "scope": "summary", "layout_id": 1,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from tests.conftest import db_fingerprint
+from tests.tracker.helpers import page as parsed
 from tests.tracker.signing import (
     ADMIN,
     BOARD,
@@ -86,7 +87,8 @@ def typed_key(html: str) -> str:
 
 
 def shown_codes(html: str) -> list[str]:
-    return re.findall(r"<li><code>([0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4})</code></li>", html)
+    return [code.get_text() for code in parsed(html).select("li > code")
+            if re.fullmatch(r"[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}", code.get_text())]
 
 
 def flashed(client: FlaskClient, path: str = "/sign-in") -> str:

@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from bs4 import Tag
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy import update as sql_update
@@ -37,12 +38,14 @@ from tests.tracker.helpers import (
     status_of,
     status_rows,
     submit_update,
+    text_of,
     token_for,
     typed,
     update_form,
     update_url,
     visible,
 )
+from tests.tracker.helpers import page as parsed
 from tracker import create_app
 from tracker.db import get_engine
 from tracker.models import (
@@ -141,9 +144,9 @@ def test_an_owner_who_also_leads_sees_the_groups_actions_too(kingston_app: Flask
 
 
 def _row(html: str, ref: str) -> str:
-    for row in re.findall(r'<tr class="govuk-table__row">.*?</tr>', html, re.S):
-        if f'href="/actions/{ref}"' in row:
-            return visible(f"<main>{row}</main>")
+    for row in parsed(html).select("tr.govuk-table__row"):
+        if row.find("a", href=f"/actions/{ref}") is not None:
+            return text_of(row)
     raise AssertionError(f"{ref} is not listed")
 
 
@@ -432,9 +435,9 @@ LOWER = ("40% is less than the 60% in your 2026/27 Q1 update: correct the percen
 
 
 def _warning_shown(html: str) -> bool:
-    found = re.search(r'<div class="app-percent-lower" id="percent-lower"[^>]*>', html)
-    assert found is not None, "no percentage warning on the page"
-    return " hidden" not in found.group(0)
+    found = parsed(html).find("div", id="percent-lower", class_="app-percent-lower")
+    assert isinstance(found, Tag), "no percentage warning on the page"
+    return not found.has_attr("hidden")
 
 
 def test_a_percentage_lower_than_last_quarters_is_confirmed_before_it_is_saved(
@@ -508,10 +511,11 @@ def test_a_first_update_has_nothing_to_be_lower_than(kingston_app: Flask) -> Non
 
 
 def _concern_reveal(html: str) -> str:
-    found = re.search(r'<div class="govuk-checkboxes__conditional[^"]*" '
-                      r'id="conditional-is_concern">.*?</textarea>', html, re.S)
-    assert found is not None, "the reason is not inside the concern box's reveal"
-    return found.group(0)
+    found = parsed(html).find("div", id="conditional-is_concern",
+                              class_="govuk-checkboxes__conditional")
+    assert isinstance(found, Tag) and found.find("textarea") is not None, \
+        "the reason is not inside the concern box's reveal"
+    return str(found)
 
 
 def test_the_concern_reason_is_revealed_by_ticking_the_box(kingston_app: Flask) -> None:

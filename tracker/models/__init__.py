@@ -31,6 +31,7 @@ from tracker.models.plan import (
     Priority,
     Theme,
 )
+from tracker.models.stories import Story
 from tracker.models.tracking import (
     ActionStatus,
     Escalation,
@@ -41,6 +42,7 @@ from tracker.models.tracking import (
 )
 
 __all__ = [
+    "Story",
     "ApiToken",
     "ApiTokenUse",
     "DataVersion",

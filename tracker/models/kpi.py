@@ -47,6 +47,8 @@ class KPI(PlanItem, Base):
     targets: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     target: Mapped[float | None]
     tolerance: Mapped[float] = mapped_column(default=5.0)
+    # shown on the public progress page (the plan's `public: true`)
+    is_public: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     owner: Mapped[User | None] = relationship()
     commitments: Mapped[list[Commitment]] = relationship(

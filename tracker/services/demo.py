@@ -81,6 +81,7 @@ def make_demo(session: Session, today: date, seed: int = 2024) -> list[str]:
         lines.extend(_commentary(session, plan, current))
         lines.extend(_briefing_book(session))
         lines.extend(_change_requests(session, plan, current, today))
+        lines.extend(_stories(session))
     lines.extend(_people(session))
     return lines
 
@@ -301,6 +302,34 @@ def _commentary(session: Session, plan: Plan, current: Quarter) -> list[str]:
             written += 1
     return [f"Demo commentary added: {written} summaries and leads' narratives."] if written \
         else []
+
+
+DEMO_STORIES = (
+    ("Safer routes home from school",
+     "Young people, parents and schools walked the routes home with the police and the "
+     "council's wardens. Street lights were mended and two alleyways cleared, and the "
+     "wardens now patrol the routes at home time.", "4.a", True),
+    ("A new space for young people on the estate",
+     "The youth service has opened evening sessions in the community centre, with sport, "
+     "music and mentoring, planned with the young people who use them.", None, False),
+)
+
+
+def _stories(session: Session) -> list[str]:
+    """Good-news stories: one approved by the community safety team, one waiting."""
+    from tracker.models import Commitment
+    from tracker.services import stories
+
+    admin, member = _first(session, "admin"), _first(session, "member") or _first(session, "lead")
+    if admin is None or member is None:
+        return []
+    for title, body, ref, approve in DEMO_STORIES:
+        known = ref is not None and session.scalar(
+            select(Commitment.id).where(Commitment.ref == ref)) is not None
+        story = stories.submit(session, _acting(member), title, body, ref if known else None)
+        if approve:
+            stories.decide(session, _acting(admin), story, "approved")
+    return ["Demo good-news stories added: 1 approved, 1 waiting for a decision."]
 
 
 def _briefing_book(session: Session) -> list[str]:

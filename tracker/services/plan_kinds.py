@@ -160,7 +160,7 @@ def _kpis(plan: Plan) -> dict[str, dict[str, Any]]:
         baseline_period=lambda k: k.baseline.period if k.baseline else None,
         baseline_value=lambda k: k.baseline.value if k.baseline else None,
         targets=lambda k: dict(k.targets), target=lambda k: k.target,
-        tolerance=lambda k: k.tolerance, owner=lambda k: k.owner,
+        tolerance=lambda k: k.tolerance, owner=lambda k: k.owner, is_public=lambda k: k.is_public,
         commitments=lambda k: frozenset(k.commitments), themes=lambda k: frozenset(k.themes),
     )
 
@@ -220,7 +220,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("KPI", KPI, (
         Field("name"), Field("unit"), Field("better"), Field("frequency"), Field("source"),
         Field("baseline_period"), Field("baseline_value"), Field("targets"), Field("target"),
-        Field("tolerance"), POSITION, Field("owner", "person"),
+        Field("tolerance"), POSITION, Field("owner", "person"), Field("is_public"),
         Field("commitments", "commitment", many=True), Field("themes", "theme", many=True)),
         _kpis),
     Kind("action", Action, (
