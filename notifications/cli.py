@@ -53,11 +53,11 @@ def jobs_run(name: str, today: object, dry_run: bool) -> None:
 def scheduler_command() -> None:
     """Run the scheduled jobs until stopped (one scheduler per database)."""
     from notifications.scheduler import AlreadyRunning, serve
+    from tracker import logs
 
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    logs.configure(app)  # text lines, or JSON lines with TRACKER_LOG_FORMAT=json
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         serve(app)
     except AlreadyRunning as error:

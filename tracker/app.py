@@ -11,7 +11,8 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
-from tracker.config import PROJECT_ROOT, load_config
+from tracker import logs
+from tracker.config import INSTANCE, TEMPLATES, load_config
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ class TrackerApp(Flask):
         from tracker import db
 
         response: Response = db.serve_request(super().full_dispatch_request)
-        return response
+        return logs.finished(response)  # once, for the answer given (not each try)
 
     def handle_user_exception(self, e: Exception) -> HTTPException | ResponseReturnValue:
         from tracker import db
@@ -39,20 +40,22 @@ class TrackerApp(Flask):
         if isinstance(e, db.DatabaseBusy):  # nothing was saved: say so, and keep the text
             from tracker.views.errors import busy_page
 
-            return self.finalize_request(busy_page(e), from_error_handler=True)
-        return super().handle_exception(e)
+            return logs.finished(
+                self.finalize_request(busy_page(e), from_error_handler=True))
+        return logs.finished(super().handle_exception(e))
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error handlers, commands."""
     app = TrackerApp(
         "tracker",
-        instance_path=str(PROJECT_ROOT / "instance"),
+        instance_path=str(INSTANCE),
         instance_relative_config=False,
     )
     app.config.update(load_config(app.instance_path))
     if test_config:
         app.config.update(test_config)
+    logs.init_app(app)  # first: every request has its id before anything else runs
     app.url_map.converters["int"] = BoundedInt
     register_templates(app)
     register_extensions(app)
@@ -75,7 +78,7 @@ class BoundedInt(IntegerConverter):
 def register_templates(app: Flask) -> None:
     app.jinja_loader = ChoiceLoader(
         [
-            FileSystemLoader(str(PROJECT_ROOT / "templates")),
+            FileSystemLoader(str(TEMPLATES)),  # the checkout's, or the wheel's
             PrefixLoader({
                 "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
                 "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),

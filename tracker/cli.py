@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from plans import PlanError
-from tracker import serving, work
+from tracker import logs, serving, work
 from tracker.cli_support import day_option, loaded_plan
 from tracker.db import get_engine, get_session, transaction
 from tracker.plan_check import plan_check, report_refusal
@@ -205,6 +205,7 @@ def serve(host: str, port: int, workers: int, threads: int | None, server: str |
     from tracker.templating import partnership_name
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    logs.configure(app)  # once, here: gunicorn's workers are forked from this process
     chosen = serving.choose_server(workers, server)
     if chosen == serving.GUNICORN and not serving.can_fork():
         raise click.ClickException("gunicorn needs fork, which this system does not have: "
@@ -231,13 +232,10 @@ def serve(host: str, port: int, workers: int, threads: int | None, server: str |
 @with_appcontext
 def worker(once: bool) -> None:
     """Build the board packs people ask for (and those built ahead) until stopped."""
-    import logging
-
     from tracker import builder
 
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    logs.configure(app)
     if once:
         ready = builder.build_waiting(app)
         click.echo(f"{ready} board pack{'s' if ready != 1 else ''} built.")

@@ -18,13 +18,26 @@ import math
 import os
 import re
 import secrets
+import sys
 from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE.parent
+
+# Where the app's files are, installed or not. One rule: a wheel carries the templates inside
+# the package (tracker/templates/, put there by setup.py's build step), a checkout keeps them
+# at its top (templates/) and has none inside the package; so the package's own folder when
+# it is there (an installed tracker), else the checkout's. An installed tracker keeps its
+# instance folder (the development SQLite file) where Flask puts an installed app's,
+# PREFIX/var/tracker-instance; a checkout keeps it in instance/.
+INSTALLED = (PACKAGE / "templates").is_dir()
+TEMPLATES = PACKAGE / "templates" if INSTALLED else PROJECT_ROOT / "templates"
+INSTANCE = (Path(sys.prefix) / "var" / "tracker-instance" if INSTALLED
+            else PROJECT_ROOT / "instance")
 
 
 class ConfigError(RuntimeError):
@@ -196,6 +209,19 @@ def _mfa_required(env: Any) -> str:
     return value
 
 
+LOG_FORMATS = ("text", "json")
+
+
+def _log_format(env: Any) -> str:
+    """``TRACKER_LOG_FORMAT``: text lines (the default), or one JSON object a line."""
+    raw = env.get("TRACKER_LOG_FORMAT", "").strip().lower() or "text"
+    if raw not in LOG_FORMATS:
+        shown = "".join(c if c.isprintable() else "?" for c in raw)[:40]
+        raise ConfigError(f"TRACKER_LOG_FORMAT={shown!r} is not known: use text (the "
+                          "default) or json.")
+    return raw
+
+
 def load_config(instance_path: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
     """Read the configuration from ``environ`` (default: ``os.environ``)."""
     env = os.environ if environ is None else environ
@@ -265,6 +291,7 @@ def load_config(instance_path: str, environ: dict[str, str] | None = None) -> di
         "MFA_REQUIRED": _mfa_required(env),
         # requests one read API token may make a minute (tracker.services.api_tokens)
         "API_RATE_LIMIT": _integer(env, "TRACKER_API_RATE_LIMIT", 120),
+        "LOG_FORMAT": _log_format(env),
     }
     config.update(_mail_settings(env))
     config.update(_sign_in_settings(env, mode))

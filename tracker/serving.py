@@ -52,7 +52,27 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[s
         "proc_name": "tracker",
         # no control socket: it would be one per user, shared by every instance they run
         "control_socket_disable": True,
+        # gunicorn's own lines in the tracker's log format; no access log of its own (the
+        # tracker writes one line per request, tracker.logs)
+        "logger_class": tracker_logs_for_gunicorn(),
     }
+
+
+def tracker_logs_for_gunicorn() -> type:
+    from gunicorn.glogging import Logger
+
+    class ThroughTrackerLogs(Logger):  # type: ignore[misc]
+        """gunicorn's error log passed to the process's logging (:func:`tracker.logs.configure`),
+        so that with ``TRACKER_LOG_FORMAT=json`` every line is JSON; its access log stays
+        off."""
+
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            for handler in list(self.error_log.handlers):
+                self.error_log.removeHandler(handler)
+            self.error_log.propagate = True
+
+    return ThroughTrackerLogs
 
 
 def run_gunicorn(make_app: Callable[[], Flask], options: dict[str, Any]) -> None:
@@ -95,4 +115,7 @@ def read_plan_ahead(app: Flask) -> None:
 def run_waitress(app: Flask, host: str, port: int, threads: int) -> None:
     import waitress
 
-    waitress.serve(app, host=host, port=port, threads=threads, ident="tracker")
+    # waitress drops X-Forwarded-* from a proxy it was not told to trust; the tracker trusts
+    # TRACKER_PROXIES of them itself (ProxyFix), as under gunicorn, so they reach the app
+    waitress.serve(app, host=host, port=port, threads=threads, ident="tracker",
+                   clear_untrusted_proxy_headers=False)

@@ -209,18 +209,6 @@ def _refuse_plain_http() -> Response | None:
     return Response(PLAIN_HTTP_REFUSED, status=400, mimetype="text/plain")
 
 
-def _stamp_request() -> None:
-    """Give the request an id: on its error page, in the ``X-Request-Id`` header and in the
-    security log, so that what a person saw and what an admin reads can be matched."""
-    g.request_id = secrets.token_hex(8)
-
-
-def _request_id_header(response: Response) -> Response:
-    if g.get("request_id"):
-        response.headers.setdefault("X-Request-Id", g.request_id)
-    return response
-
-
 def status_strip(history: Sequence[Any] | None, label: str = "Status by quarter") -> Markup:
     """The strip of quarters of ``macros/status.html``'s ``status_strip``, drawn here: the
     board's pages draw hundreds (the trend, thousands of quarters), and a macro's call
@@ -244,8 +232,6 @@ def _step(colour: str, quarter: str, word: str, letter: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_stamp_request)
-    app.after_request(_request_id_header)
     app.before_request(_refuse_plain_http)
     app.context_processor(_context)
     app.jinja_env.filters["long_date"] = long_date

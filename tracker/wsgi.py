@@ -8,8 +8,9 @@ configuration comes from the environment (``TRACKER_*``), as for ``tracker serve
 
 from __future__ import annotations
 
-from tracker import create_app
+from tracker import create_app, logs
 from tracker.serving import read_plan_ahead
 
 app = create_app()
+logs.configure(app)  # once per worker process; gunicorn's own access log stays off
 read_plan_ahead(app)  # before the first request, not during it

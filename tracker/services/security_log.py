@@ -47,6 +47,7 @@ KEEP_ATTEMPTS = timedelta(days=30)
 KEEP_SESSIONS = timedelta(days=30)
 KEEP_HELD = timedelta(days=30)
 KEEP_API_USES = timedelta(days=365)  # the read API's usage log (tracker.services.api_tokens)
+ID_COLUMN = 32  # security_events.request_id: the ids made here have 16 characters
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,14 @@ def keep(app: Flask, kind: str, seen: Seen, email: str = "", detail: str = "",
     for a request that is rolled back, such as a refused page)."""
     if kind not in KINDS:
         raise ValueError(f"unknown security event kind {kind!r}")
+    if len(seen.request_id) > ID_COLUMN:  # a proxy's longer id: kept whole in the detail
+        detail = f"{detail} (request {seen.request_id})".lstrip()
     event = SecurityEvent(kind=kind, email=email.strip().lower()[:320], source=seen.source[:64],
-                          request_id=seen.request_id[:32], method=seen.method[:10],
+                          request_id=seen.request_id[:ID_COLUMN], method=seen.method[:10],
                           path=seen.path[:300], detail=detail[:500])
     logger.warning("%s account=%s source=%s request=%s %s %s %s", kind,
                    _one_line(event.email) or "-", _one_line(event.source) or "-",
-                   event.request_id or "-", event.method, _one_line(event.path),
+                   _one_line(seen.request_id) or "-", event.method, _one_line(event.path),
                    _one_line(event.detail))
     if session is not None:
         session.add(event)

@@ -36,7 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from plans.bulk import cycle_collection_paused
 from tracker import clock
-from tracker.config import PROJECT_ROOT
+from tracker.config import TEMPLATES
 from tracker.db import data_version, get_session, transaction_of_its_own
 from tracker.models import PageCache
 
@@ -90,8 +90,7 @@ def _code() -> str:
         stamp = [version("csp-tracker")]
     except PackageNotFoundError:
         stamp = ["unknown"]
-    templates = PROJECT_ROOT / "templates"
-    for folder, _dirs, files in sorted(os.walk(templates)):
+    for folder, _dirs, files in sorted(os.walk(TEMPLATES)):
         for name in sorted(files):
             info = (Path(folder) / name).stat()
             stamp.append(f"{name}:{info.st_size}:{info.st_mtime_ns}")
