@@ -228,12 +228,7 @@ def test_a_restored_older_backup_is_brought_up_to_date(demo_app: Flask,
     backups.backup(get_engine(demo_app), older)
     engine = _make_app(older)
     try:
-        config = migrate.alembic_config(f"sqlite:///{older}")
-        from alembic import command
-
-        with get_engine(engine).begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "-1")
+        migrate.downgrade(get_engine(engine), "-1")
     finally:
         get_engine(engine).dispose()
     revision = backups.check_sqlite_backup(older)
