@@ -106,12 +106,11 @@ class JsonLines(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request_id = getattr(record, "request_id", None)
-        if request_id:
-            line["request_id"] = request_id
         access = getattr(record, "access", None)
         if isinstance(access, dict):
-            line.update(access)
+            line.update(access)  # the request's id among them, always in the same place
+        elif request_id := getattr(record, "request_id", None):
+            line["request_id"] = request_id
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)
