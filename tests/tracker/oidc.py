@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.tracker.servers import free_port
+from tests.tracker.servers import free_port, wait_until_up
 
 MOCK = Path(sys.executable).parent / "oidc-provider-mock"
 OURS = Path(__file__).with_name("oidc_provider.py")
@@ -57,7 +56,8 @@ def provider(folder: Path, ours: bool = False) -> Iterator[Provider]:
         process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(url, process, log)
+        wait_until_up(url, process, log, path="/.well-known/openid-configuration",
+                      seconds=START_SECONDS)
         yield Provider(url, process, log)
     finally:
         process.terminate()
@@ -66,21 +66,6 @@ def provider(folder: Path, ours: bool = False) -> Iterator[Provider]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the provider stopped:\n{log.read_text(errors='replace')}")
-        try:
-            if requests.get(url + "/.well-known/openid-configuration",
-                            timeout=5).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"the provider at {url} did not answer:\n{log.read_text()}")
 
 
 def sso_settings(issuer: str, **more: Any) -> dict[str, Any]:

@@ -75,15 +75,18 @@ class Servers:
                          for log in self.logs)
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_SECONDS
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path,
+                  path: str = "/sign-in", seconds: float = START_SECONDS) -> None:
+    """Poll ``url + path`` until it answers 200; fail with the server's log if the process
+    stops or ``seconds`` pass (a read time-out counts as not up yet)."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"the server stopped:\n{log.read_text(errors='replace')}")
         try:
-            if requests.get(url + "/sign-in", timeout=5).status_code == 200:
+            if requests.get(url + path, timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet
             pass
         time.sleep(0.1)
     raise AssertionError(f"the server at {url} did not answer:\n{log.read_text()}")
@@ -110,7 +113,7 @@ def serving(database_url: str, today: date, folder: Path, *, processes: int = 3,
             logs.append(log)
             urls.append(f"http://127.0.0.1:{port}")
         for url, process, log in zip(urls, started, logs, strict=True):
-            _wait_until_up(url, process, log)
+            wait_until_up(url, process, log)
         yield Servers(urls, started, logs, database_url=database_url)
     finally:
         for process in started:

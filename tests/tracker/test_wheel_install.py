@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +25,7 @@ import pytest
 import requests
 import yaml
 
-from tests.tracker.servers import free_port
+from tests.tracker.servers import free_port, wait_until_up
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 SECRET = "wheel-install-test-" + "3f9a1c7e5b2d8046" * 3
@@ -80,20 +79,6 @@ def _environment(root: Path) -> dict[str, str]:
     return env
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server stopped:\n{log.read_text(errors='replace')}")
-        try:
-            if requests.get(url + "/healthz", timeout=5).status_code == 200:
-                return
-        except (requests.ConnectionError, requests.Timeout):  # not up yet
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer:\n{log.read_text(errors='replace')}")
-
-
 def _serve(args: list[str], cwd: Path, env: dict[str, str], port: int) -> Iterator[str]:
     log = cwd / f"server-{port}.log"
     with open(log, "wb") as output:
@@ -101,7 +86,7 @@ def _serve(args: list[str], cwd: Path, env: dict[str, str], port: int) -> Iterat
                                    stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(url, process, log)
+        wait_until_up(url, process, log, path="/healthz", seconds=START_SECONDS)
         yield url
     finally:
         process.terminate()
