@@ -365,12 +365,20 @@ def serve_request(dispatch: Callable[[], Any]) -> Any:
         attempt += 1
         try:
             response = dispatch()
-            db = g.get(_SESSION)
-            if db is not None:
-                if g.get(_FAILED):
-                    db.rollback()
-                else:
-                    db.commit()
+            try:
+                db = g.get(_SESSION)
+                if db is not None:
+                    if g.get(_FAILED):
+                        db.rollback()
+                    else:
+                        db.commit()
+            except BaseException:
+                # the answer drawn is not given: let go of what it holds (a static file's
+                # open handle) before the request runs again or the error page is drawn
+                close = getattr(response, "close", None)
+                if close is not None:
+                    close()
+                raise
             return response
         except Exception as error:  # noqa: BLE001 - sorted below: retried, or passed on
             g.setdefault(_FAILED, True)

@@ -263,3 +263,44 @@ def test_a_get_may_not_write_data(kingston_app: Flask, monkeypatch: pytest.Monke
     with db(kingston_app) as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent)
                         .where(AuditEvent.action == "test.write")) == 0
+
+
+def test_a_file_whose_answer_met_a_busy_database_is_closed_before_it_runs_again(
+        impatient_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signed-in person's request for the stylesheet notes when they were last seen; when
+    that write meets another writer's lock, the request runs again, and the file the first
+    try opened is closed, not left for the garbage collector (a leaked handle per retry)."""
+    import gc
+    import warnings
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from tracker.models import UserSession, utcnow
+
+    pin_today(monkeypatch)
+    people = cast(impatient_app)
+    owner = browser(impatient_app, people.owner)
+    with db(impatient_app) as s:  # last seen long enough ago to be noted again
+        s.execute(update(UserSession).values(last_seen_at=utcnow() - timedelta(minutes=5)))
+        s.commit()
+    other = _hold_write_lock(impatient_app)
+    tries: list[int] = []
+
+    def pause(attempt: int) -> None:
+        tries.append(attempt)
+        other.rollback()  # the other writer finishes: the second try is saved
+
+    monkeypatch.setattr(tracker.db, "_pause", pause)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        try:
+            answer = owner.get("/static/css/app.css")
+            body = answer.get_data()
+            answer.close()
+        finally:
+            other.close()
+        gc.collect()
+    assert tries == [1]
+    assert answer.status_code == 200 and b"govuk" in body
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
