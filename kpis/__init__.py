@@ -48,8 +48,8 @@ from kpis.measures import (
     statuses_by_quarter,
     year_end_period,
 )
-from kpis.periods import period_label, period_start, quarter_start, year_label, year_start
 from kpis.series import Values
+from plans.periods import period_label, period_start, quarter_start, year_label, year_start
 
 __all__ = [
     "AMBER",

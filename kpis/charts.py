@@ -39,8 +39,8 @@ from kpis.measures import (
     tolerance_edge,
 )
 from kpis.measures import measure as measure_kpi
-from kpis.periods import add_months, month_index, period_label, year_label, year_start
 from kpis.series import Values
+from plans.periods import add_months, month_index, period_label, year_label, year_start
 
 __all__ = ["TableRow", "chart_svg", "describe", "period_label", "period_ticks", "table",
            "tick_label", "value_ticks", "year_label"]

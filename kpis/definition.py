@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
 
-from kpis.periods import FREQUENCIES, period_label, period_start, year_label, year_start
+from plans.periods import FREQUENCIES, period_label, period_start, year_label, year_start
 
 UNITS = ("count", "percent", "rate", "days", "score", "currency")
 DIRECTIONS = ("higher", "lower")

@@ -30,7 +30,6 @@ import numpy as np
 
 from kpis.definition import KpiDefinition
 from kpis.formatting import number, percent_text, value_text
-from kpis.periods import add_months, month_index, period_label, year_start
 from kpis.series import (
     Values,
     clean,
@@ -40,6 +39,7 @@ from kpis.series import (
     quarterly,
     rolled,
 )
+from plans.periods import add_months, long_date, month_index, period_label, year_start
 
 __all__ = [
     "AMBER", "GREEN", "GREY", "RED", "STABLE_PERCENT", "Change", "Measure", "Projection",
@@ -233,7 +233,7 @@ def measure(defn: KpiDefinition, values: Values, as_of: date) -> Measure:
     if not points:
         return Measure(
             ref=defn.ref, as_of=as_of, period=None, label=None, value=None, target=None,
-            status=GREY, reason=f"No data on or before {as_of.day} {as_of:%B %Y}",
+            status=GREY, reason=f"No data on or before {long_date(as_of)}",
             partial=False, vs_baseline=None, vs_previous=None, vs_last_year=None,
             rolling_twelve_months=None, direction=travel, direction_between=between,
             projection=projection,

@@ -15,7 +15,7 @@ from datetime import date, datetime
 import pandas as pd
 
 from kpis.definition import KpiDefinition
-from kpis.periods import period_start
+from plans.periods import period_start
 
 Values = Mapping[date, float | None]
 """A KPI's values by the first day of their period; None for no data."""

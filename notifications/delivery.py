@@ -67,7 +67,7 @@ import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any, cast
 
@@ -76,6 +76,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from notifications.mail import compose, recipients
+from plans.periods import long_moment
 from tracker.db import begin_write
 from tracker.models import OutboxMessage
 from tracker.models.base import UTCDateTime
@@ -207,11 +208,6 @@ def connection_lost(error: BaseException) -> bool:
     return isinstance(error, OSError)  # smtplib's own errors are OSErrors too
 
 
-def _stamp(now: datetime) -> str:
-    moment = now.astimezone(UTC)
-    return f"{moment.day} {moment:%B %Y %H:%M} UTC"
-
-
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
@@ -224,7 +220,7 @@ def _outage_text(error: BaseException, now: datetime) -> str:
         what = "would not take email"
     else:
         what = "could not be reached"
-    return f"The SMTP server {what} at {_stamp(now)}: {_describe(error)}"[:ERROR_LENGTH]
+    return f"The SMTP server {what} at {long_moment(now)}: {_describe(error)}"[:ERROR_LENGTH]
 
 
 def _failure_text(error: BaseException, now: datetime, lost: bool) -> str:
@@ -235,7 +231,7 @@ def _failure_text(error: BaseException, now: datetime, lost: bool) -> str:
         what = "The SMTP server refused this email"
     else:
         what = "This email could not be sent"
-    return f"{what}, at {_stamp(now)}: {_describe(error)}"[:ERROR_LENGTH]
+    return f"{what}, at {long_moment(now)}: {_describe(error)}"[:ERROR_LENGTH]
 
 
 def _open(settings: SmtpSettings) -> tuple[smtplib.SMTP | None, OSError | None]:

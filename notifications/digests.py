@@ -20,13 +20,13 @@ from notifications.job_support import (
     current_actions,
     job_session,
     loaded_plan,
-    long_date,
     queue_email,
     settle_statuses,
     update_link,
 )
 from notifications.reminders import missing_updates, open_period
 from plans.engine import status_word
+from plans.periods import long_date
 from tracker.models import ActionStatus, Group
 from tracker.services.statuses import ensure_current
 

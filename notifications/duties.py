@@ -20,9 +20,9 @@ from notifications.job_support import (
     base_url,
     job_session,
     loaded_plan,
-    long_date,
     queue_email,
 )
+from plans.periods import long_date
 from tracker.models import Duty
 
 DAYS_BEFORE = (30, 7)

@@ -107,10 +107,6 @@ def london_datetime(day: date, hour: int = 0) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=LONDON)
 
 
-def long_date(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
-
-
 def digest_of(parts: Iterable[object]) -> str:
     """A short stable fingerprint of some values, for outbox keys that name a set of items."""
     text = "\n".join(str(part) for part in parts)

@@ -33,7 +33,6 @@ from notifications.job_support import (
     current_actions,
     job_session,
     loaded_plan,
-    long_date,
     name_of,
     queue_email,
     resolve,
@@ -41,6 +40,7 @@ from notifications.job_support import (
 )
 from plans import Plan, Quarter
 from plans.engine import COMPLETE, NOT_STARTED, evaluate
+from plans.periods import long_date
 from plans.rules import Reminder
 from tracker.models import Action, ActionStatus, ActionUpdate, User
 from tracker.services.calendar import Reporting, is_locked, reporting

@@ -89,7 +89,7 @@ from datetime import date
 from fractions import Fraction
 from itertools import pairwise
 
-from plans.periods import Quarter
+from plans.periods import Quarter, long_date
 from plans.rules import (
     AllOf,
     AnyOf,
@@ -127,10 +127,6 @@ COLOUR_WORDS: Mapping[Colour, str] = {
 }
 """How each colour is written for a reader: blue is the RAG "complete" colour."""
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
-
-
 def colour_word(colour: Colour) -> str:
     """``Red``, ``Amber``, ``Green``, ``Complete`` (blue) or ``Grey``."""
     return COLOUR_WORDS[colour]
@@ -141,11 +137,6 @@ def status_word(colour: Colour, rule: str) -> str:
     (``No update``, ``Not started``, ``No rule matched``): grey is no judgement, and is
     never shown as a colour."""
     return rule if colour == "grey" and rule else colour_word(colour)
-
-
-def format_date(day: date) -> str:
-    """A date as a reader writes it: ``31 March 2025`` (no leading zero, English months)."""
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 def _format_percent(value: float | Fraction) -> str:
@@ -303,7 +294,7 @@ def _match(condition: Condition, now: _Moment) -> str | None:
             return None if done is None else f"reported complete in {done.label}"
         case PastDue():
             if quarter.end > facts.due and _completion(facts, quarter) is None:
-                return f"due {format_date(facts.due)}"
+                return f"due {long_date(facts.due)}"
             return None
         case NoUpdate():
             return None if update is not None else f"nothing was reported for {quarter.label}"
@@ -339,7 +330,7 @@ def _match(condition: Condition, now: _Moment) -> str | None:
                 return None
             if update.percent_complete < Fraction(percent) / 100 * expected:
                 return (f"{update.percent_complete}% complete, below {percent:g}% of the "
-                        f"{_format_percent(expected)} expected by {format_date(quarter.end)}")
+                        f"{_format_percent(expected)} expected by {long_date(quarter.end)}")
             return None
         case AllOf(conditions):
             details = [_match(c, now) for c in conditions]
@@ -379,7 +370,7 @@ def _decide(rules: Rules, facts: ActionFacts, quarter: Quarter,
     has_update = update is not None
     if not _started(facts, quarter):
         return Status(quarter, "grey", NOT_STARTED,
-                      f"{NOT_STARTED}: starts {format_date(facts.starts)}", has_update)
+                      f"{NOT_STARTED}: starts {long_date(facts.starts)}", has_update)
     done = _carried(facts, quarter)
     if done is not None:
         return Status(quarter, "blue", COMPLETE, f"{COMPLETE}: reported complete in {done.label}",

@@ -1,26 +1,140 @@
-"""Financial years and quarters, as a partnership counts them.
+"""Periods and dates, in one place: month arithmetic, financial and calendar years, quarters,
+and dates written as people read them.
 
 A year starting in April is written ``2025/26`` and its quarters ``2025/26 Q1`` (April to
 June 2025); on the command line and in URLs the same quarter is ``2025-26-Q1``. Where the
 year starts in January, a year is ``2025`` and a quarter ``2025 Q1`` (``2025-Q1``).
 Monthly values use ISO months, ``2025-04``.
+
+Two ways of holding a period live here. ``Year`` and ``Quarter`` are the plan's own (labels,
+slugs, next and previous). KPI series hold plain ``datetime.date`` values instead, a period
+being its first day and a financial year being described by the month it starts (April = 4,
+January = 1): ``add_months``, ``year_start``, ``period_start`` and ``period_label`` work on
+those. Both use the same month arithmetic.
+
+Dates are written the GOV.UK way, in English whatever the server's locale: ``31 March 2025``
+(``long_date``), ``March 2025`` (``month_year``), ``31 March`` (``day_month``), and a moment
+``25 November 2026 14:03 UTC`` (``long_moment``).
+
+Standard library only: ``kpis`` imports this module (and nothing else of the project's).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 _YEAR_SPLIT = re.compile(r"^(\d{4})\s*[/-]\s*(\d{2}|\d{4})$")
 _YEAR_PLAIN = re.compile(r"^(\d{4})$")
 _QUARTER = re.compile(r"^(.+?)\s*[- ]\s*[Qq]([1-4])$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
+FREQUENCIES = ("monthly", "quarterly", "annual")
+"""How often a KPI is reported or measured."""
 
-def _add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
+               "September", "October", "November", "December")
+
+
+# -- months --------------------------------------------------------------------------------
+
+
+def month_index(day: date) -> int:
+    """Months since year 0: the x of a period in trends (gaps keep their real distance)."""
+    return day.year * 12 + day.month - 1
+
+
+def month_of_index(index: int) -> date:
+    """The first day of the month ``index`` months after year 0 (``month_index``'s inverse)."""
     return date(index // 12, index % 12 + 1, 1)
+
+
+def add_months(day: date, months: int) -> date:
+    """The first day of the month ``months`` after ``day``'s month (negative goes back)."""
+    return month_of_index(month_index(day) + months)
+
+
+# -- dates as people read them -------------------------------------------------------------
+
+
+def long_date(day: date) -> str:
+    """``31 March 2025``: no leading zero, English month names."""
+    return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def month_year(day: date) -> str:
+    """``March 2025``: a month."""
+    return f"{MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def day_month(month: int, day: int) -> str:
+    """``31 March``: a day that comes round every year."""
+    return f"{day} {MONTH_NAMES[month - 1]}"
+
+
+def long_moment(moment: datetime) -> str:
+    """``25 November 2026 14:03 UTC``: a moment, always in UTC and saying so (a naive
+    moment is taken to be UTC already, as the database stores them)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return f"{long_date(moment)} {moment:%H:%M} UTC"
+
+
+# -- periods as plain dates (KPI series) ---------------------------------------------------
+
+
+def year_start(day: date, year_start_month: int = 4) -> date:
+    """The first day of the financial year that contains ``day``."""
+    if not 1 <= year_start_month <= 12:
+        raise ValueError(f"a financial year starts in a month from 1 to 12, not {year_start_month}")
+    year = day.year if day.month >= year_start_month else day.year - 1
+    return date(year, year_start_month, 1)
+
+
+def quarter_start(day: date, year_start_month: int = 4) -> date:
+    """The first day of the financial quarter that contains ``day``."""
+    start = year_start(day, year_start_month)
+    offset = month_index(day) - month_index(start)
+    return add_months(start, offset // 3 * 3)
+
+
+def quarter_number(day: date, year_start_month: int = 4) -> int:
+    """1 to 4: the number of the financial quarter that contains ``day``."""
+    start = year_start(day, year_start_month)
+    return (month_index(day) - month_index(start)) // 3 + 1
+
+
+def period_start(day: date, year_start_month: int, frequency: str) -> date:
+    """The first day of the month, quarter or year (by ``frequency``) that contains ``day``."""
+    if frequency == "monthly":
+        return date(day.year, day.month, 1)
+    if frequency == "quarterly":
+        return quarter_start(day, year_start_month)
+    if frequency == "annual":
+        return year_start(day, year_start_month)
+    raise ValueError(f"unknown frequency {frequency!r}: use one of {', '.join(FREQUENCIES)}")
+
+
+def year_label(start: date, year_start_month: int = 4) -> str:
+    """``2025/26`` for the year containing ``start`` (``2025`` where years start in January)."""
+    return Year(year_start(start, year_start_month)).label
+
+
+def period_label(start: date, year_start_month: int = 4, frequency: str = "quarterly") -> str:
+    """A period as people write it: ``2025/26 Q1``, ``2025 Q1``, ``2025/26``, ``2025``,
+    or ``April 2025`` for a month."""
+    if frequency == "monthly":
+        return month_year(start)
+    if frequency == "quarterly":
+        quarter = quarter_number(start, year_start_month)
+        return f"{year_label(start, year_start_month)} Q{quarter}"
+    if frequency == "annual":
+        return year_label(start, year_start_month)
+    raise ValueError(f"unknown frequency {frequency!r}: use one of {', '.join(FREQUENCIES)}")
+
+
+# -- the plan's years and quarters ---------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -31,7 +145,7 @@ class Year:
 
     @property
     def end(self) -> date:
-        return _add_months(self.start, 12) - timedelta(days=1)
+        return add_months(self.start, 12) - timedelta(days=1)
 
     @property
     def label(self) -> str:
@@ -47,7 +161,7 @@ class Year:
         return tuple(Quarter(self, n) for n in range(1, 5))
 
     def next(self) -> Year:
-        return Year(_add_months(self.start, 12))
+        return Year(add_months(self.start, 12))
 
     def __str__(self) -> str:
         return self.label
@@ -72,9 +186,9 @@ class Quarter:
     _key: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        start = _add_months(self.year.start, 3 * (self.number - 1))
+        start = add_months(self.year.start, 3 * (self.number - 1))
         object.__setattr__(self, "start", start)
-        object.__setattr__(self, "end", _add_months(start, 3) - timedelta(days=1))
+        object.__setattr__(self, "end", add_months(start, 3) - timedelta(days=1))
         object.__setattr__(self, "label", f"{self.year.label} Q{self.number}")
         object.__setattr__(self, "_key", self.year.start.toordinal() * 8 + self.number)
 
@@ -121,7 +235,7 @@ class Quarter:
     def previous(self) -> Quarter:
         found = _PRECEDING.get(self._key)
         if found is None:
-            found = (Quarter(Year(_add_months(self.year.start, -12)), 4) if self.number == 1
+            found = (Quarter(Year(add_months(self.year.start, -12)), 4) if self.number == 1
                      else Quarter(self.year, self.number - 1))
             _remember(_PRECEDING, self._key, found)
         return found

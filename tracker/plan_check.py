@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from plans import PlanError, load_plan
+from plans.periods import long_date
 
 
 def report_refusal(error: PlanError, *, loading: bool = False) -> None:
@@ -40,8 +41,8 @@ def plan_check(file: Path) -> None:
     click.echo(f"{file}: the plan is valid.")
     rows = [
         ("Partnership", f"{partnership.name} ({partnership.id})"),
-        ("Plan", f"{partnership.plan.title}, {partnership.plan.starts:%-d %B %Y} to "
-                 f"{partnership.plan.ends:%-d %B %Y} ({years[0].label} to {years[-1].label})"),
+        ("Plan", f"{partnership.plan.title}, {long_date(partnership.plan.starts)} to "
+                 f"{long_date(partnership.plan.ends)} ({years[0].label} to {years[-1].label})"),
         ("Priorities", summary["priorities"]),
         ("Commitments", summary["commitments"]),
         ("Parts", summary["parts"]),

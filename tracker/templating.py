@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from plans import periods
 from tracker.db import get_session, has_failed
 from tracker.models import Partnership
 
@@ -139,10 +140,11 @@ def scheduler_warning() -> str | None:
         else:
             expected = current_app.config.get("ENV_NAME") == "production"
             if health.scheduler_stopped(beat_at, utcnow(), expected=expected):
-                since = ("has never run on this database" if beat_at is None else
-                         f"has not run since {beat_at.astimezone(LONDON):%H:%M} on "
-                         f"{beat_at.astimezone(LONDON).day} "
-                         f"{beat_at.astimezone(LONDON):%B}")
+                since = "has never run on this database"
+                if beat_at is not None:
+                    local = beat_at.astimezone(LONDON)
+                    since = (f"has not run since {local:%H:%M} on "
+                             f"{periods.day_month(local.month, local.day)}")
                 warning = (f"The scheduler {since}: reminders and escalations are not "
                            "being sent. Ask IT to check the `tracker scheduler` service.")
         g.scheduler_warning = warning
@@ -154,16 +156,14 @@ def long_date(value: date | datetime | None) -> str:
     """``31 March 2025``, as GOV.UK writes dates."""
     if value is None:
         return ""
-    return f"{value.day} {value:%B %Y}"
+    return periods.long_date(value)
 
 
 def long_datetime(value: datetime | None) -> str:
     """``25 November 2026 14:03 UTC``: a moment, always in UTC and saying so."""
     if value is None:
         return ""
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return f"{value.day} {value:%B %Y %H:%M} UTC"
+    return periods.long_moment(value)
 
 
 def _security_headers(response: Response) -> Response:

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from kpis import KpiDefinition
-from kpis.periods import add_months
+from plans.periods import add_months
 
 ROOT = Path(__file__).resolve().parents[2]
 KINGSTON = ROOT / "plans.yaml"

@@ -13,7 +13,7 @@ from kpitest import ROOT, kingston, months, q, quarters
 
 from kpis import KpiDefinition, chart_svg, describe, measure, table
 from kpis.charts import period_ticks, tick_label, value_ticks
-from kpis.periods import add_months
+from plans.periods import add_months
 
 DA = kingston("da-reports")
 SAFE = kingston("residents-feel-safe")

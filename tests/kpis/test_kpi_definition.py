@@ -8,7 +8,7 @@ import pytest
 from kpitest import fy, kingston, kingston_refs
 
 from kpis import KpiDefinition, period_label, year_label
-from kpis.periods import period_start, quarter_start, year_start
+from plans.periods import period_start, quarter_start, year_start
 
 DA = kingston("da-reports")
 

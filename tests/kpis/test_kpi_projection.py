@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from kpitest import kingston, months, q, quarters
 
 from kpis import KpiDefinition, measure, year_end_period
-from kpis.periods import add_months
+from plans.periods import add_months
 
 DA = kingston("da-reports")
 ASB = kingston("asb-incidents")

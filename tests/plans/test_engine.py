@@ -17,7 +17,6 @@ from plans.engine import (
     escalations,
     evaluate,
     expected_percent,
-    format_date,
 )
 from plans.periods import Calendar, Quarter
 from plans.rules import (
@@ -524,15 +523,6 @@ def test_evaluate_of_no_quarters_is_empty() -> None:
 def test_expected_percent(starts: date, due: date, quarter: str, expected: float) -> None:
     facts = ActionFacts("SKP-001", starts, due, {})
     assert expected_percent(facts, q(quarter)) == pytest.approx(expected)
-
-
-@pytest.mark.parametrize(("day", "text"), [
-    (date(2025, 3, 31), "31 March 2025"),
-    (date(2025, 3, 1), "1 March 2025"),
-    (date(2024, 12, 9), "9 December 2024"),
-])
-def test_dates_are_written_without_a_leading_zero(day: date, text: str) -> None:
-    assert format_date(day) == text
 
 
 @pytest.mark.parametrize(("colour", "rule", "reason", "label"), [

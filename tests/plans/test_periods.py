@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from plans.periods import Calendar, Quarter, Year
+from plans.periods import (
+    Calendar,
+    Quarter,
+    Year,
+    add_months,
+    day_month,
+    long_date,
+    long_moment,
+    month_index,
+    month_of_index,
+    month_year,
+)
 
 APRIL = Calendar()          # the default: 04-01
 JANUARY = Calendar(1, 1)
@@ -201,3 +212,38 @@ def test_years_between() -> None:
         "2024/25", "2025/26"]
     assert [y.label for y in JANUARY.years_between(date(2025, 1, 1), date(2027, 12, 31))] == [
         "2025", "2026", "2027"]
+
+
+@pytest.mark.parametrize(("day", "text"), [
+    (date(2025, 3, 31), "31 March 2025"),
+    (date(2025, 3, 1), "1 March 2025"),
+    (date(2024, 12, 9), "9 December 2024"),
+])
+def test_dates_are_written_without_a_leading_zero(day: date, text: str) -> None:
+    assert long_date(day) == text
+    assert long_date(datetime(day.year, day.month, day.day, 23, 59)) == text
+
+
+def test_months_days_and_moments_as_people_read_them() -> None:
+    assert month_year(date(2025, 9, 30)) == "September 2025"
+    assert day_month(3, 31) == "31 March"
+    assert day_month(12, 1) == "1 December"
+    # a moment is always written in UTC, saying so; a naive one is taken to be UTC already
+    assert long_moment(datetime(2026, 11, 25, 14, 3)) == "25 November 2026 14:03 UTC"
+    assert long_moment(datetime(2026, 11, 25, 14, 3, tzinfo=UTC)) == "25 November 2026 14:03 UTC"
+    summer = timezone(timedelta(hours=1))
+    assert long_moment(datetime(2026, 7, 1, 0, 30, tzinfo=summer)) == "30 June 2026 23:30 UTC"
+
+
+@pytest.mark.parametrize(("day", "months", "expected"), [
+    (date(2025, 1, 15), 1, date(2025, 2, 1)),
+    (date(2025, 11, 1), 2, date(2026, 1, 1)),
+    (date(2025, 4, 1), -4, date(2024, 12, 1)),
+    (date(2024, 2, 29), 12, date(2025, 2, 1)),
+    (date(2025, 3, 31), 0, date(2025, 3, 1)),
+])
+def test_month_arithmetic_works_on_months_across_year_ends(day: date, months: int,
+                                                            expected: date) -> None:
+    assert add_months(day, months) == expected
+    assert month_of_index(month_index(day)) == day.replace(day=1)
+    assert month_index(expected) - month_index(day) == months

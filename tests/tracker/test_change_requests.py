@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from plans.engine import format_date
+from plans.periods import long_date
 from tests.conftest import KINGSTON, count
 from tests.tracker.helpers import (
     QUARTER,
@@ -227,7 +227,7 @@ def test_an_owner_asks_and_the_group_lead_approves_so_it_is_no_longer_past_due(
     lead_name = name_of(kingston_app, people.lead)
     decided_at = only_request(kingston_app, people.action).decided_at
     assert decided_at is not None
-    agreed_on = format_date(decided_at.date())
+    agreed_on = long_date(decided_at.date())
     assert (f"Due date 31 March 2027, revised from the plan's {baseline} Agreed {agreed_on}"
             in section)
     assert f"by {lead_name} (group lead). Why: {REASON}" in section
@@ -308,7 +308,7 @@ def test_one_open_request_per_item_and_milestones_have_their_own(kingston_app: F
     html = again.get_data(as_text=True)
     assert again.status_code == 400
     owner_name = name_of(kingston_app, people.owner)
-    asked_on = format_date(first.requested_at.date())
+    asked_on = long_date(first.requested_at.date())
     assert field_error(html, "item") == (
         f"{owner_name} already asked on {asked_on} for a change to the due date, which "
         "is waiting for a decision: only one request at a time can be open")

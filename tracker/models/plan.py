@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Column, ForeignKey, LargeBinary, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from plans.periods import day_month
 from tracker.models.base import Base, PlanItem, utcnow
 from tracker.models.people import group_members
 
@@ -155,7 +156,7 @@ class Duty(PlanItem, Base):
         if not self.due:
             return ""
         month, day = (int(part) for part in self.due.split("-"))
-        return f"{day} {date(2024, month, day):%B}"
+        return day_month(month, day)
 
     def __repr__(self) -> str:
         return f"<Duty {self.ref}>"

@@ -43,6 +43,7 @@ from kpis.charts import period_ticks, tick_label, value_ticks
 from kpis.measures import tolerance_edge
 from plans import Plan, Quarter
 from plans.bulk import cycle_collection_paused
+from plans.periods import long_date, month_index, month_of_index
 from tracker.models import KPI
 from tracker.models.commentary import SUMMARY
 from tracker.reports import shape as plan_shape
@@ -236,10 +237,6 @@ _INK, _VALUE, _BAND, _HATCH, _GRID = "#0b0c0c", "#1d70b8", "#f3f2f1", "#8e9396",
 _FONT = "Arial, sans-serif"
 
 
-def _months(day: date) -> int:
-    return day.year * 12 + day.month - 1
-
-
 def kpi_chart(defn: measures.KpiDefinition, numbers: tuple[measures.TableRow, ...],
               current: measures.Measure) -> str:
     """A small chart of a KPI as SVG, in the KPI page's visual language (readable in
@@ -260,11 +257,11 @@ def kpi_chart(defn: measures.KpiDefinition, numbers: tuple[measures.TableRow, ..
                 f'<text x="{_W / 2}" y="24" text-anchor="middle" font-size="12" '
                 f'font-family="{_FONT}" fill="{_INK}">No data yet</text></svg>')
     projection = current.projection
-    starts = [_months(n["period"]) for n in numbers]
+    starts = [month_index(n["period"]) for n in numbers]
     first = starts[0]
-    last = max([*starts, _months(projection.period) if projection else first]) + span
+    last = max([*starts, month_index(projection.period) if projection else first]) + span
     ys: list[float] = [n["value"] for n in numbers]
-    targets = [(_months(n["period"]), n["target"]) for n in numbers if n["target"] is not None]
+    targets = [(month_index(n["period"]), n["target"]) for n in numbers if n["target"] is not None]
     edges = [(start, target, tolerance_edge(defn, target)) for start, target in targets
              if defn.tolerance > 0]
     ys += [t for _, t in targets] + [e for _, _, e in edges]
@@ -306,7 +303,7 @@ def kpi_chart(defn: measures.KpiDefinition, numbers: tuple[measures.TableRow, ..
     if defn.baseline is not None:
         out.append(f'<path d="M{left} {y(defn.baseline[1])}H{right}" stroke="#505a5f" '
                    'stroke-width="1.5" stroke-dasharray="1.5 2.5"/>')
-    points = [(x(_months(n["period"]) + span / 2), y(n["value"]), n["partial"])
+    points = [(x(month_index(n["period"]) + span / 2), y(n["value"]), n["partial"])
               for n in numbers]
     joined = [(px, py) for px, py, partial in points if not (partial and defn.is_summed)]
     if len(joined) > 1:
@@ -322,14 +319,14 @@ def kpi_chart(defn: measures.KpiDefinition, numbers: tuple[measures.TableRow, ..
         out.append(f'<path d="{hollow}" fill="#ffffff" stroke="{_VALUE}" '
                    'stroke-width="1.5"/>')
     if projection is not None and joined:
-        px, py = x(_months(projection.period) + span / 2), y(projection.value)
+        px, py = x(month_index(projection.period) + span / 2), y(projection.value)
         out.append(f'<path d="M{joined[-1][0]} {joined[-1][1]}L{px} {py}" fill="none" '
                    f'stroke="{_VALUE}" stroke-width="1.5" stroke-dasharray="5 3"/>'
                    f'<path d="M{px} {py - 5}l5 5l-5 5l-5 -5z" fill="#ffffff" '
                    f'stroke="{_VALUE}" stroke-width="1.5"/>')
     # the axes and their ticks: the time axis marked at each labelled period
-    periods = period_ticks(defn, numbers[0]["period"], date(last // 12, last % 12 + 1, 1))
-    middles = [x(_months(p) + span / 2) for p in periods]
+    periods = period_ticks(defn, numbers[0]["period"], month_of_index(last))
+    middles = [x(month_index(p) + span / 2) for p in periods]
     marks = "".join(f"M{mx} {bottom}v3" for mx in middles)
     out.append(f'<path d="M{left} {bottom}H{right}{marks}" stroke="{_INK}"/>')
     out.append('<text text-anchor="end">' + "".join(
@@ -432,8 +429,8 @@ def html(contents: Contents, env: Environment) -> str:
     template = env.get_template("board/pack.html")
     return template.render(
         pack=contents, db=db, colours=COLOURS, words=WORDS, changes=CHANGES,
-        kpi_words=KPI_WORDS, prepared=_long_date(contents.prepared),
-        quarter_end=_long_date(db.quarter.end),
+        kpi_words=KPI_WORDS, prepared=long_date(contents.prepared),
+        quarter_end=long_date(db.quarter.end),
         exceptions=_exceptions(db, choice),
         red_amber=red_amber, commitments=commitments, priorities=priorities, choice=choice,
         unreported=unreported[:UNREPORTED_LISTED],
@@ -519,5 +516,3 @@ def pdf(document: str) -> tuple[bytes, int]:
         return rendered.write_pdf(**options), len(rendered.pages)
 
 
-def _long_date(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"

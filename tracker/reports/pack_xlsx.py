@@ -35,6 +35,7 @@ from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Si
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from plans.periods import long_date
 from tracker.reports.contents import KPI_WORDS, Contents
 from tracker.reports.dashboard import CHANGES, COLOURS, WORDS, ActionRow, Dashboard
 
@@ -278,8 +279,8 @@ def workbook(contents: Contents) -> tuple[bytes, int]:
 
     counted = [WORDS[c] for c in COLOURS]
     above = [[contents.title],
-             [f"{db.plan_title}. Quarter {db.quarter.label} (to {db.quarter.end:%d %B %Y}), "
-              f"prepared on {contents.prepared:%d %B %Y}."],
+             [f"{db.plan_title}. Quarter {db.quarter.label} (to {long_date(db.quarter.end)}), "
+              f"prepared on {long_date(contents.prepared)}."],
              ["Filtered to " + "; ".join(contents.filters) if contents.filters
               else "The whole plan."],
              []]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 import kpis as measures
 from kpis.formatting import value_text
 from plans import Plan, Quarter
+from plans.periods import month_year
 from tracker.models import KPI, Action, ActionStatus, Commitment, Priority, QuarterLock
 from tracker.models.stories import Story
 from tracker.services import kpi_values, stories
@@ -162,5 +163,5 @@ def _period_label(plan: Plan, defn: measures.KpiDefinition, start: date) -> str:
     if defn.is_annual:
         return calendar.year_of(start).label
     if defn.frequency == "monthly":
-        return start.strftime("%B %Y")
+        return month_year(start)
     return calendar.quarter_of(start).label

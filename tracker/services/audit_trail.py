@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
+from plans.periods import long_date, long_moment
 from tracker.models import AuditEvent
 from tracker.services.accounts import ROLE_NAMES
 
@@ -176,13 +177,9 @@ def shown(name: str, value: Any) -> str:
 def _as_date(text: str) -> str | None:
     try:
         if _DATE.match(text):
-            day = date.fromisoformat(text)
-            return f"{day.day} {day:%B %Y}"
+            return long_date(date.fromisoformat(text))
         if _MOMENT.match(text):
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            if moment.tzinfo is not None:
-                moment = moment.astimezone(UTC)
-            return f"{moment.day} {moment:%B %Y %H:%M} UTC"
+            return long_moment(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
         return None
     return None

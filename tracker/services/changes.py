@@ -40,7 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from plans import Plan, Quarter
-from plans.engine import format_date
+from plans.periods import long_date
 from tracker import access
 from tracker.db import hold
 from tracker.models import KPI, Action, ChangeRequest, Commitment, Milestone, Priority, User
@@ -153,7 +153,7 @@ def open_request(session: Session, key: str) -> ChangeRequest | None:
 def _already_open(existing: ChangeRequest, what: str, field: str) -> ChangeRefused:
     who = existing.requested_by.name if existing.requested_by is not None else "Someone"
     return ChangeRefused(
-        f"{who} already asked on {format_date(existing.requested_at.date())} for a change to "
+        f"{who} already asked on {long_date(existing.requested_at.date())} for a change to "
         f"{what}, which is waiting for a decision: only one request at a time can be open",
         field)
 
@@ -199,17 +199,17 @@ def ask_due_date(session: Session, plan: Plan, user: User, action: Action,
     if new_date is None:
         raise ChangeRefused("Enter the revised due date", "new_date")
     if new_date == current:
-        raise ChangeRefused(f"The revised due date is the due date now ({format_date(current)}):"
+        raise ChangeRefused(f"The revised due date is the due date now ({long_date(current)}):"
                             " enter a different date", "new_date")
     if new_date < today:
         raise ChangeRefused("The revised due date must be today or in the future", "new_date")
     if action.starts is not None and new_date < action.starts:
         raise ChangeRefused("The revised due date must be on or after the day the action "
-                            f"starts, {format_date(action.starts)}", "new_date")
+                            f"starts, {long_date(action.starts)}", "new_date")
     ends = plan.partnership.plan.ends
     if new_date > ends:
         raise ChangeRefused(f"The revised due date must be on or before the day the plan "
-                            f"ends, {format_date(ends)}", "new_date")
+                            f"ends, {long_date(ends)}", "new_date")
     text = _reason(reason)
     change = ChangeRequest(
         kind=kind, action_id=action.id, milestone_id=milestone.id if milestone else None,
@@ -219,7 +219,7 @@ def ask_due_date(session: Session, plan: Plan, user: User, action: Action,
     session.flush()
     object_type, ref = ("milestone", milestone.ref) if milestone else ("action", action.ref)
     audit.record(session, user, "change.requested", object_type, ref,
-                 f"{item_words(change)}: {format_date(current)} to {format_date(new_date)} "
+                 f"{item_words(change)}: {long_date(current)} to {long_date(new_date)} "
                  f"asked for: {text}",
                  new={"request": change.id, "kind": kind, "baseline": baseline,
                       "from": current, "to": new_date, "reason": text})
@@ -385,19 +385,19 @@ def item_words(change: ChangeRequest) -> str:
 
 def from_words(change: ChangeRequest) -> str:
     if change.is_date:
-        return format_date(change.from_date) if change.from_date else "no date"
+        return long_date(change.from_date) if change.from_date else "no date"
     return target_words(change.kpi, change.from_value) if change.kpi is not None else ""
 
 
 def to_words(change: ChangeRequest) -> str:
     if change.is_date:
-        return format_date(change.requested_date) if change.requested_date else "no date"
+        return long_date(change.requested_date) if change.requested_date else "no date"
     return target_words(change.kpi, change.requested_value) if change.kpi is not None else ""
 
 
 def baseline_words(change: ChangeRequest) -> str:
     if change.is_date:
-        return format_date(change.baseline_date) if change.baseline_date else "no date"
+        return long_date(change.baseline_date) if change.baseline_date else "no date"
     return target_words(change.kpi, change.baseline_value) if change.kpi is not None else ""
 
 

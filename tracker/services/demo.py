@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from plans import Calendar, Plan, Quarter
+from plans.periods import long_date
 from tracker.models import Action, ActionUpdate, Partnership, User
 from tracker.services import two_factor
 from tracker.services.calendar import open_quarter, quarters_between
@@ -148,11 +149,11 @@ def _history(session: Session, plan_starts: date, calendar: Calendar, current: Q
             if finished:
                 break
     session.flush()
-    state = "late" if today > due_date else f"due by {due_date.day} {due_date:%B %Y}"
+    state = "late" if today > due_date else f"due by {long_date(due_date)}"
     return [
         f"Demo history added: {added} updates on {len(actions)} actions, "
         f"{quarters[0].label if quarters else '-'} to {current.label}.",
-        f"Open quarter {current.label}: updates due {due_date.day} {due_date:%B %Y}; "
+        f"Open quarter {current.label}: updates due {long_date(due_date)}; "
         f"{received} received ({red} Red), {missing} missing ({state})"
         + (f"; {waiting} awaiting their group lead's approval." if approval else "."),
     ]

@@ -35,6 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plans import Plan
+from plans.periods import long_date
 from plans.yamlsource import suggest
 from tracker import clock
 from tracker.models import KPI, User
@@ -259,7 +260,7 @@ def _kpi(text: str, by_ref: dict[str, KPI], by_name: dict[str, str], example: st
         return None
     if kpi.retired_at is not None:
         found.append(f"the KPI {kpi.ref} was retired from the plan on "
-                     f"{kpi.retired_at:%-d %B %Y}: it takes no new values, so delete the row")
+                     f"{long_date(kpi.retired_at)}: it takes no new values, so delete the row")
         return None
     return kpi
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from kpis import KpiDefinition, Measure, measure
 from plans import Calendar, Plan
+from plans.periods import long_date
 from tracker import clock
 from tracker.models import KPI, Action, Commitment, KPIValue, User
 from tracker.services import audit
@@ -85,8 +86,8 @@ def check_in_plan(kpi: KPI, label: str, plan: Plan, today: date) -> None:
     baseline_year = calendar.year_of(first.replace(year=first.year - 1)).start
     if start < baseline_year or start > plan.partnership.plan.ends:
         raise ValueRefused(f"{label} is outside the plan ({plan.partnership.plan.title}, "
-                           f"{plan.partnership.plan.starts:%-d %B %Y} to "
-                           f"{plan.partnership.plan.ends:%-d %B %Y})")
+                           f"{long_date(plan.partnership.plan.starts)} to "
+                           f"{long_date(plan.partnership.plan.ends)})")
     if start > today:
         raise ValueRefused(f"{label} has not started yet")
 

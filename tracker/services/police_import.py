@@ -36,9 +36,9 @@ from typing import IO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kpis.periods import add_months, period_label, period_start
 from plans import Plan
 from plans.model import PoliceArea
+from plans.periods import add_months, month_year, period_label, period_start
 from tracker import clock
 from tracker.models import KPI, User
 from tracker.services.kpi_import import (
@@ -87,9 +87,9 @@ class PoliceReport(ImportReport):
                  f"{'s' if len(self.files) != 1 else ''}; {c.in_area:,} in the partnership's "
                  "area."]
         if c.before:
-            lines.append(f"{c.before:,} rows before the baseline ({first:%B %Y}) left out.")
+            lines.append(f"{c.before:,} rows before the baseline ({month_year(first)}) left out.")
         if c.after:
-            lines.append(f"{c.after:,} rows after {last:%B %Y} (the plan's end, or a month "
+            lines.append(f"{c.after:,} rows after {month_year(last)} (the plan's end, or a month "
                          "not yet over) left out.")
         return lines
 

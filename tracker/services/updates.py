@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plans import Plan, Quarter
+from plans.periods import long_date
 from tracker.access import can_approve, can_update, leads_action
 from tracker.db import hold
 from tracker.models import Action, ActionUpdate, Group, Milestone, QuarterLock, User, utcnow
@@ -102,7 +103,7 @@ def check_can_edit(session: Session, plan: Plan, user: User, action: Action, qua
     open_quarter = reporting(plan, today).quarter
     if quarter > open_quarter:
         raise UpdateRefused(f"updates for {quarter.label} open on "
-                            f"{reporting_opens(plan, quarter):%-d %B %Y}")
+                            f"{long_date(reporting_opens(plan, quarter))}")
     calendar = plan.partnership.calendar
     if quarter < max(first_quarter(plan), calendar.quarter_of(action_start(plan, action))):
         raise UpdateRefused(f"{action.ref} had not started in {quarter.label}")

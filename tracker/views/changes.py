@@ -32,6 +32,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 
 from plans import Plan
+from plans.periods import long_date
 from tracker import access, clock
 from tracker.db import get_session
 from tracker.forms import ChangeDecisionForm, ChangeDueDateForm, ChangeTargetForm
@@ -303,15 +304,14 @@ def _action(ref: str) -> Action:
 
 def _due_choices(action: Action, current: dict[int, date], due: date
                  ) -> list[tuple[str, str]]:
-    from plans.engine import format_date
 
-    choices = [(DUE, f"The action's due date, now {format_date(due)}")]
+    choices = [(DUE, f"The action's due date, now {long_date(due)}")]
     for milestone in action.milestones:
         if milestone.is_retired or milestone.completed_at is not None:
             continue
         day = current.get(milestone.id, milestone.due)
         choices.append((f"milestone-{milestone.id}",
-                        f"Milestone: {milestone.title}, now due {format_date(day)}"))
+                        f"Milestone: {milestone.title}, now due {long_date(day)}"))
     return choices
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 
 from plans import Plan, Quarter
+from plans.periods import long_date
 from tracker import access, clock
 from tracker.db import get_session
 from tracker.forms import LockForm, ReviewForm, UpdateForm
@@ -217,7 +218,7 @@ def _choices(form: UpdateForm, milestones: list) -> None:  # type: ignore[type-a
     from wtforms.fields.choices import SelectChoice
 
     form.milestones.choices = [
-        SelectChoice(m.id, f"{m.title} (due {m.due.day} {m.due:%B %Y})") for m in milestones
+        SelectChoice(m.id, f"{m.title} (due {long_date(m.due)})") for m in milestones
     ]
 
 
