@@ -27,7 +27,7 @@ mapping from a period's first day to its value.
 * ``period_label`` and ``year_label``: ``2025/26 Q1``, ``2025 Q1``, ``2025/26``, ``April 2025``.
 """
 
-from kpis.charts import TableRow, chart_svg, describe, table
+from kpis.charts import TableRow, chart_svg, describe, small_chart_svg, table
 from kpis.definition import UNITS, KpiDefinition
 from kpis.measures import (
     AMBER,
@@ -74,6 +74,7 @@ __all__ = [
     "period_values",
     "quarter_start",
     "quarterly",
+    "small_chart_svg",
     "status",
     "status_reason",
     "statuses_by_quarter",

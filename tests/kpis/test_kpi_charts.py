@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from kpitest import ROOT, kingston, months, q, quarters
 
-from kpis import KpiDefinition, chart_svg, describe, measure, table
+from kpis import KpiDefinition, chart_svg, describe, measure, small_chart_svg, table
 from kpis.charts import period_ticks, tick_label, value_ticks
 from plans.periods import add_months
 
@@ -223,3 +223,27 @@ def test_charts_drawn_in_threads_match_charts_drawn_one_by_one() -> None:
     expected = [chart_svg(*job) for job in jobs]
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(lambda job: chart_svg(*job), jobs)) == expected
+
+
+def test_the_packs_small_chart_is_drawn_here_in_the_same_language() -> None:
+    current = measure(DA, RISING, AS_OF)
+    rows = table(DA, RISING, AS_OF)
+    svg = small_chart_svg(DA, rows, current)
+    root = ET.fromstring(svg)
+    assert root.tag == f"{SVG}svg"
+    assert root.findtext(f"{SVG}title") == "Chart of Domestic abuse incidents reported to police"
+    words = " ".join("".join(node.itertext()) for node in root.iter(f"{SVG}tspan"))
+    assert "Q1" in words and "2024/25" in words
+    strokes = {node.get("stroke") for node in root.iter(f"{SVG}path")}
+    assert {"#1d70b8", "#0b0c0c", "#505a5f"} <= strokes  # values, target, baseline
+    assert any(node.get("stroke-dasharray") == "5 3" for node in root.iter(f"{SVG}path"))
+    assert small_chart_svg(DA, rows, current) == svg
+
+
+def test_the_packs_small_chart_escapes_a_name_and_says_when_there_is_no_data() -> None:
+    named = KpiDefinition(ref="odd", name="Calls <to> \"101\" & 999", unit="count",
+                          better="lower", frequency="quarterly", tolerance=0)
+    svg = small_chart_svg(named, [], measure(named, {}, AS_OF))
+    root = ET.fromstring(svg)
+    assert root.findtext(f"{SVG}title") == 'Chart of Calls <to> "101" & 999'
+    assert "No data yet" in "".join(root.itertext())

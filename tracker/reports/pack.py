@@ -34,16 +34,13 @@ from datetime import date
 from functools import lru_cache
 
 from jinja2 import Environment
-from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import kpis as measures
-from kpis.charts import period_ticks, tick_label, value_ticks
-from kpis.measures import tolerance_edge
 from plans import Plan, Quarter
 from plans.bulk import cycle_collection_paused
-from plans.periods import long_date, month_index, month_of_index
+from plans.periods import long_date
 from tracker.models import KPI
 from tracker.models.commentary import SUMMARY
 from tracker.reports import shape as plan_shape
@@ -222,129 +219,9 @@ def _kpi_parts(defn: measures.KpiDefinition, series: tuple[tuple[date, float], .
     values = dict(series)
     current = kpi_values.measured(defn, series, as_of)
     numbers = tuple(measures.table(defn, values, as_of))
-    svg = kpi_chart(defn, numbers, current).encode("utf-8")
+    svg = measures.small_chart_svg(defn, numbers, current).encode("utf-8")
     return (measures.describe(defn, values, as_of, current), numbers,
             "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"))
-
-
-# -- the small KPI chart ----------------------------------------------------------------------
-
-_W, _H = 360, 158
-_TOP, _RIGHT, _BOTTOM = 10, 12, 30
-_CHAR = 5.6
-"""About the width of a digit at 10 px, for the margin the value labels need."""
-_INK, _VALUE, _BAND, _HATCH, _GRID = "#0b0c0c", "#1d70b8", "#f3f2f1", "#8e9396", "#dddddd"
-_FONT = "Arial, sans-serif"
-
-
-def kpi_chart(defn: measures.KpiDefinition, numbers: tuple[measures.TableRow, ...],
-              current: measures.Measure) -> str:
-    """A small chart of a KPI as SVG, in the KPI page's visual language (readable in
-    greyscale): the values a solid line with dots (a partial quarter a hollow dot), the
-    target a dash-dot step line, the tolerance a hatched band on its worse side, the
-    baseline a dotted line, the projection a dashed line to a hollow diamond. The value
-    axis has 4 to 7 round ticks, each labelled with a grid line (:func:`value_ticks`), and
-    the time axis 4 to 7 periods, ``Q1`` over ``2025/26`` (:func:`period_ticks`).
-
-    Each layer is one element (a path of many segments), and the labels are two texts (each
-    a line of spans): WeasyPrint's cost is per element, so the chart stays cheap to print
-    however many periods it shows."""
-    span = 12 if defn.is_annual else 3
-    title = escape(f"Chart of {defn.name}")
-    if not numbers:
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="kpi-chart" '
-                f'viewBox="0 0 {_W} 40" width="{_W}" height="40"><title>{title}</title>'
-                f'<text x="{_W / 2}" y="24" text-anchor="middle" font-size="12" '
-                f'font-family="{_FONT}" fill="{_INK}">No data yet</text></svg>')
-    projection = current.projection
-    starts = [month_index(n["period"]) for n in numbers]
-    first = starts[0]
-    last = max([*starts, month_index(projection.period) if projection else first]) + span
-    ys: list[float] = [n["value"] for n in numbers]
-    targets = [(month_index(n["period"]), n["target"]) for n in numbers if n["target"] is not None]
-    edges = [(start, target, tolerance_edge(defn, target)) for start, target in targets
-             if defn.tolerance > 0]
-    ys += [t for _, t in targets] + [e for _, _, e in edges]
-    if defn.baseline is not None:
-        ys.append(defn.baseline[1])
-    if projection is not None:
-        ys.append(projection.value)
-    pad = (max(ys) - min(ys)) * 0.06  # so that no line runs along the axis
-    ticks = value_ticks(defn, min(ys) - pad, max(ys) + pad)
-    labels = [escape(tick_label(defn, tick)) for tick in ticks]
-    low, high = ticks[0], ticks[-1]
-    left = round(8 + _CHAR * max(len(label) for label in labels))
-    right, bottom = _W - _RIGHT, _H - _BOTTOM
-
-    def x(months: float) -> float:
-        return round(left + (months - first) / (last - first) * (right - left), 1)
-
-    def y(value: float) -> float:
-        return round(_TOP + (high - value) / (high - low) * (bottom - _TOP), 1)
-
-    hatch = "hatch-" + re.sub(r"[^A-Za-z0-9_-]", "-", defn.ref)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="kpi-chart" '
-           f'viewBox="0 0 {_W} {_H}" width="{_W}" height="{_H}" font-size="10" '
-           f'font-family="{_FONT}" fill="{_INK}"><title>{title}</title>',
-           f'<path d="{"".join(f"M{left} {y(t)}H{right}" for t in ticks)}" '
-           f'stroke="{_GRID}" fill="none"/>']
-    if edges:
-        out.append(f'<defs><pattern id="{hatch}" width="6" height="6" '
-                   'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
-                   f'<path d="M0 0H6V6H0z" fill="{_BAND}"/><path d="M0 0V6" stroke="{_HATCH}" '
-                   'stroke-width="1.5"/></pattern></defs>')
-        band = "".join(f"M{x(start)} {y(target)}H{x(start + span)}V{y(edge)}H{x(start)}z"
-                       for start, target, edge in edges)
-        out.append(f'<path d="{band}" fill="url(#{hatch})"/>')
-    if targets:
-        steps = "".join(f"M{x(start)} {y(target)}H{x(start + span)}" for start, target in targets)
-        out.append(f'<path d="{steps}" fill="none" stroke="{_INK}" stroke-width="1.5" '
-                   'stroke-dasharray="6 2 1.5 2"/>')
-    if defn.baseline is not None:
-        out.append(f'<path d="M{left} {y(defn.baseline[1])}H{right}" stroke="#505a5f" '
-                   'stroke-width="1.5" stroke-dasharray="1.5 2.5"/>')
-    points = [(x(month_index(n["period"]) + span / 2), y(n["value"]), n["partial"])
-              for n in numbers]
-    joined = [(px, py) for px, py, partial in points if not (partial and defn.is_summed)]
-    if len(joined) > 1:
-        line = "L".join(f"{px} {py}" for px, py in joined)
-        out.append(f'<path d="M{line}" fill="none" stroke="{_VALUE}" stroke-width="2"/>')
-    solid = "".join(f"M{px} {py}h0" for px, py, partial in points if not partial)
-    if solid:  # zero-length strokes with round caps: dots, at a fraction of circles' cost
-        out.append(f'<path d="{solid}" stroke="{_VALUE}" stroke-width="6" '
-                   'stroke-linecap="round"/>')
-    hollow = "".join(f"M{px - 4} {py}a4 4 0 1 0 8 0a4 4 0 1 0 -8 0"
-                     for px, py, partial in points if partial)
-    if hollow:
-        out.append(f'<path d="{hollow}" fill="#ffffff" stroke="{_VALUE}" '
-                   'stroke-width="1.5"/>')
-    if projection is not None and joined:
-        px, py = x(month_index(projection.period) + span / 2), y(projection.value)
-        out.append(f'<path d="M{joined[-1][0]} {joined[-1][1]}L{px} {py}" fill="none" '
-                   f'stroke="{_VALUE}" stroke-width="1.5" stroke-dasharray="5 3"/>'
-                   f'<path d="M{px} {py - 5}l5 5l-5 5l-5 -5z" fill="#ffffff" '
-                   f'stroke="{_VALUE}" stroke-width="1.5"/>')
-    # the axes and their ticks: the time axis marked at each labelled period
-    periods = period_ticks(defn, numbers[0]["period"], month_of_index(last))
-    middles = [x(month_index(p) + span / 2) for p in periods]
-    marks = "".join(f"M{mx} {bottom}v3" for mx in middles)
-    out.append(f'<path d="M{left} {bottom}H{right}{marks}" stroke="{_INK}"/>')
-    out.append('<text text-anchor="end">' + "".join(
-        f'<tspan x="{left - 4}" y="{y(tick) + 3.5}">{label}</tspan>'
-        for tick, label in zip(ticks, labels, strict=True)) + "</text>")
-    names = [measures.period_label(p, defn.year_start_month, defn.reporting) for p in periods]
-    out.append('<text text-anchor="middle">' + "".join(
-        _period_spans(mx, bottom, name) for mx, name in zip(middles, names, strict=True))
-        + "</text></svg>")
-    return "".join(out)
-
-
-def _period_spans(x: float, bottom: float, label: str) -> str:
-    """``2025/26 Q1`` as ``Q1`` over ``2025/26`` (a year alone on one line)."""
-    year, _, quarter = label.partition(" ")
-    lines = [quarter, year] if quarter else [year]
-    return "".join(f'<tspan x="{x}" y="{bottom + 13 + 11 * n}">{escape(text)}</tspan>'
-                   for n, text in enumerate(lines))
 
 
 # -- the formats ------------------------------------------------------------------------------
