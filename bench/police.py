@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = folder / "2025-04-metropolitan-street.csv"
         write_file(path, args.rows)
         print(f"{args.rows:,} rows, {path.stat().st_size / 1e6:.1f} MB")
-        from tracker.cli_support import loaded_plan
+        from tracker.cli.support import loaded_plan
         from tracker.db import transaction
         from tracker.services.police_import import PoliceReport, import_police
 

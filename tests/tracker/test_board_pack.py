@@ -682,7 +682,7 @@ def test_a_missing_folder_or_a_failure_leaves_no_file_behind(
     assert "the folder" in result.output and "does not exist" in result.output
     assert not missing.parent.exists()
 
-    from tracker import cli_reports
+    from tracker.cli import reports as cli_reports
 
     folder = tmp_path / "packs"
     folder.mkdir()

@@ -26,8 +26,8 @@ from werkzeug.wrappers import Response
 
 from tracker import access, clock
 from tracker.db import get_session, hold
-from tracker.forms import ConfirmForm
-from tracker.forms_admin import AuditFilterForm, RoleForm, SecurityFilterForm, UsersFilterForm
+from tracker.forms.admin import AuditFilterForm, RoleForm, SecurityFilterForm, UsersFilterForm
+from tracker.forms.common import ConfirmForm
 from tracker.models import User
 from tracker.services import accounts, audit_trail, security_log, two_factor
 from tracker.services.accounts import AccountRefused

@@ -13,8 +13,8 @@ from werkzeug.wrappers import Response
 
 from tracker import access
 from tracker.db import get_session, hold
-from tracker.forms import ConfirmForm
-from tracker.forms_admin import ApiTokenForm
+from tracker.forms.admin import ApiTokenForm
+from tracker.forms.common import ConfirmForm
 from tracker.models import ApiToken, utcnow
 from tracker.services import api_tokens
 from tracker.views import refuse

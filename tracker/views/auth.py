@@ -17,7 +17,8 @@ from werkzeug.wrappers import Response
 
 from tracker import access, auth
 from tracker.db import get_session
-from tracker.forms import ChangePasswordForm, ConfirmForm, SetPasswordForm, SignInForm
+from tracker.forms.accounts import ChangePasswordForm, SetPasswordForm, SignInForm
+from tracker.forms.common import ConfirmForm
 from tracker.models import User, utcnow
 from tracker.passwords import hash_password, problem_with, verify_password
 from tracker.services import audit, two_factor

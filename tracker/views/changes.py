@@ -35,7 +35,7 @@ from plans import Plan
 from plans.periods import long_date
 from tracker import access, clock
 from tracker.db import get_session
-from tracker.forms import ChangeDecisionForm, ChangeDueDateForm, ChangeTargetForm
+from tracker.forms.changes import ChangeDecisionForm, ChangeDueDateForm, ChangeTargetForm
 from tracker.models import KPI, Action, ChangeRequest, Commitment, User
 from tracker.models.changes import ACTION_DUE, KPI_TARGET, OPEN
 from tracker.services import changes as service

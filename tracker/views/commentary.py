@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from plans import Plan, Quarter
 from tracker import access, clock
 from tracker.db import get_session
-from tracker.forms_board import CommentaryForm
+from tracker.forms.board import CommentaryForm
 from tracker.models import User
 from tracker.models.commentary import SUMMARY
 from tracker.services import commentary as service

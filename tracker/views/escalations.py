@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from tracker import access
 from tracker.db import get_session
-from tracker.forms import ResolveForm
+from tracker.forms.updates import ResolveForm
 from tracker.models import Action, Escalation
 from tracker.models.base import utcnow
 from tracker.services import escalations as escalation_service

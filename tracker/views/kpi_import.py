@@ -7,16 +7,13 @@ from typing import Any
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired, MultipleFileField
-from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovFileInput, GovSubmitInput
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
-from wtforms import BooleanField, SubmitField
 
 from plans import Plan
 from tracker import access, clock
 from tracker.db import get_session
+from tracker.forms.kpis import KpiImportForm, PoliceImportForm
 from tracker.models import KPI
 from tracker.services.calendar import reporting
 from tracker.services.kpi_import import (
@@ -35,14 +32,6 @@ from tracker.views import refuse
 bp = Blueprint("kpi_import", __name__)
 PROBLEMS_LISTED = 500  # on the page; the command line lists them all
 POLICE_MAX_BYTES = 200 * 1024 * 1024  # police.uk files: a force's month is about 30 MB
-
-
-class KpiImportForm(FlaskForm):
-    file = FileField("Upload a file", widget=GovFileInput(),
-                     description="A CSV or XLSX file, up to 5 MB",
-                     validators=[FileRequired("Select a CSV or XLSX file to import")])
-    dry_run = BooleanField("Check the file only (nothing is saved)", widget=GovCheckboxInput())
-    submit = SubmitField("Import values", widget=GovSubmitInput())
 
 
 def _plan() -> Plan:
@@ -129,15 +118,6 @@ def _page(plan: Plan, form: KpiImportForm, *, refused: ImportRefused | None = No
         kpis_url=url_for("kpis.index") if "kpis.index" in current_app.view_functions
         else None,
     )
-
-
-class PoliceImportForm(FlaskForm):
-    files = MultipleFileField(
-        "Upload data.police.uk files", widget=GovFileInput(multiple=True),
-        description="One or more street-level crime CSV files, up to 200 MB in all",
-        validators=[FileRequired("Select one or more police.uk CSV files to import")])
-    dry_run = BooleanField("Check the files only (nothing is saved)", widget=GovCheckboxInput())
-    submit = SubmitField("Import crime counts", widget=GovSubmitInput())
 
 
 def _police_limit() -> None:

@@ -16,7 +16,7 @@ from kpis.formatting import value_text
 from plans import Plan
 from tracker import access, clock
 from tracker.db import get_session
-from tracker.forms import KpiValueForm
+from tracker.forms.kpis import KpiValueForm
 from tracker.models import KPI, Action, Commitment, Group, KPIValue, Priority, Theme, User
 from tracker.services import kpi_values
 from tracker.services.statuses import recompute

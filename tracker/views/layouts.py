@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from tracker import access, clock
 from tracker.db import get_session
-from tracker.forms_board import LayoutForm
+from tracker.forms.board import LayoutForm
 from tracker.models import PackLayout, User
 from tracker.services import layouts as service
 from tracker.services.calendar import reporting

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 
 from tracker import access
 from tracker.db import get_session
-from tracker.forms import ConfirmForm
+from tracker.forms.common import ConfirmForm
 from tracker.models import OutboxMessage
 from tracker.models.base import utcnow
 from tracker.services import health, outbox

@@ -147,7 +147,7 @@ def commitment(ref: str) -> str:
 def action(ref: str) -> str:
     from flask_login import current_user
 
-    from tracker.forms import ReviewForm
+    from tracker.forms.updates import ReviewForm
     from tracker.services.calendar import locked_quarters, reporting
     from tracker.services.plan_load import current_plan
 

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from tracker import access
 from tracker.db import get_session
-from tracker.forms_stories import StoryForm
+from tracker.forms.stories import StoryForm
 from tracker.models import Commitment, User
 from tracker.models.stories import APPROVED, WITHDRAWN
 from tracker.services import stories as service

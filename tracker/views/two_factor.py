@@ -28,7 +28,7 @@ from werkzeug.wrappers import Response
 
 from tracker import access, auth
 from tracker.db import get_session
-from tracker.forms import SecondFactorForm, SetUpAgainForm, SetUpTwoFactorForm
+from tracker.forms.accounts import SecondFactorForm, SetUpAgainForm, SetUpTwoFactorForm
 from tracker.models import User
 from tracker.services import audit, two_factor
 from tracker.services.outbox import partnership_name

@@ -25,7 +25,7 @@ from plans import Plan, Quarter
 from plans.periods import long_date
 from tracker import access, clock
 from tracker.db import get_session
-from tracker.forms import LockForm, ReviewForm, UpdateForm
+from tracker.forms.updates import LockForm, ReviewForm, UpdateForm
 from tracker.models import Action, ActionStatus, ActionUpdate, Commitment, User
 from tracker.services import layouts, packs
 from tracker.services import updates as service

@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from tracker import work
-from tracker.cli_support import day_option, loaded_plan
+from tracker.cli.support import day_option, loaded_plan
 from tracker.db import get_session
 from tracker.reports.dashboard import Filters, QuarterUnknown, choose_quarter
 from tracker.reports.pack import FORMATS, render

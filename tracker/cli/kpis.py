@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from tracker.cli_support import day_option, loaded_plan
+from tracker.cli.support import day_option, loaded_plan
 from tracker.db import transaction
 from tracker.services import audit
 from tracker.services.kpi_import import ImportRefused, ImportReport, import_values, read_limited

@@ -1,4 +1,7 @@
-"""The ``tracker`` command: plan checks and loads, the database, demo data, the web server."""
+"""The ``tracker`` command: plan checks and loads, the database, demo data, the web server
+and the pack worker are here; each other group has its own module (``api`` tokens,
+``backup`` and restore, ``kpis`` imports, ``reports``, ``users``), with what they share in
+``support``. (``tracker plan check`` runs without any of this: see :mod:`tracker.entry`.)"""
 
 from __future__ import annotations
 
@@ -11,7 +14,12 @@ from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from plans import PlanError
 from tracker import logs, serving, work
-from tracker.cli_support import day_option, loaded_plan
+from tracker.cli.api import api_token_cli
+from tracker.cli.backup import backup, restore
+from tracker.cli.kpis import kpi_cli
+from tracker.cli.reports import report_cli
+from tracker.cli.support import day_option, loaded_plan
+from tracker.cli.users import users_cli
 from tracker.db import get_engine, get_session, transaction
 from tracker.plan_check import plan_check, report_refusal
 from tracker.services.plan_load import compare_plan_file
@@ -244,12 +252,6 @@ def worker(once: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from tracker.cli_api import api_token_cli
-    from tracker.cli_backup import backup, restore
-    from tracker.cli_kpis import kpi_cli
-    from tracker.cli_reports import report_cli
-    from tracker.cli_users import users_cli
-
     app.cli.add_command(users_cli)
     app.cli.add_command(api_token_cli)
     app.cli.add_command(kpi_cli)
