@@ -51,17 +51,17 @@ def database(kingston_db_template: Path, tmp_path: Path) -> Path:
     return db
 
 
-def _queue_test_messages(db: Path) -> None:
-    """MESSAGES emails, one becoming due every 0.4 s from a second from now."""
+def _queue_test_messages(db: Path, keys: range = range(MESSAGES), prefix: str = "test") -> None:
+    """An email for each of ``keys``, one becoming due every 0.4 s from a second from now."""
     engine = make_engine(f"sqlite:///{db}")
     now = utcnow()
     with Session(engine) as session:
-        for n in range(MESSAGES):
+        for order, n in enumerate(keys):
             session.add(OutboxMessage(
-                key=f"test|{n}", kind="test", to_address=f"person{n}@example.org", cc=[],
+                key=f"{prefix}|{n}", kind="test", to_address=f"person{n}@example.org", cc=[],
                 subject=f"Test message {n}", text_body=f"Message {n}.",
                 html_body=f"<p>Message {n}.</p>", created_at=now,
-                send_after=now + timedelta(seconds=1 + 0.4 * n), attempts=0))
+                send_after=now + timedelta(seconds=1 + 0.4 * order), attempts=0))
         session.commit()
     engine.dispose()
 
@@ -153,7 +153,11 @@ def test_killed_and_restarted_scheduler_delivers_every_email_exactly_once(
     processes.append(_start(database, smtp_server, log))
     _wait(lambda: len(test_keys()) >= MESSAGES and all(
         m.sent_at is not None for m in _outbox(database)), 90, "every email", log)
-    time.sleep(1.5)  # a few more delivery runs: nothing is sent again
+    # a few more delivery runs: three emails queued after, due a second or more apart from
+    # now, arrive; by then every earlier email has been looked at again, and none sent twice
+    _queue_test_messages(database, range(3), prefix="after")
+    _wait(lambda: sum(k.startswith("after|") for k in _keys(smtp_server)) >= 3 and all(
+        m.sent_at is not None for m in _outbox(database)), 60, "the emails queued after", log)
 
     arrived = Counter(_keys(smtp_server))
     rows = _outbox(database)

@@ -44,7 +44,6 @@ TIMED_OUT = "You were signed out because you had not used the tracker for a whil
 LINK_GONE = "This link has expired or has already been used"
 
 
-
 def waited(page: str, words: str) -> int:
     """The seconds a throttled page asks for, in ``words`` (``{}`` the number): a second may
     pass on a busy machine between the failures written and the page drawn."""

@@ -10,6 +10,7 @@ the page and the packs still show the plan's date.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,7 +18,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -56,6 +58,16 @@ from tracker.services.plan_load import current_plan
 PAST_DUE = "Past its due date"
 REVISED = date(2027, 3, 31)
 REASON = "The contract with the new provider starts in January, three months late."
+
+
+def waiting_on_a_lock(engine: Engine, seconds: float = 20) -> None:
+    """Return once another PostgreSQL session waits on a lock (the row this one holds)."""
+    deadline = time.monotonic() + seconds
+    with engine.connect() as watcher:
+        while watcher.scalar(sql("SELECT count(*) FROM pg_locks WHERE NOT granted")) == 0:
+            assert time.monotonic() < deadline, "no other session came to wait on the row"
+            time.sleep(0.02)
+            watcher.rollback()  # a fresh snapshot of pg_locks each time
 
 
 @pytest.fixture(autouse=True)
@@ -665,7 +677,6 @@ def test_two_decisions_at_the_same_moment_one_wins_on_postgres(postgres_url: str
                                                                ) -> None:
     """On PostgreSQL two transactions both read the request as open: the held row makes the
     second wait for the first, read its decision, and be refused."""
-    import time
 
     from tracker import create_app, migrate
     from tracker.db import begin_write, get_engine
@@ -703,7 +714,7 @@ def test_two_decisions_at_the_same_moment_one_wins_on_postgres(postgres_url: str
                 try:
                     service.decide(s, plan, user, row, approve,
                                    "" if approve else "Not yet.", date(2026, 11, 25))
-                    time.sleep(0.5)  # the other is waiting on the held row meanwhile
+                    waiting_on_a_lock(engine)  # the other now waits on the held row
                     s.commit()
                     outcomes[email] = "decided"
                 except service.AlreadyDecided as refused:
