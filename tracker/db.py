@@ -299,8 +299,9 @@ def retry_kind(error: BaseException) -> str | None:
     return None
 
 
-def _pause(attempt: int) -> None:
-    """A short, jittered wait before the next try, so racing requests do not meet again."""
+def pause_before_retry(attempt: int) -> None:
+    """A short, jittered wait before try ``attempt + 1``, so racing requests do not meet
+    again (a seam: the tests replace it, to take the wait out or to act between tries)."""
     time.sleep(min(0.05 * 2 ** attempt, 0.5) * (0.5 + random.random()))
 
 
@@ -397,7 +398,7 @@ def serve_request(dispatch: Callable[[], Any]) -> Any:
                         attempt, type(cause).__name__)
             state.restore()
             g.setdefault(_WRITE, True)  # the next try takes the write lock from the start
-            _pause(attempt)
+            pause_before_retry(attempt)
 
 
 def _discard() -> None:

@@ -18,7 +18,7 @@ from tracker.services import loaded_plan
 
 def _fresh_process(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """As a new process: nothing read yet; the text parses counted."""
-    monkeypatch.setattr(loaded_plan, "_PARSED", {})
+    loaded_plan.forget_read_plans()
     parsed: list[str] = []
     real = loaded_plan.parse_plan
 

@@ -38,7 +38,7 @@ def impatient_app(kingston_db_template: Path, tmp_path: Path,
                   monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     """Kingston, on a database that gives up waiting for its write lock after 50 ms."""
     monkeypatch.setattr(tracker.db, "SQLITE_BUSY_TIMEOUT_MS", 50)
-    monkeypatch.setattr(tracker.db, "_pause", lambda attempt: None)
+    monkeypatch.setattr(tracker.db, "pause_before_retry", lambda attempt: None)
     app = _make_app(_copy(kingston_db_template, tmp_path))
     yield app
     get_engine(app).dispose()
@@ -109,7 +109,7 @@ def test_a_busy_database_is_waited_for_before_anyone_is_told(
         if attempt == tracker.db.BUSY_ATTEMPTS - 1:
             other.rollback()  # the other writer finishes before the last try
 
-    monkeypatch.setattr(tracker.db, "_pause", pause)
+    monkeypatch.setattr(tracker.db, "pause_before_retry", pause)
     try:
         response = owner.post(update_url(people.action), data={
             **typed(narrative="Saved at the last try."),
@@ -158,7 +158,7 @@ def test_an_update_that_meets_a_plan_load_runs_again_and_is_saved_once(
     from tracker.services import statuses
 
     pin_today(monkeypatch)
-    monkeypatch.setattr(tracker.db, "_pause", lambda attempt: None)
+    monkeypatch.setattr(tracker.db, "pause_before_retry", lambda attempt: None)
     people = cast(kingston_app)
     owner = browser(kingston_app, people.owner)
     real = statuses.store
@@ -291,7 +291,7 @@ def test_a_file_whose_answer_met_a_busy_database_is_closed_before_it_runs_again(
         tries.append(attempt)
         other.rollback()  # the other writer finishes: the second try is saved
 
-    monkeypatch.setattr(tracker.db, "_pause", pause)
+    monkeypatch.setattr(tracker.db, "pause_before_retry", pause)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResourceWarning)
         try:

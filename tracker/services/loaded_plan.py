@@ -22,6 +22,12 @@ _PARSED: dict[str, Plan] = {}
 """Plans read in this process, by the SHA-256 of their text (a handful at most)."""
 
 
+def forget_read_plans() -> None:
+    """Forget the plans this process has read, as a new process starts: the next call of
+    :func:`current_plan` reads the latest load from the database again."""
+    _PARSED.clear()
+
+
 def current_plan(session: Session) -> Plan | None:
     """The plan as last loaded, read once per process.
 
