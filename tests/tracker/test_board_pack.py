@@ -27,7 +27,7 @@ from markupsafe import escape
 from pypdf import PdfReader
 from sqlalchemy import update
 
-from tests.tracker.helpers import TODAY, db, pin_today
+from tests.tracker.helpers import TODAY, db, pin_today, text_of
 from tests.tracker.helpers import page as parsed
 from tracker.db import get_session
 from tracker.models import Action, ActionUpdate
@@ -477,8 +477,10 @@ def chart_ticks(svg: bytes) -> tuple[list[tuple[float, str]], list[float], float
 
 def test_the_kpi_charts_have_a_few_round_ticks_on_each_axis(demo_app: Flask) -> None:
     pack, board_view = board(demo_app, "html")
-    uris = re.findall(r'<img class="kpi-chart" src="data:image/svg\+xml;base64,([^"]+)"',
-                      pack.content.decode("utf-8"))
+    prefix = "data:image/svg+xml;base64,"
+    images = parsed(pack.content.decode("utf-8")).select("img.kpi-chart")
+    assert all(str(img["src"]).startswith(prefix) for img in images)
+    uris = [str(img["src"])[len(prefix):] for img in images]
     assert len(uris) == len(board_view.kpis) > 0
     for uri, kpi in zip(uris, board_view.kpis, strict=True):
         svg = base64.b64decode(uri)
@@ -612,14 +614,15 @@ def test_a_large_plan_keeps_the_document_proportionate(demo_app: Flask,
     monkeypatch.setattr(board_pack, "EXCEPTIONS_BY_COMMITMENT", 1)
     monkeypatch.setattr(board_pack, "ESCALATIONS_LISTED", 1)
     pack, board_view = board(demo_app, "html")
-    html = pack.content.decode("utf-8")
-    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    document = parsed(pack.content.decode("utf-8"))
+    text = text_of(document)
     first, rows = board_view.exceptions()[0]
     assert len(rows) > 2
-    exceptions = html.split('id="exceptions"')[1].split("</section>")[0]
-    summary = exceptions.split("</h3>")[1].split("</table>")[0]
+    exceptions = document.select_one("section#exceptions")
+    assert exceptions is not None
+    summary = exceptions.find("h3").find_next("table")
     # no action is listed: the commitment with most Red (then Amber) is, with its counts
-    assert not any(row.ref in summary for row in rows)
+    assert not any(row.ref in text_of(summary) for row in rows)
     counted: dict[str, list[int]] = {}
     for row in rows:
         counts = counted.setdefault(row.commitment_ref, [0, 0, 0])
@@ -627,27 +630,29 @@ def test_a_large_plan_keeps_the_document_proportionate(demo_app: Flask,
     order = [c.ref for c in first.commitments]
     worst = min(counted, key=lambda ref: (-counted[ref][0], -counted[ref][1], -counted[ref][2],
                                           order.index(ref)))
-    assert summary.count('<th scope="row">') == 1
-    assert f'<span class="ref">{worst}</span>' in summary
-    cells = re.findall(r'<td class="num">(\d+)</td>', summary)
-    assert [int(n) for n in cells] == counted[worst]
+    [listed] = summary.select('th[scope="row"]')
+    assert listed.select_one("span.ref").get_text() == worst
+    cells = [int(td.get_text()) for td in summary.select("td.num")]
+    assert cells == counted[worst]
     if len(counted) > 1:
         left = sum(sum(counts) for ref, counts in counted.items() if ref != worst)
         assert (f"And {len(counted) - 1} more commitments and parts, with {left} exceptions"
                 in text)
     assert "Every action, with its reason, corrective action and narrative, is in the XLSX" \
         in text
-    page = html.split(f'<h2>Priority {first.ref}: {first.title}</h2>')[1].split("</section>")[0]
-    commitments = page.split("<h3>Commitments</h3>")[1].split("</table>")[0]
-    assert commitments.count('<th scope="row">') == 3
+    heading = next(h for h in document.find_all("h2")
+                   if text_of(h) == f"Priority {first.ref}: {first.title}")
+    section = heading.find_parent("section")
+    commitments = next(h for h in section.find_all("h3")
+                       if text_of(h) == "Commitments").find_next("table")
+    listed_refs = [th.select_one("span.ref").get_text()
+                   for th in commitments.select('th[scope="row"]')]
     # the worst are the ones listed
-    worst = sorted(first.commitments, key=lambda c: board_pack.ATTENTION.index(c.colour))[:3]
-    for c in worst:
-        assert f'<span class="ref">{c.ref}</span>' in commitments
+    worst_three = sorted(first.commitments, key=lambda c: board_pack.ATTENTION.index(c.colour))[:3]
+    assert sorted(listed_refs) == sorted(c.ref for c in worst_three)
     assert f"And {len(first.commitments) - 3} more commitments and parts (" in text
     assert len(board_view.open_escalations) > 1
     assert f"And {len(board_view.open_escalations) - 1} more open escalations (" in text
-
 
 def test_past_a_score_of_kpis_the_document_tables_them_all_and_charts_the_worst(
         demo_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -657,20 +662,21 @@ def test_past_a_score_of_kpis_the_document_tables_them_all_and_charts_the_worst(
     kpis = board_view.kpis
     monkeypatch.setattr(board_pack, "KPIS_CHARTED", 2)
     pack, _ = board(demo_app, "html")
-    section = pack.content.decode("utf-8").split('<section id="kpis">')[1].split("</section>")[0]
-    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", section))
+    section = parsed(pack.content.decode("utf-8")).select_one("section#kpis")
+    assert section is not None
+    text = text_of(section)
     assert f"The {len(kpis)} KPIs as measured at the end of" in text
     assert "then the charts of the 2 most in need of attention" in text
-    table = section.split("<h3>Every KPI</h3>")[1].split("</table>")[0]
-    assert re.findall(r'<th scope="row">(.*?)</th>', table) == [
-        str(escape(k.name)) for k in kpis]
+    every = next(h for h in section.find_all("h3") if text_of(h) == "Every KPI")
+    assert [text_of(th) for th in every.find_next("table").select('th[scope="row"]')] == [
+        k.name for k in kpis]
     rank = ("red", "amber", "grey", "green")
     worst = sorted(range(len(kpis)), key=lambda n: (rank.index(kpis[n].status), n))[:2]
-    charts = section.split("<h3>Charts of the KPIs most in need of attention</h3>")[1]
-    assert re.findall(r"<h4>(.*?)</h4>", charts) == [
-        str(escape(kpis[n].name)) for n in sorted(worst)]
-    assert charts.count('<img class="kpi-chart"') == 2
-
+    charted = next(h for h in section.find_all("h3")
+                   if text_of(h) == "Charts of the KPIs most in need of attention")
+    titles = [h for h in charted.find_all_next("h4") if section in h.parents]
+    assert [text_of(h) for h in titles] == [kpis[n].name for n in sorted(worst)]
+    assert len(section.select("img.kpi-chart")) == 2
 
 def test_a_missing_folder_or_a_failure_leaves_no_file_behind(
         kingston_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
