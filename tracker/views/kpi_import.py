@@ -10,7 +10,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from govuk_frontend_wtf.wtforms_widgets import GovCheckboxInput, GovFileInput, GovSubmitInput
-from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import BooleanField, SubmitField
 
@@ -18,6 +17,7 @@ from plans import Plan
 from tracker import access, clock
 from tracker.db import get_session
 from tracker.models import KPI
+from tracker.services import plan_pages
 from tracker.services.calendar import reporting
 from tracker.services.kpi_import import (
     MAX_NOTE,
@@ -108,8 +108,7 @@ def _page(plan: Plan, form: KpiImportForm, *, refused: ImportRefused | None = No
     quarter = reporting(plan, day).quarter
     year = calendar.year_of(quarter.start)
     previous_year = calendar.year(year.start.year - 1).label
-    kpis = list(get_session().scalars(select(KPI).where(KPI.retired_at.is_(None))
-                                      .order_by(KPI.position)))
+    kpis = plan_pages.current(get_session(), KPI)
     quarterly = next((k for k in kpis if k.frequency == "quarterly" and k.unit != "percent"),
                      None)
     percent = next((k for k in kpis if k.frequency == "quarterly" and k.unit == "percent"),
