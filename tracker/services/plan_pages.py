@@ -164,3 +164,22 @@ def groups_with_people(session: Session) -> list[Group]:
         .options(joinedload(Group.lead), joinedload(Group.reports_to),
                  selectinload(Group.members))))
 
+
+def priority_refs_led(session: Session, group_ids: Collection[int]) -> list[str]:
+    """The refs of the priorities these groups lead, sorted (no query for no groups)."""
+    if not group_ids:
+        return []
+    return sorted(session.scalars(select(Priority.ref).where(Priority.group_id.in_(group_ids))))
+
+
+def priorities_by_id(session: Session, priority_ids: Collection[int]) -> dict[int, Priority]:
+    """These priorities, by id (one query, however many)."""
+    return {p.id: p for p in session.scalars(
+        select(Priority).where(Priority.id.in_(priority_ids)))}
+
+
+def priority_ref_of(session: Session, commitment_ref: str) -> str | None:
+    """The ref of a current commitment's priority (None if there is no such commitment)."""
+    return session.scalar(
+        select(Priority.ref).join(Commitment, Commitment.priority_id == Priority.id)
+        .where(Commitment.ref == commitment_ref, Commitment.retired_at.is_(None)))
