@@ -8,7 +8,7 @@
   (:data:`tracker.db.SHAPE_TABLES`, read by :mod:`tracker.reports.shape`).
 - :class:`PageCache`: a board page's drawn parts (its body and breadcrumbs), kept under the
   data version they were drawn at; a page whose version is not the current one is drawn
-  again (:mod:`tracker.views.page_cache`).
+  again (:mod:`tracker.views.page_cache`; the rows: :mod:`tracker.services.page_cache`).
 """
 
 from __future__ import annotations

@@ -91,6 +91,11 @@ def state(user: User) -> str:
     return ACTIVE if user.has_password else NO_PASSWORD
 
 
+def find_user(session: Session, user_id: int) -> User | None:
+    """An account by its id."""
+    return session.get(User, user_id)
+
+
 def accounts(session: Session, role: str | None = None) -> list[User]:
     """Every account (or those with ``role``), with their groups, in two queries."""
     query = (select(User).options(selectinload(User.groups))

@@ -84,6 +84,11 @@ def revoke(db: Session, actor: User | str, token: ApiToken, now: datetime | None
     db.flush()
 
 
+def by_id(db: Session, token_id: int) -> ApiToken | None:
+    """A token by its id."""
+    return db.get(ApiToken, token_id)
+
+
 def find(db: Session, prefix_or_id: str) -> ApiToken | None:
     """A token by its id or by the prefix lists show."""
     if prefix_or_id.isdigit():

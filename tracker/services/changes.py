@@ -37,7 +37,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from plans import Plan, Quarter
 from plans.periods import long_date
@@ -421,6 +421,22 @@ def for_kpi(session: Session, kpi: KPI) -> list[ChangeRequest]:
         select(ChangeRequest).where(ChangeRequest.kpi_id == kpi.id)
         .options(*_LOADED).order_by(ChangeRequest.requested_at.desc(),
                                     ChangeRequest.id.desc())))
+
+
+def find_action(session: Session, ref: str) -> Action | None:
+    """An action by its ref, with what asking for a revised due date needs: its owner,
+    group, commitment and priority, and milestones."""
+    return session.scalars(
+        select(Action).where(Action.ref == ref)
+        .options(joinedload(Action.owner), joinedload(Action.group),
+                 joinedload(Action.commitment).joinedload(Commitment.priority),
+                 selectinload(Action.milestones))).first()
+
+
+def find_kpi(session: Session, ref: str) -> KPI | None:
+    """A KPI by its ref, with its owner (who may ask for a revised target)."""
+    return session.scalars(select(KPI).where(KPI.ref == ref)
+                           .options(joinedload(KPI.owner))).first()
 
 
 def find(session: Session, change_id: int) -> ChangeRequest | None:

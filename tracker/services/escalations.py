@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from plans import Quarter
 from plans.rules import EscalationRule
@@ -54,6 +54,29 @@ def episodes(matches: Mapping[Quarter, Sequence[tuple[EscalationRule, str]]]
             result.append(running.pop(name))
     result.extend(running.values())
     return sorted(result, key=lambda e: (e.first, e.rule.name))
+
+
+def listing(session: Session, is_open: bool, limit: int = 500) -> list[Escalation]:
+    """Open escalations (or resolved ones), the latest raised first, with each action's
+    owner and who resolved it."""
+    query = (select(Escalation).options(joinedload(Escalation.action).joinedload(Action.owner),
+                                        joinedload(Escalation.resolved_by))
+             .order_by(Escalation.raised_at.desc(), Escalation.id.desc()))
+    if is_open:
+        query = query.where(Escalation.resolved_at.is_(None))
+    else:
+        query = query.where(Escalation.resolved_at.is_not(None))
+    return list(session.scalars(query.limit(limit)))
+
+
+def find(session: Session, escalation_id: int) -> Escalation | None:
+    """One escalation, with its action's owner and group (who may resolve it) and who
+    resolved it."""
+    return session.scalars(
+        select(Escalation).where(Escalation.id == escalation_id)
+        .options(joinedload(Escalation.action).joinedload(Action.owner),
+                 joinedload(Escalation.action).joinedload(Action.group),
+                 joinedload(Escalation.resolved_by))).first()
 
 
 def stored(session: Session, action_ids: Collection[int] | None

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from kpis import KpiDefinition, Measure, measure
 from plans import Calendar, Plan
@@ -133,6 +133,15 @@ def record_value(session: Session, plan: Plan, actor: User | str, kpi: KPI, peri
                                                         else {}))
     session.flush()
     return row
+
+
+def value_history(session: Session, kpi: KPI) -> list[KPIValue]:
+    """Every value recorded for a KPI, corrections too: newest period first, and within a
+    period the one that counts first, with who recorded each."""
+    return list(session.scalars(
+        select(KPIValue).where(KPIValue.kpi_id == kpi.id)
+        .order_by(KPIValue.period.desc(), KPIValue.recorded_at.desc(), KPIValue.id.desc())
+        .options(joinedload(KPIValue.recorded_by))))
 
 
 def latest_value(session: Session, kpi: KPI, label: str) -> KPIValue | None:

@@ -186,6 +186,11 @@ def find(session: Session, state: str | None = None, page: int = 1,
     return OutboxPage(messages=messages, page=page, pages=pages, total=total)
 
 
+def message(session: Session, message_id: int) -> OutboxMessage | None:
+    """One message in the outbox, by its id."""
+    return session.get(OutboxMessage, message_id)
+
+
 def counts(session: Session) -> dict[str, int]:
     """How many messages are queued, sent and failed."""
     return {state: session.scalar(select(func.count()).select_from(OutboxMessage)

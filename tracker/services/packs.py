@@ -122,6 +122,11 @@ def find(session: Session, key: str) -> PackBuild | None:
     return session.scalars(select(PackBuild).where(PackBuild.key == key)).first()
 
 
+def build_by_id(session: Session, build_id: int) -> PackBuild | None:
+    """A pack build by its id (its page, its progress, its file)."""
+    return session.get(PackBuild, build_id)
+
+
 def ask(session: Session, user: User, fmt: str, quarters: list[Quarter], quarter: Quarter,
         filters: Filters, today: date, choice: Choice = EVERYTHING) -> Asked:
     """The build of this pack for ``user``, laid out as ``choice`` says: the one there is,

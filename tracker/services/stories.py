@@ -92,6 +92,14 @@ def decide(session: Session, user: User, story: Story, status: str) -> Story:
     return story
 
 
+def commitment_choices(session: Session) -> list[tuple[str, str]]:
+    """The current commitments a story may be about, in the plan's order: (ref, text)."""
+    rows = session.execute(
+        select(Commitment.ref, Commitment.text).where(Commitment.retired_at.is_(None))
+        .order_by(Commitment.position, Commitment.id))
+    return [(ref, text) for ref, text in rows]
+
+
 def get(session: Session, story_id: int) -> Story | None:
     return session.get(Story, story_id)
 

@@ -7,18 +7,28 @@ change are recomputed before the commit.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from plans import Plan, Quarter
 from plans.periods import long_date
 from tracker.access import can_approve, can_update, leads_action
 from tracker.db import hold
-from tracker.models import Action, ActionUpdate, Group, Milestone, QuarterLock, User, utcnow
+from tracker.models import (
+    Action,
+    ActionUpdate,
+    Commitment,
+    Group,
+    Milestone,
+    QuarterLock,
+    User,
+    utcnow,
+)
 from tracker.models.people import group_members
 from tracker.services import audit
 from tracker.services.calendar import first_quarter, is_locked, reporting
@@ -61,6 +71,43 @@ class StaleEdit(Exception):
     def __init__(self, latest: ActionUpdate) -> None:
         super().__init__(f"version {latest.version} was saved while this form was open")
         self.latest = latest
+
+
+def find_action(session: Session, ref: str) -> Action | None:
+    """An action by its ref, with its commitment and priority, owner and milestones: what
+    the update pages show of it."""
+    return session.scalars(
+        select(Action).where(Action.ref == ref)
+        .options(joinedload(Action.commitment).joinedload(Commitment.priority),
+                 joinedload(Action.owner), selectinload(Action.milestones))
+    ).first()
+
+
+def find_update(session: Session, update_id: int) -> ActionUpdate | None:
+    """One version of an update, by its id."""
+    return session.get(ActionUpdate, update_id)
+
+
+def actions_for(session: Session, user_id: int, group_ids: Collection[int]) -> list[Action]:
+    """The current actions a person owns or whose group they lead, soonest due first, with
+    owner, group and commitment (My actions)."""
+    return list(session.scalars(
+        select(Action).where(Action.retired_at.is_(None))
+        .where((Action.owner_id == user_id) | Action.group_id.in_(group_ids))
+        .order_by(Action.due, Action.position)
+        .options(joinedload(Action.owner), joinedload(Action.group),
+                 joinedload(Action.commitment))))
+
+
+def latest_updates(session: Session, action_ids: Collection[int],
+                   quarter: Quarter) -> dict[int, ActionUpdate]:
+    """The latest version of each of these actions' updates for a quarter, by action id."""
+    latest: dict[int, ActionUpdate] = {}
+    for update in session.scalars(select(ActionUpdate).where(
+            ActionUpdate.action_id.in_(action_ids), ActionUpdate.quarter == quarter.label)
+            .order_by(ActionUpdate.version)):
+        latest[update.action_id] = update
+    return latest
 
 
 def latest_version(session: Session, action: Action, quarter: Quarter) -> ActionUpdate | None:

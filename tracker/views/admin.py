@@ -138,7 +138,7 @@ def users() -> str:
 def _account(user_id: int) -> User:
     # a change holds the account's row until it is committed: two admins changing one
     # account at the same moment are taken one after the other
-    user = get_session().get(User, user_id)
+    user = accounts.find_user(get_session(), user_id)
     if user is None:
         abort(404)
     if request.method == "POST":

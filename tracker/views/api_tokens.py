@@ -15,7 +15,7 @@ from tracker import access
 from tracker.db import get_session, hold
 from tracker.forms.admin import ApiTokenForm
 from tracker.forms.common import ConfirmForm
-from tracker.models import ApiToken, utcnow
+from tracker.models import utcnow
 from tracker.services import api_tokens
 from tracker.views import refuse
 
@@ -55,7 +55,7 @@ def create() -> tuple[str, int]:
 @bp.post("/<int:token_id>/revoke")
 @access.admin
 def revoke(token_id: int) -> Response:
-    token = get_session().get(ApiToken, token_id)
+    token = api_tokens.by_id(get_session(), token_id)
     if token is None:
         abort(404)
     hold(get_session(), token)

@@ -31,19 +31,18 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from plans import Plan, Quarter
 from tracker import access, clock
 from tracker.db import get_session
-from tracker.models import Commitment, PackBuild, Priority
+from tracker.models import PackBuild
 from tracker.models.commentary import SUMMARY
 from tracker.models.packs import READY
 from tracker.reports import dashboard as board
 from tracker.reports import exceptions as exception_pages
 from tracker.reports import history
-from tracker.services import commentary, layouts, packs
+from tracker.services import commentary, layouts, packs, plan_pages
 from tracker.services.calendar import plan_quarters
 from tracker.services.layouts import EVERYTHING, Choice
 from tracker.views import page_cache, pagination, plan_or_404
@@ -95,9 +94,7 @@ def _page(page: str, draw: Callable[[], dict[str, str]]) -> str:
 def audience_of(user: Any) -> list[str]:
     """What makes the board's pages differ between people: a role, and the priorities whose
     group they lead (their narratives are theirs to write)."""
-    led = access.led_group_ids(user)
-    priorities = sorted(get_session().scalars(
-        select(Priority.ref).where(Priority.group_id.in_(led)))) if led else []
+    priorities = plan_pages.priority_refs_led(get_session(), access.led_group_ids(user))
     return ["admin" if access.is_admin(user) else getattr(user, "role", ""), *priorities]
 
 
@@ -124,8 +121,7 @@ def dashboard() -> str:
 def _notes(view: board.Dashboard) -> dict[str, Any]:
     """The quarter's commentary, and which of it the person may write."""
     db = get_session()
-    rows = {p.id: p for p in db.scalars(  # one query, however many priorities
-        select(Priority).where(Priority.id.in_([p.id for p in view.priorities])))}
+    rows = plan_pages.priorities_by_id(db, [p.id for p in view.priorities])
     scopes = [commentary.Scope(SUMMARY, None)] + [
         commentary.Scope(p.ref, rows.get(p.id)) for p in view.priorities]
     return {"notes": commentary.latest(db, view.quarter.label),
@@ -173,9 +169,7 @@ def commitment(ref: str) -> str:
     plan = plan_or_404()
 
     def draw() -> dict[str, str]:
-        view = _view(plan, priority=get_session().scalar(
-            select(Priority.ref).join(Commitment, Commitment.priority_id == Priority.id)
-            .where(Commitment.ref == ref, Commitment.retired_at.is_(None))) or "")
+        view = _view(plan, priority=plan_pages.priority_ref_of(get_session(), ref) or "")
         found = view.commitment(ref)
         if found is None:
             abort(404)
@@ -299,7 +293,7 @@ def _layout_asked_for() -> Choice:
 
 
 def _build(build_id: int) -> PackBuild:
-    found = get_session().get(PackBuild, build_id)
+    found = packs.build_by_id(get_session(), build_id)
     if found is None:
         abort(404)
     return found

@@ -27,8 +27,6 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 
 from plans import Plan
@@ -36,7 +34,7 @@ from plans.periods import long_date
 from tracker import access, clock
 from tracker.db import get_session
 from tracker.forms.changes import ChangeDecisionForm, ChangeDueDateForm, ChangeTargetForm
-from tracker.models import KPI, Action, ChangeRequest, Commitment, User
+from tracker.models import KPI, Action, ChangeRequest, User
 from tracker.models.changes import ACTION_DUE, KPI_TARGET, OPEN
 from tracker.services import changes as service
 from tracker.services import revisions
@@ -292,11 +290,7 @@ def _detail_page(plan: Plan, change: ChangeRequest, form: ChangeDecisionForm,
 
 
 def _action(ref: str) -> Action:
-    found = get_session().scalars(
-        select(Action).where(Action.ref == ref)
-        .options(joinedload(Action.owner), joinedload(Action.group),
-                 joinedload(Action.commitment).joinedload(Commitment.priority),
-                 selectinload(Action.milestones))).first()
+    found = service.find_action(get_session(), ref)
     if found is None:
         abort(404)
     return found
@@ -392,8 +386,7 @@ def _ask_page(plan: Plan, action: Action, form: ChangeDueDateForm, due: date,
 
 
 def _kpi(ref: str) -> KPI:
-    found = get_session().scalars(select(KPI).where(KPI.ref == ref)
-                                  .options(joinedload(KPI.owner))).first()
+    found = service.find_kpi(get_session(), ref)
     if found is None:
         abort(404)
     return found

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from tracker import access
 from tracker.db import get_session
 from tracker.forms.updates import ResolveForm
-from tracker.models import Action, Escalation
+from tracker.models import Escalation
 from tracker.models.base import utcnow
 from tracker.services import escalations as escalation_service
 from tracker.views import refuse
@@ -30,23 +28,12 @@ def index() -> str:
     state = request.args.get("state", "open")
     if state not in STATES:
         state = "open"
-    query = (select(Escalation).options(joinedload(Escalation.action).joinedload(Action.owner),
-                                        joinedload(Escalation.resolved_by))
-             .order_by(Escalation.raised_at.desc(), Escalation.id.desc()))
-    if state == "open":
-        query = query.where(Escalation.resolved_at.is_(None))
-    else:
-        query = query.where(Escalation.resolved_at.is_not(None))
-    rows = list(get_session().scalars(query.limit(500)))
+    rows = escalation_service.listing(get_session(), is_open=state == "open")
     return render_template("escalations/list.html", rows=rows, state=state, states=STATES)
 
 
 def _escalation(escalation_id: int) -> Escalation:
-    found = get_session().scalars(
-        select(Escalation).where(Escalation.id == escalation_id)
-        .options(joinedload(Escalation.action).joinedload(Action.owner),
-                 joinedload(Escalation.action).joinedload(Action.group),
-                 joinedload(Escalation.resolved_by))).first()
+    found = escalation_service.find(get_session(), escalation_id)
     if found is None:
         abort(404)
     return found

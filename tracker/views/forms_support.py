@@ -11,23 +11,20 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from tracker.auth import token_hash
 from tracker.db import get_session
-from tracker.models import HeldSubmission, utcnow
+from tracker.models import utcnow
+from tracker.services import held_submissions
 
 F = TypeVar("F", bound=Callable[..., Any])
 KEEPS_TEXT = "_tracker_keeps_text"
 HELD_KEY = "held_submission"
-HOLD_FOR = timedelta(days=1)
 EXPIRED_MESSAGE = ("Your form had expired, so nothing was saved yet. What you typed is below: "
                    "check it and submit it again.")
 
@@ -51,11 +48,7 @@ def hold_submission() -> Response | None:
         return None  # nobody was signed in on this browser: there is nobody to keep it for
     data = {k: v for k, v in request.form.to_dict(flat=False).items() if k != "csrf_token"}
     token = secrets.token_urlsafe(24)
-    db = get_session()
-    now = utcnow()
-    db.add(HeldSubmission(token_hash=token_hash(token), user_id=typist, path=request.path,
-                          form=data,
-                          created_at=now, expires_at=now + HOLD_FOR))
+    held_submissions.hold(get_session(), token, typist, request.path, data, utcnow())
     # committed with the request (it returns normally): the text is safe before the redirect
     session[HELD_KEY] = token
     flash("You were signed out before your form was saved. We have kept what you typed: sign "
@@ -68,16 +61,11 @@ def take_held(path: str, user_id: int) -> MultiDict[str, str] | None:
     token = session.get(HELD_KEY)
     if not token:
         return None
-    db = get_session()
-    row = db.scalars(select(HeldSubmission)
-                     .where(HeldSubmission.token_hash == token_hash(token))).first()
-    if row is None or row.used_at is not None or row.expires_at <= utcnow() or row.path != path:
+    form = held_submissions.take(get_session(), token, path, user_id, utcnow())
+    if form is None:
         return None
-    if row.user_id != user_id:
-        return None  # someone else signed in on this browser: the text is not theirs
-    row.used_at = utcnow()
     session.pop(HELD_KEY, None)
-    pairs = [(key, value) for key, values in row.form.items() for value in values]
+    pairs = [(key, value) for key, values in form.items() for value in values]
     return MultiDict(pairs)
 
 

@@ -7,7 +7,6 @@ from typing import Any
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from plans import Plan
@@ -15,6 +14,7 @@ from tracker import access, clock
 from tracker.db import get_session
 from tracker.forms.kpis import KpiImportForm, PoliceImportForm
 from tracker.models import KPI
+from tracker.services import plan_pages
 from tracker.services.calendar import reporting
 from tracker.services.kpi_import import (
     MAX_NOTE,
@@ -97,8 +97,7 @@ def _page(plan: Plan, form: KpiImportForm, *, refused: ImportRefused | None = No
     quarter = reporting(plan, day).quarter
     year = calendar.year_of(quarter.start)
     previous_year = calendar.year(year.start.year - 1).label
-    kpis = list(get_session().scalars(select(KPI).where(KPI.retired_at.is_(None))
-                                      .order_by(KPI.position)))
+    kpis = plan_pages.current(get_session(), KPI)
     quarterly = next((k for k in kpis if k.frequency == "quarterly" and k.unit != "percent"),
                      None)
     percent = next((k for k in kpis if k.frequency == "quarterly" and k.unit == "percent"),

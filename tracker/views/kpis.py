@@ -7,8 +7,6 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 import kpis as measures
@@ -17,8 +15,8 @@ from plans import Plan
 from tracker import access, clock
 from tracker.db import get_session
 from tracker.forms.kpis import KpiValueForm
-from tracker.models import KPI, Action, Commitment, Group, KPIValue, Priority, Theme, User
-from tracker.services import kpi_values
+from tracker.models import KPI, Group, Priority, Theme, User
+from tracker.services import kpi_pages, kpi_values, plan_pages
 from tracker.services.statuses import recompute
 from tracker.views import plan_or_404, refuse
 
@@ -52,16 +50,10 @@ def index() -> str:
     plan = _plan()
     db = get_session()
     calendar = plan.partnership.calendar
-    all_kpis = list(db.scalars(
-        select(KPI).where(KPI.retired_at.is_(None)).order_by(KPI.position)
-        .options(selectinload(KPI.commitments), selectinload(KPI.themes),
-                 selectinload(KPI.actions))))
-    priorities = {p.id: p for p in db.scalars(select(Priority).where(
-        Priority.retired_at.is_(None)).order_by(Priority.position))}
-    themes = list(db.scalars(select(Theme).where(Theme.retired_at.is_(None))
-                             .order_by(Theme.position)))
-    groups = {g.id: g for g in db.scalars(select(Group).where(Group.retired_at.is_(None))
-                                          .order_by(Group.position))}
+    all_kpis = kpi_pages.current_kpis(db)
+    priorities = {p.id: p for p in plan_pages.current(db, Priority)}
+    themes = plan_pages.current(db, Theme)
+    groups = {g.id: g for g in plan_pages.current(db, Group)}
     chosen = {k: request.args.get(k, "") for k in ("priority", "theme", "group")}
     shown = []
     for kpi in all_kpis:
@@ -96,11 +88,7 @@ def index() -> str:
 
 
 def _kpi(ref: str) -> KPI:
-    kpi = get_session().scalars(
-        select(KPI).where(KPI.ref == ref)
-        .options(selectinload(KPI.commitments).joinedload(Commitment.priority),
-                 selectinload(KPI.actions), selectinload(KPI.themes), joinedload(KPI.owner))
-    ).first()
+    kpi = kpi_pages.find_kpi(get_session(), ref)
     if kpi is None:
         abort(404)
     return kpi
@@ -161,19 +149,14 @@ def _render(plan: Plan, kpi: KPI, form: KpiValueForm) -> str:
     db = get_session()
     defn, values = _series(kpi, plan)
     measure = measures.measure(defn, values, clock.today())
-    history = list(db.scalars(
-        select(KPIValue).where(KPIValue.kpi_id == kpi.id)
-        .order_by(KPIValue.period.desc(), KPIValue.recorded_at.desc(), KPIValue.id.desc())
-        .options(joinedload(KPIValue.recorded_by))))
+    history = kpi_values.value_history(db, kpi)
     counted: set[str] = set()
     superseded: set[int] = set()
     for row in history:
         if row.period in counted:
             superseded.add(row.id)
         counted.add(row.period)
-    via_commitments = list(db.scalars(
-        select(Action).where(Action.retired_at.is_(None), Action.commitment_id.in_(
-            [c.id for c in kpi.commitments])).order_by(Action.position)))
+    via_commitments = kpi_pages.commitments_actions(db, [c.id for c in kpi.commitments])
     direct = [a for a in kpi.actions if not a.is_retired]
     return render_template(
         "kpis/detail.html", kpi=kpi, defn=defn, measure=measure,

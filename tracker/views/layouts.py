@@ -84,7 +84,7 @@ def new() -> str | Response | tuple[str, int]:
 @bp.route("/<int:layout_id>", methods=["GET", "POST"])
 @access.admin
 def edit(layout_id: int) -> str | Response | tuple[str, int]:
-    layout = get_session().get(PackLayout, layout_id)
+    layout = service.find(get_session(), layout_id)
     if layout is None:
         abort(404)
     return _edit(layout)

@@ -64,7 +64,7 @@ def _pagination(page: outbox.OutboxPage, state: str) -> dict[str, Any] | None:
 
 
 def _message(message_id: int) -> OutboxMessage:
-    message = get_session().get(OutboxMessage, message_id)
+    message = outbox.message(get_session(), message_id)
     if message is None:
         abort(404)
     return message

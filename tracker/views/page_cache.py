@@ -16,7 +16,7 @@ the priorities whose group they lead: who may write which narrative), and the co
 version and its templates), so an upgrade draws every page afresh. Keeping is best effort,
 in a transaction of its own after the page is drawn: a busy database or a race with another
 worker only means the next person draws it too. ``PAGE_CACHE = False`` (or debug mode) draws
-every page every time.
+every page every time. The rows are read and written by :mod:`tracker.services.page_cache`.
 """
 
 from __future__ import annotations
@@ -31,14 +31,14 @@ from pathlib import Path
 
 from flask import Flask, current_app, request, url_for
 from markupsafe import Markup
-from sqlalchemy import delete, or_
 from sqlalchemy.exc import SQLAlchemyError
 
 from plans.bulk import cycle_collection_paused
 from tracker import clock
 from tracker.config import TEMPLATES
 from tracker.db import data_version, get_session, transaction_of_its_own
-from tracker.models import PageCache
+from tracker.services import accounts
+from tracker.services import page_cache as store
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +56,9 @@ def drawn(page: str, audience: Iterable[object], draw: Callable[[], Parts]) -> d
     db = get_session()
     version = data_version(db)  # first: what is drawn after it is at least this new
     key = _key(page, audience)
-    found = db.get(PageCache, key)
-    if found is not None and found.version == version:
-        return _markup(json.loads(found.parts))
+    found = store.kept(db, key, version)
+    if found is not None:
+        return _markup(found)
     parts = _draw(draw)
     _keep(key, version, parts)
     return _markup(parts)
@@ -102,9 +102,7 @@ def _keep(key: str, version: int, parts: Parts) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         with transaction_of_its_own(app) as db:
-            db.execute(delete(PageCache).where(or_(PageCache.key == key,
-                                                   PageCache.version < version)))
-            db.add(PageCache(key=key, version=version, parts=json.dumps(dict(parts))))
+            store.keep(db, key, version, parts)
     except SQLAlchemyError as error:  # another worker kept it first, or the database is busy
         logger.info("page %s not kept: %s", request.path, type(error).__name__)
 
@@ -124,18 +122,13 @@ def warm(app: Flask, seen: int | None) -> int | None:
     page that fails is logged and left to be drawn by its first reader.
     """
     from flask_login import login_user
-    from sqlalchemy import select
-
-    from tracker.models import User
 
     with app.app_context():
         db = get_session()
         version = data_version(db)
         if version == seen or not enabled_for(app):
             return version
-        member = db.scalars(select(User).where(User.role == "board", User.is_active)
-                            .order_by(User.id).limit(1)).first()
-        member_id = member.id if member is not None else None
+        member_id = store.drawn_ahead_for(db)
     if member_id is None:
         return version
     base = app.config.get("BASE_URL")
@@ -144,7 +137,7 @@ def warm(app: Flask, seen: int | None) -> int | None:
     for endpoint, path in paths.items():
         with app.test_request_context(path, base_url=base):
             try:
-                user = get_session().get(User, member_id)
+                user = accounts.find_user(get_session(), member_id)
                 login_user(user)
                 app.view_functions[endpoint]()
             except Exception:  # noqa: BLE001 - one page's failure leaves the others

@@ -10,61 +10,31 @@ from collections import defaultdict
 from typing import TypeVar
 
 from flask import Blueprint, abort, render_template, request
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.sql.base import ExecutableOption
 
 from tracker import access, clock
 from tracker.db import get_session
 from tracker.models import (
     KPI,
-    Action,
-    ActionStatus,
     ActionUpdate,
     Authority,
     Commitment,
     Duty,
-    Group,
-    Partnership,
     PreventionLevel,
     Principle,
     Priority,
     Theme,
 )
-from tracker.models.base import PlanItem
 from tracker.reports import history
+from tracker.services import plan_pages
 from tracker.services.calendar import plan_quarters
 
 bp = Blueprint("plan", __name__)
 
-ItemT = TypeVar("ItemT", bound=PlanItem)
+T = TypeVar("T")
 
 
-def _current(model: type[ItemT]) -> list[ItemT]:
-    query = select(model).where(model.retired_at.is_(None)).order_by(model.position)
-    return list(get_session().scalars(query))
-
-
-def _action_counts() -> dict[int, int]:
-    query = (select(Action.commitment_id, func.count())
-             .where(Action.retired_at.is_(None)).group_by(Action.commitment_id))
-    return {cid: count for cid, count in get_session().execute(query)}
-
-
-def _priorities_with_commitments() -> list[Priority]:
-    query = (
-        select(Priority)
-        .order_by(Priority.retired_at.is_not(None), Priority.position)
-        .options(
-            joinedload(Priority.group),
-            selectinload(Priority.commitments).selectinload(Commitment.themes),
-        )
-    )
-    return list(get_session().scalars(query))
-
-
-def _by_ref(model: type[ItemT], ref: str, *options: ExecutableOption) -> ItemT:
-    item = get_session().scalars(select(model).where(model.ref == ref).options(*options)).first()
+def _found(item: T | None) -> T:
+    """The item the address names, or a page not found."""
     if item is None:
         abort(404)
     return item
@@ -72,7 +42,6 @@ def _by_ref(model: type[ItemT], ref: str, *options: ExecutableOption) -> ItemT:
 
 def _statuses_for(item_type: str, item_id: int, action_ids: list[int]) -> dict[str, object]:
     """The open quarter's roll-up for an item and its actions' statuses (two queries)."""
-    from tracker.models import RollupStatus
     from tracker.services.calendar import reporting
     from tracker.services.plan_load import current_plan
 
@@ -81,11 +50,8 @@ def _statuses_for(item_type: str, item_id: int, action_ids: list[int]) -> dict[s
     if plan is None:
         return {"quarter": None, "rollup": None, "action_statuses": {}, "strip": None}
     quarter = reporting(plan, clock.today()).quarter.label
-    rollup = db.scalars(select(RollupStatus).where(
-        RollupStatus.item_type == item_type, RollupStatus.item_id == item_id,
-        RollupStatus.quarter == quarter)).first()
-    statuses = {row.action_id: row for row in db.scalars(select(ActionStatus).where(
-        ActionStatus.action_id.in_(action_ids), ActionStatus.quarter == quarter))}
+    rollup = plan_pages.rollup_of(db, item_type, item_id, quarter)
+    statuses = plan_pages.statuses_of(db, action_ids, quarter)
     strips = history.of_rollups(db, item_type, [item_id], plan_quarters(plan, clock.today()))
     return {"quarter": quarter, "rollup": rollup, "action_statuses": statuses,
             "strip": strips.get(item_id)}
@@ -94,50 +60,41 @@ def _statuses_for(item_type: str, item_id: int, action_ids: list[int]) -> dict[s
 @bp.get("/")
 @access.reader
 def overview() -> str:
-    priorities = [p for p in _priorities_with_commitments() if not p.is_retired]
+    db = get_session()
+    priorities = [p for p in plan_pages.priorities_with_commitments(db) if not p.is_retired]
     return render_template(
         "plan/overview.html",
-        partnership=get_session().scalars(select(Partnership).limit(1)).first(),
+        partnership=plan_pages.partnership(db),
         priorities=priorities,
-        action_counts=_action_counts(),
-        themes=_current(Theme),
-        principles=_current(Principle),
-        prevention_levels=_current(PreventionLevel),
-        duties=_current(Duty),
+        action_counts=plan_pages.action_counts(db),
+        themes=plan_pages.current(db, Theme),
+        principles=plan_pages.current(db, Principle),
+        prevention_levels=plan_pages.current(db, PreventionLevel),
+        duties=plan_pages.current(db, Duty),
     )
 
 
 @bp.get("/priorities/<ref>")
 @access.reader
 def priority(ref: str) -> str:
-    item = _by_ref(
-        Priority, ref, joinedload(Priority.group),
-        selectinload(Priority.commitments).selectinload(Commitment.themes),
-        selectinload(Priority.commitments).selectinload(Commitment.kpis),
-    )
+    db = get_session()
+    item = _found(plan_pages.find_priority(db, ref))
     kpis: dict[str, KPI] = {}
     for commitment in item.commitments:
         for kpi in commitment.kpis:
             kpis.setdefault(kpi.ref, kpi)
-    return render_template("plan/priority.html", priority=item, action_counts=_action_counts(),
+    return render_template("plan/priority.html", priority=item,
+                           action_counts=plan_pages.action_counts(db),
                            kpis=sorted(kpis.values(), key=lambda k: k.position))
 
 
 @bp.get("/commitments/<ref>")
 @access.reader
 def commitment(ref: str) -> str:
-    item = _by_ref(
-        Commitment, ref, joinedload(Commitment.priority), joinedload(Commitment.parent),
-        joinedload(Commitment.prevention), selectinload(Commitment.themes),
-        selectinload(Commitment.parts), selectinload(Commitment.kpis),
-    )
+    db = get_session()
+    item = _found(plan_pages.find_commitment(db, ref))
     ids = [item.id, *(part.id for part in item.parts)]
-    actions = list(get_session().scalars(
-        select(Action).where(Action.commitment_id.in_(ids))
-        .order_by(Action.retired_at.is_not(None), Action.position)
-        .options(joinedload(Action.owner), joinedload(Action.lead),
-                 joinedload(Action.commitment))
-    ))
+    actions = plan_pages.commitment_actions(db, ids)
     return render_template("plan/commitment.html", commitment=item, actions=actions,
                            **_statuses_for("commitment", item.id, [a.id for a in actions]))
 
@@ -151,24 +108,13 @@ def action(ref: str) -> str:
     from tracker.services.calendar import locked_quarters, reporting
     from tracker.services.plan_load import current_plan
 
-    item = _by_ref(
-        Action, ref,
-        joinedload(Action.commitment).joinedload(Commitment.priority),
-        joinedload(Action.owner), joinedload(Action.lead), joinedload(Action.group),
-        joinedload(Action.prevention), selectinload(Action.themes), selectinload(Action.kpis),
-        selectinload(Action.milestones),
-    )
     db = get_session()
-    updates = list(db.scalars(
-        select(ActionUpdate).where(ActionUpdate.action_id == item.id)
-        .order_by(ActionUpdate.quarter.desc(), ActionUpdate.version.desc())
-        .options(joinedload(ActionUpdate.author), joinedload(ActionUpdate.reviewed_by))
-    ))
+    item = _found(plan_pages.find_action(db, ref))
+    updates = plan_pages.updates_of(db, item.id)
     versions: dict[str, list[ActionUpdate]] = defaultdict(list)
     for update in updates:
         versions[update.quarter].append(update)
-    statuses = list(db.scalars(select(ActionStatus).where(ActionStatus.action_id == item.id)
-                               .order_by(ActionStatus.quarter.desc())))
+    statuses = plan_pages.status_history(db, item.id)
     plan = current_plan(db)
     period = reporting(plan, clock.today()) if plan else None
     board_quarter = None
@@ -190,8 +136,9 @@ def action(ref: str) -> str:
 @bp.get("/themes")
 @access.reader
 def themes() -> str:
-    priorities = [p for p in _priorities_with_commitments() if not p.is_retired]
-    all_themes = _current(Theme)
+    db = get_session()
+    priorities = [p for p in plan_pages.priorities_with_commitments(db) if not p.is_retired]
+    all_themes = plan_pages.current(db, Theme)
     grid: dict[tuple[int, int], list[Commitment]] = defaultdict(list)
     for priority_item in priorities:
         for c in priority_item.commitments:
@@ -206,24 +153,14 @@ def themes() -> str:
 @bp.get("/themes/<ref>")
 @access.reader
 def theme(ref: str) -> str:
-    item = _by_ref(Theme, ref)
-    commitments = list(get_session().scalars(
-        select(Commitment).join(Commitment.themes).where(Theme.id == item.id)
-        .order_by(Commitment.retired_at.is_not(None), Commitment.ref)
-        .options(joinedload(Commitment.priority))
-    ))
+    db = get_session()
+    item = _found(plan_pages.find_theme(db, ref))
+    commitments = plan_pages.theme_commitments(db, item.id)
     by_priority: dict[Priority, list[Commitment]] = defaultdict(list)
     for c in sorted(commitments, key=lambda c: (c.priority.position, c.position)):
         by_priority[c.priority].append(c)
-    actions = list(get_session().scalars(
-        select(Action).join(Action.themes).where(Theme.id == item.id,
-                                                 Action.retired_at.is_(None))
-        .order_by(Action.position).options(joinedload(Action.commitment))
-    ))
-    kpis = list(get_session().scalars(
-        select(KPI).join(KPI.themes).where(Theme.id == item.id, KPI.retired_at.is_(None))
-        .order_by(KPI.position)
-    ))
+    actions = plan_pages.theme_actions(db, item.id)
+    kpis = plan_pages.theme_kpis(db, item.id)
     return render_template("plan/theme.html", theme=item, by_priority=by_priority,
                            actions=actions, kpis=kpis)
 
@@ -231,14 +168,11 @@ def theme(ref: str) -> str:
 @bp.get("/who")
 @access.reader
 def whos_who() -> str:
-    authorities = _current(Authority)
-    groups = list(get_session().scalars(
-        select(Group).where(Group.retired_at.is_(None)).order_by(Group.position)
-        .options(joinedload(Group.lead), joinedload(Group.reports_to),
-                 selectinload(Group.members))
-    ))
+    db = get_session()
+    authorities = plan_pages.current(db, Authority)
+    groups = plan_pages.groups_with_people(db)
     priorities = {g.id: [] for g in groups}  # type: dict[int, list[Priority]]
-    for p in _current(Priority):
+    for p in plan_pages.current(db, Priority):
         if p.group_id in priorities:
             priorities[p.group_id].append(p)
     kinds = ("board", "thematic", "forum")

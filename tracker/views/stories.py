@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from tracker import access
 from tracker.db import get_session
 from tracker.forms.stories import StoryForm
-from tracker.models import Commitment, User
+from tracker.models import User
 from tracker.models.stories import APPROVED, WITHDRAWN
 from tracker.services import stories as service
 
@@ -19,9 +18,7 @@ bp = Blueprint("stories", __name__, url_prefix="/stories")
 
 
 def _choices() -> list[tuple[str, str]]:
-    rows = get_session().execute(
-        select(Commitment.ref, Commitment.text).where(Commitment.retired_at.is_(None))
-        .order_by(Commitment.position, Commitment.id))
+    rows = service.commitment_choices(get_session())
     return [("", "None")] + [(ref, f"{ref}: {text[:80]}") for ref, text in rows]
 
 

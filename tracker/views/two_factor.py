@@ -30,7 +30,7 @@ from tracker import access, auth
 from tracker.db import get_session
 from tracker.forms.accounts import SecondFactorForm, SetUpAgainForm, SetUpTwoFactorForm
 from tracker.models import User
-from tracker.services import audit, two_factor
+from tracker.services import accounts, audit, two_factor
 from tracker.services.outbox import partnership_name
 from tracker.views import note_security
 
@@ -81,7 +81,7 @@ def _pending() -> tuple[dict[str, Any], User] | None:
         forget()
         flash(EXPIRED, "info")
         return None
-    user = get_session().get(User, int(state.get("user", 0)))
+    user = accounts.find_user(get_session(), int(state.get("user", 0)))
     if user is None or not user.is_active or not user.has_password:
         forget()
         return None

@@ -17,8 +17,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 
 from plans import Plan, Quarter
@@ -26,8 +24,8 @@ from plans.periods import long_date
 from tracker import access, clock
 from tracker.db import get_session
 from tracker.forms.updates import LockForm, ReviewForm, UpdateForm
-from tracker.models import Action, ActionStatus, ActionUpdate, Commitment, User
-from tracker.services import layouts, packs
+from tracker.models import Action, ActionUpdate, User
+from tracker.services import layouts, packs, plan_pages
 from tracker.services import updates as service
 from tracker.services.calendar import (
     Reporting,
@@ -55,11 +53,7 @@ def _quarter(plan: Plan, slug: str) -> Quarter:
 
 
 def _action(ref: str) -> Action:
-    action = get_session().scalars(
-        select(Action).where(Action.ref == ref)
-        .options(joinedload(Action.commitment).joinedload(Commitment.priority),
-                 joinedload(Action.owner), selectinload(Action.milestones))
-    ).first()
+    action = service.find_action(get_session(), ref)
     if action is None:
         abort(404)
     return action
@@ -73,21 +67,10 @@ def my_actions() -> str:
     period = reporting(plan, clock.today())
     db = get_session()
     led = access.led_group_ids(user)
-    query = (select(Action).where(Action.retired_at.is_(None))
-             .where((Action.owner_id == user.id) | Action.group_id.in_(led))
-             .order_by(Action.due, Action.position)
-             .options(joinedload(Action.owner), joinedload(Action.group),
-                      joinedload(Action.commitment)))
-    actions = list(db.scalars(query))
+    actions = service.actions_for(db, user.id, led)
     ids = [a.id for a in actions]
-    statuses = {s.action_id: s for s in db.scalars(
-        select(ActionStatus).where(ActionStatus.action_id.in_(ids),
-                                   ActionStatus.quarter == period.quarter.label))}
-    latest: dict[int, ActionUpdate] = {}
-    for update in db.scalars(select(ActionUpdate).where(
-            ActionUpdate.action_id.in_(ids), ActionUpdate.quarter == period.quarter.label)
-            .order_by(ActionUpdate.version)):
-        latest[update.action_id] = update
+    statuses = plan_pages.statuses_of(db, ids, period.quarter.label)
+    latest = service.latest_updates(db, ids, period.quarter)
     due_now = [a for a in actions if statuses.get(a.id) is None
                or statuses[a.id].rule not in ("Not started", "Complete")
                or a.id in latest]
@@ -263,7 +246,7 @@ def review(ref: str, update_id: int) -> str | Response | tuple[str, int]:
     action = _action(ref)
     access.require(access.can_approve(user, action))
     db = get_session()
-    update = db.get(ActionUpdate, update_id)
+    update = service.find_update(db, update_id)
     if update is None or update.action_id != action.id:
         abort(404)
     form = ReviewForm()
