@@ -17,17 +17,16 @@ from sqlalchemy import select
 from notifications.job_support import (
     JobResult,
     action_link,
-    current_actions,
     job_session,
     loaded_plan,
     queue_email,
     settle_statuses,
     update_link,
 )
-from notifications.reminders import missing_updates, open_period
 from plans.engine import status_word
 from plans.periods import long_date
 from tracker.models import ActionStatus, Group
+from tracker.services.reminders import current_actions, missing_updates, open_period
 from tracker.services.statuses import ensure_current
 
 

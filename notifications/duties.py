@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from notifications.job_support import (
     JobResult,
-    admins,
     base_url,
     job_session,
     loaded_plan,
@@ -24,6 +23,7 @@ from notifications.job_support import (
 )
 from plans.periods import long_date
 from tracker.models import Duty
+from tracker.services.recipients import admins
 
 DAYS_BEFORE = (30, 7)
 

@@ -34,11 +34,11 @@ from notifications.job_support import (
     loaded_plan,
     name_of,
     queue_email,
-    resolve,
     settle_statuses,
 )
 from tracker.db import get_session
 from tracker.models import Action, Escalation, User, utcnow
+from tracker.services.recipients import resolve
 from tracker.services.statuses import recompute, worked_out_on
 
 

@@ -117,6 +117,12 @@ def queue(session: Session, *, key: str, kind: str, to: str, subject: str, text:
     return message
 
 
+def is_queued(session: Session, key: str) -> bool:
+    """Whether an email is queued under ``key`` already (committed, or added in this session)."""
+    return session.scalars(select(OutboxMessage.id)
+                           .where(OutboxMessage.key == key)).first() is not None
+
+
 def partnership_name(session: Session) -> str:
     """The partnership's name, for subjects and the email layout."""
     name = session.scalar(select(Partnership.name).limit(1))
