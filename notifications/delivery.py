@@ -56,7 +56,8 @@ several times over) could likewise be claimed by a second deliverer running at t
 time.
 
 This module commits (it is a boundary, like a job or a command): pass it a session with
-nothing else pending.
+nothing else pending. The statements it runs (the claim, the marks, the outage) are
+``tracker.services.outbox``'s; this module decides when each is committed.
 """
 
 from __future__ import annotations
@@ -69,9 +70,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parseaddr
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, func, literal, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -79,8 +79,8 @@ from notifications.mail import compose, recipients
 from plans.periods import long_moment
 from tracker.db import begin_write
 from tracker.models import OutboxMessage
-from tracker.models.base import UTCDateTime
-from tracker.services.outbox import RETRY_WINDOW, next_try
+from tracker.services import outbox
+from tracker.services.outbox import next_try
 
 logger = logging.getLogger(__name__)
 
@@ -157,31 +157,15 @@ def connect(settings: SmtpSettings) -> smtplib.SMTP:
     return smtp
 
 
-def _due(now: datetime) -> list[Any]:
-    return [OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
-            OutboxMessage.send_after <= now]
-
-
-def _moment(now: datetime) -> Any:
-    """``now`` as a bound value of the outbox's own datetime type."""
-    return literal(now, UTCDateTime())
-
-
 def _claim(session: Session, message_id: int, now: datetime,
            lease_until: datetime | None = None) -> bool:
     """Take the row for this run, or find another deliverer (or run) has it. Commits.
 
     The lease ends at ``lease_until`` (by default ``now + CLAIM_LEASE``).
     """
-    claimed = cast("CursorResult[Any]", session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == message_id, *_due(now))
-        .values(attempts=OutboxMessage.attempts + 1, last_attempt_at=now,
-                first_attempt_at=func.coalesce(OutboxMessage.first_attempt_at, _moment(now)),
-                send_after=lease_until or now + CLAIM_LEASE)
-        .execution_options(synchronize_session=False)
-    ))
+    claimed = outbox.claim(session, message_id, now, lease_until or now + CLAIM_LEASE)
     session.commit()
-    return bool(claimed.rowcount == 1)
+    return claimed
 
 
 def _transmit(smtp: smtplib.SMTP, message: OutboxMessage, settings: SmtpSettings,
@@ -266,30 +250,15 @@ def _record_outage(session: Session, now: datetime, error: OSError,
     """The server cannot be used: every due email stays due, no backoff, and says why;
     those first tried a day ago or more are marked failed. Commits."""
     text = _outage_text(error, now)
-    session.execute(
-        update(OutboxMessage).where(*_due(now))
-        .values(last_error=text, last_attempt_at=now,
-                first_attempt_at=func.coalesce(OutboxMessage.first_attempt_at, _moment(now)))
-        .execution_options(synchronize_session=False))
-    expired = cast("CursorResult[Any]", session.execute(
-        update(OutboxMessage)
-        .where(*_due(now), OutboxMessage.first_attempt_at <= now - RETRY_WINDOW)
-        .values(failed_at=now)
-        .execution_options(synchronize_session=False)))
-    result.failed += expired.rowcount
-    result.skipped = pending_count(session, now)
+    expired = outbox.record_outage(session, now, text)
+    result.failed += expired
+    result.skipped = outbox.pending_count(session, now)
     session.commit()
     result.note = ("The SMTP server could not be used: the emails due stay due, and go out "
                    "with the first run after it is back.")
     result.errors.append(text)
     logger.warning("%s; %d emails wait for the next run%s", text, result.skipped,
-                   f", {expired.rowcount} failed after a day" if expired.rowcount else "")
-
-
-def pending_count(session: Session, now: datetime) -> int:
-    """How many emails are due now."""
-    return session.scalar(select(func.count()).select_from(OutboxMessage)
-                          .where(*_due(now))) or 0
+                   f", {expired} failed after a day" if expired else "")
 
 
 def deliver_pending(session: Session, now: datetime, settings: SmtpSettings | None,
@@ -301,12 +270,11 @@ def deliver_pending(session: Session, now: datetime, settings: SmtpSettings | No
     """
     result = DeliveryResult()
     if settings is None:
-        result.skipped = pending_count(session, now)
+        result.skipped = outbox.pending_count(session, now)
         result.note = ("No SMTP settings (TRACKER_SMTP_HOST): emails stay in the outbox, "
                        "where admins can read them.")
         return result
-    ids = list(session.scalars(select(OutboxMessage.id).where(*_due(now))
-                               .order_by(OutboxMessage.id).limit(limit)))
+    ids = outbox.due_ids(session, now, limit)
     session.commit()  # end the read: each claim is its own short transaction
     if not ids:
         return result
@@ -324,8 +292,7 @@ def deliver_pending(session: Session, now: datetime, settings: SmtpSettings | No
             elapsed = timedelta(seconds=int(time.monotonic() - started))
             if not _claim(session, message_id, now, now + elapsed + lease):
                 continue  # another deliverer has it, or sent it
-            message = session.get(OutboxMessage, message_id, populate_existing=True)
-            assert message is not None
+            message = outbox.claimed_message(session, message_id)
             try:
                 _transmit(smtp, message, settings, now)
             except Exception as failure:
@@ -363,9 +330,7 @@ def _mark_sent(session: Session, message_id: int, now: datetime) -> None:
         session.rollback()  # end the read that loaded the email
         try:
             begin_write(session)
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
-                            .values(sent_at=now, last_error=None)
-                            .execution_options(synchronize_session=False))
+            outbox.mark_sent(session, message_id, now)
             session.commit()
             return
         except OperationalError:

@@ -12,29 +12,25 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Flask
-from sqlalchemy import select
 
 from notifications.job_support import (
     JobResult,
     action_link,
-    current_actions,
     job_session,
     loaded_plan,
     queue_email,
     settle_statuses,
     update_link,
 )
-from notifications.reminders import missing_updates, open_period
-from plans.engine import status_word
 from plans.periods import long_date
-from tracker.models import ActionStatus, Group
-from tracker.services.statuses import ensure_current
+from tracker.services.recipients import led_groups
+from tracker.services.reminders import current_actions, missing_updates, open_period
+from tracker.services.statuses import StatusWord, ensure_current, status_words
 
 
-def _word(colour: str, rule: str) -> str:
+def _word(status: StatusWord) -> str:
     """``Red (Past its due date)``; a grey status by its rule's word alone: ``No update``."""
-    word = status_word(colour, rule)  # type: ignore[arg-type]
-    return word if word == rule else f"{word} ({rule})"
+    return status.word if status.word == status.rule else f"{status.word} ({status.rule})"
 
 
 def iso_week(today: date) -> str:
@@ -58,18 +54,14 @@ def run(app: Flask, today: date, dry_run: bool = False) -> JobResult:
         if dry_run:
             ensure_current(session, plan, today)  # rolled back with the rest
         quarter = period.quarter
-        statuses = {row.action_id: row for row in session.scalars(
-            select(ActionStatus).where(ActionStatus.quarter == quarter.label))}
+        statuses = status_words(session, quarter)
         missing = {a.id for a in missing_updates(session, plan, quarter)}
         by_group: dict[int, list] = {}  # type: ignore[type-arg]
         for action in current_actions(session):
             if action.group_id is not None:
                 by_group.setdefault(action.group_id, []).append(action)
         week = iso_week(today)
-        groups = session.scalars(select(Group).where(Group.retired_at.is_(None),
-                                                     Group.lead_id.is_not(None))
-                                 .order_by(Group.position))
-        for group in groups:
+        for group in led_groups(session):
             lead = group.lead
             actions = by_group.get(group.id, [])
             if lead is None or not lead.is_active or not actions:
@@ -77,8 +69,7 @@ def run(app: Flask, today: date, dry_run: bool = False) -> JobResult:
             rows = []
             for action in actions:
                 status = statuses.get(action.id)
-                word = _word(status.colour, status.rule) if status is not None else (
-                    "No status yet")
+                word = _word(status) if status is not None else "No status yet"
                 rows.append({"ref": action.ref, "title": action.title, "status": word,
                              "missing": action.id in missing, "owner": action.owner.name,
                              "link": update_link(app, action, quarter),

@@ -12,18 +12,17 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import Flask
-from sqlalchemy import select
 
 from notifications.job_support import (
     JobResult,
-    admins,
     base_url,
     job_session,
     loaded_plan,
     queue_email,
 )
 from plans.periods import long_date
-from tracker.models import Duty
+from tracker.services.duties import dated_duties
+from tracker.services.recipients import admins
 
 DAYS_BEFORE = (30, 7)
 
@@ -56,9 +55,7 @@ def run(app: Flask, today: date, dry_run: bool = False) -> JobResult:
         if loaded_plan(session) is None:
             result.say("No plan is loaded: no duties.")
             return result
-        duties = list(session.scalars(select(Duty).where(Duty.retired_at.is_(None),
-                                                         Duty.due.is_not(None))
-                                      .order_by(Duty.position)))
+        duties = dated_duties(session)
         team = admins(session)
         if not team:
             result.say("No active admin accounts: nobody to remind about duties.")

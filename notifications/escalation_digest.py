@@ -21,8 +21,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Flask
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from notifications.job_support import (
     JobResult,
@@ -34,11 +32,12 @@ from notifications.job_support import (
     loaded_plan,
     name_of,
     queue_email,
-    resolve,
     settle_statuses,
 )
 from tracker.db import get_session
-from tracker.models import Action, Escalation, User, utcnow
+from tracker.models import Escalation, User, utcnow
+from tracker.services.escalations import mark_notified, unnotified
+from tracker.services.recipients import resolve
 from tracker.services.statuses import recompute, worked_out_on
 
 
@@ -59,11 +58,7 @@ def run(app: Flask, today: date, dry_run: bool = False) -> JobResult:
         else:
             result.say(f"Statuses recomputed as on {today.isoformat()}: {recomputed.raised} "
                        f"escalation{'s' if recomputed.raised != 1 else ''} raised.")
-        new = list(session.scalars(
-            select(Escalation).where(Escalation.resolved_at.is_(None),
-                                     Escalation.notified_at.is_(None))
-            .order_by(Escalation.quarter, Escalation.id)
-            .options(joinedload(Escalation.action).joinedload(Action.owner))))
+        new = unnotified(session)
         if not new:
             result.say("No new escalations to send.")
             return result
@@ -94,7 +89,5 @@ def run(app: Flask, today: date, dry_run: bool = False) -> JobResult:
                               "owner": e.action.owner.name,
                               "link": action_link(app, e.action)} for e in listed],
             )
-        for escalation in new:
-            escalation.notified_at = now
-        session.flush()
+        mark_notified(session, new, now)
     return result

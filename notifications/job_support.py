@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from flask import Flask, current_app
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from plans import Plan, Quarter
 from tracker import clock, work
 from tracker.db import begin_write, get_session
-from tracker.models import Action, Group, User
+from tracker.models import Action, User
 from tracker.services.plan_load import current_plan
 from tracker.services.statuses import Recomputed
 
@@ -113,61 +112,7 @@ def digest_of(parts: Iterable[object]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-# -- recipients ------------------------------------------------------------------------------
-
-
-def current_actions(session: Session) -> list[Action]:
-    """Every action still in the plan, with its owner and group loaded."""
-    return list(session.scalars(
-        select(Action).where(Action.retired_at.is_(None))
-        .order_by(Action.due, Action.position)
-        .options(joinedload(Action.owner), joinedload(Action.group).joinedload(Group.lead),
-                 joinedload(Action.commitment))
-    ).unique())
-
-
-def group_of(session: Session, action: Action) -> Group | None:
-    """The action's group, or failing that its priority's group."""
-    if action.group is not None:
-        return action.group
-    from tracker.models import Priority
-
-    priority = session.get(Priority, action.commitment.priority_id)
-    return getattr(priority, "group", None) if priority is not None else None
-
-
-def board_people(session: Session) -> list[User]:
-    """The board: the members and the lead of the group of kind ``board``."""
-    board = session.scalars(select(Group).where(Group.kind == "board",
-                                                Group.retired_at.is_(None))).first()
-    people: dict[str, User] = {}
-    if board is not None:
-        for user in [board.lead, *board.members]:
-            if user is not None and user.is_active:
-                people.setdefault(user.email, user)
-    return sorted(people.values(), key=lambda u: u.name)
-
-
-def admins(session: Session) -> list[User]:
-    return list(session.scalars(select(User).where(User.role == "admin",
-                                                   User.is_active.is_(True))
-                                .order_by(User.name)))
-
-
-def resolve(session: Session, role: str, action: Action) -> list[User | str]:
-    """Who a rule's ``to`` names for an action: users, or a plain email address."""
-    if role == "owner":
-        return [action.owner] if action.owner.is_active else []
-    if role == "group_lead":
-        group = group_of(session, action)
-        lead = group.lead if group is not None else None
-        return [lead] if lead is not None and lead.is_active else []
-    if role == "board":
-        return list(board_people(session))
-    if "@" in role:
-        user = session.scalars(select(User).where(User.email == role)).first()
-        return [user if user is not None else role]
-    return []
+# -- recipients (who they are: tracker.services.recipients) -------------------------------
 
 
 def address(recipient: User | str) -> str:
@@ -185,10 +130,9 @@ def queue_email(session: Session, result: JobResult, *, key: str, kind: str, to:
                 subject: str, template: str, cc: Iterable[str] = (),
                 describe: str = "", **context: object) -> bool:
     """Queue one email under ``key`` unless it already is; note it in the result."""
-    from tracker.models import OutboxMessage
     from tracker.services import outbox
 
-    if session.scalars(select(OutboxMessage.id).where(OutboxMessage.key == key)).first():
+    if outbox.is_queued(session, key):  # before rendering: a second run renders nothing
         result.skipped += 1
         return False
     context.setdefault("partnership_name", outbox.partnership_name(session))

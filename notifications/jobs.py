@@ -17,11 +17,11 @@ from typing import Any
 from flask import Flask
 
 from notifications import digests, duties, escalation_digest, reminders, statuses
-from notifications.delivery import CLAIM_LEASE, deliver_pending, pending_count, smtp_settings
+from notifications.delivery import CLAIM_LEASE, deliver_pending, smtp_settings
 from notifications.job_support import LONDON, JobFunction, JobResult, job_session
 from tracker.db import SQLITE_BUSY_TIMEOUT_MS
 from tracker.models import utcnow
-from tracker.services import health, security_log
+from tracker.services import health, outbox, security_log
 from tracker.services.backup import BackupError
 from tracker.services.backup import nightly as nightly_backup
 
@@ -48,7 +48,7 @@ def deliver(app: Flask, today: date, dry_run: bool = False) -> JobResult:
     with job_session(app, dry_run=True) as session:  # delivery commits per message itself
         now = utcnow()
         if dry_run or settings is None:
-            waiting = pending_count(session, now)
+            waiting = outbox.pending_count(session, now)
             if settings is None:
                 result.say(f"No SMTP settings (TRACKER_SMTP_HOST): {waiting} email"
                            f"{'s' if waiting != 1 else ''} stay in the outbox.")

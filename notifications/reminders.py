@@ -1,7 +1,8 @@
 """Update reminders: the plan's ``rules.reminders`` ladder, for each missing quarterly update.
 
 Each step of the ladder (``{at: -7, to: owner}``) falls on a day counted from the open
-quarter's update due date. What is due is worked out from the database and ``today`` alone:
+quarter's update due date. What is due is worked out from the database and ``today`` alone
+(the quarter and the actions chased by ``tracker.services.reminders``):
 
 - only the open reporting quarter is chased (``tracker.services.calendar.reporting``), and
   not once it is locked or beyond the plan's end: a quarter already closed is never chased;
@@ -24,29 +25,24 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask import Flask
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifications.job_support import (
     JobResult,
     address,
-    current_actions,
     job_session,
     loaded_plan,
     name_of,
     queue_email,
-    resolve,
     update_link,
 )
-from plans import Plan, Quarter
-from plans.engine import COMPLETE, NOT_STARTED, evaluate
+from plans import Plan
 from plans.periods import long_date
 from plans.rules import Reminder
-from tracker.models import Action, ActionStatus, ActionUpdate, User
-from tracker.services.calendar import Reporting, is_locked, reporting
-from tracker.services.statuses import counting_updates, facts_for
-
-SUBMITTED = ("not_needed", "approved", "pending")
+from tracker.models import Action, User
+from tracker.services.calendar import Reporting
+from tracker.services.recipients import resolve
+from tracker.services.reminders import missing_updates, open_period
 
 
 @dataclass(frozen=True)
@@ -70,46 +66,6 @@ def step_due(plan: Plan, period: Reporting, today: date) -> Step | None:
     """The latest step whose day has come, or None before the first."""
     due = [step for step in steps(plan, period) if step.day <= today]
     return due[-1] if due else None
-
-
-def open_period(session: Session, plan: Plan, today: date) -> tuple[Reporting | None, str]:
-    """The quarter being chased on ``today``, or None and why not."""
-    period = reporting(plan, today)
-    last = plan.partnership.calendar.quarter_of(plan.partnership.plan.ends)
-    first = plan.partnership.calendar.quarter_of(plan.partnership.plan.starts)
-    if period.quarter > last or period.quarter < first:
-        return None, f"{period.quarter.label} is outside the plan."
-    if is_locked(session, period.quarter):
-        return None, f"{period.quarter.label} is locked: it is closed for updates."
-    return period, ""
-
-
-def missing_updates(session: Session, plan: Plan, quarter: Quarter) -> list[Action]:
-    """Started, not complete, and no update sent in for the quarter (pending ones count).
-
-    Whether an action has started or is complete is read from the quarter's stored statuses
-    (the statuses job works them out each night); only an action with none stored (the
-    quarter not worked out yet) has its updates read and the rules run for it."""
-    actions = current_actions(session)
-    sent_in = set(session.scalars(
-        select(ActionUpdate.action_id).where(ActionUpdate.quarter == quarter.label,
-                                             ActionUpdate.review.in_(SUBMITTED))))
-    waiting = [a for a in actions if a.id not in sent_in]
-    stored = dict(session.execute(
-        select(ActionStatus.action_id, ActionStatus.rule)
-        .where(ActionStatus.quarter == quarter.label)).all())
-    unknown = [a.id for a in waiting if a.id not in stored]
-    counting = counting_updates(session, unknown) if unknown else {}
-    result = []
-    for action in waiting:
-        rule = stored.get(action.id)
-        if rule is None:
-            facts = facts_for(plan, action, counting.get(action.id, {}))
-            rule = evaluate(plan.rules, facts, [quarter])[0].rule
-        if rule in (NOT_STARTED, COMPLETE):
-            continue
-        result.append(action)
-    return result
 
 
 def plan_step(session: Session, step: Step, actions: list[Action]

@@ -81,14 +81,10 @@ class RunnerLock:
         self._file = handle
 
     def _acquire_advisory(self, engine: Any) -> None:
-        from sqlalchemy import text
+        from tracker.db import advisory_lock
 
-        connection = engine.connect()
-        got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
-                                 {"key": ADVISORY_LOCK_KEY}).scalar()
-        connection.commit()
-        if not got:
-            connection.close()
+        connection = advisory_lock(engine, ADVISORY_LOCK_KEY)
+        if connection is None:
             raise AlreadyRunning("Another scheduler is already running on this database "
                                  "(it holds the PostgreSQL advisory lock): only one may run "
                                  "at a time. Stop it first.")

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_request_context, request, session
-from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, sessionmaker
@@ -150,6 +150,19 @@ def get_engine(app: Flask) -> Engine:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.url.get_backend_name() == "sqlite"
+
+
+def advisory_lock(engine: Engine, key: int) -> Connection | None:
+    """A connection holding PostgreSQL's session advisory lock ``key`` until it is closed
+    (or its process dies), or None when another connection holds it."""
+    connection = engine.connect()
+    got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
+                             {"key": key}).scalar()
+    connection.commit()
+    if not got:
+        connection.close()
+        return None
+    return connection
 
 
 # -- sessions ------------------------------------------------------------------------------

@@ -14,11 +14,12 @@ from flask import Flask
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from notifications import escalation_digest, reminders
+from notifications import escalation_digest
 from notifications import statuses as statuses_job
 from plans.engine import COMPLETE
 from tracker.db import get_engine
 from tracker.models import ActionStatus, StatusRun
+from tracker.services import reminders
 from tracker.services.calendar import reporting
 from tracker.services.plan_load import current_plan
 

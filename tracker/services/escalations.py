@@ -12,7 +12,7 @@ episode no longer exists, it is withdrawn (the audit trail keeps a note of it).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -127,6 +127,23 @@ def sync(session: Session, action: Action, found: list[Episode], latest: Quarter
                          f"{row.quarter}: {row.rule} no longer applies",
                          old={"rule": row.rule, "quarter": row.quarter, "reason": row.reason})
     return raised
+
+
+def unnotified(session: Session) -> list[Escalation]:
+    """The open escalations nobody has been told of yet, oldest quarter first, with their
+    actions' owners loaded."""
+    return list(session.scalars(
+        select(Escalation).where(Escalation.resolved_at.is_(None),
+                                 Escalation.notified_at.is_(None))
+        .order_by(Escalation.quarter, Escalation.id)
+        .options(joinedload(Escalation.action).joinedload(Action.owner))))
+
+
+def mark_notified(session: Session, escalations: Iterable[Escalation], now: datetime) -> None:
+    """Record that these escalations' emails are queued (in the same transaction). Flushes."""
+    for escalation in escalations:
+        escalation.notified_at = now
+    session.flush()
 
 
 class ResolveRefused(ValueError):

@@ -7,7 +7,9 @@ the job, the rule, the item, the period, the step and the recipient, e.g.
 ``"reminders|2026/27 Q2|step+7|owner|someone@example.org"``. Queuing a key that already
 exists writes nothing and returns ``None``. ``notifications.delivery`` sends the rows later.
 
-Nothing here commits: services flush, the boundary commits.
+Nothing here commits: services flush, the boundary commits. The statements the deliverer
+runs (claiming a due row, marking it sent, recording an outage) are here too;
+``notifications.delivery`` commits after each, as its docstring explains.
 
 Header injection: addresses must each be one plain address (no display name, no comma, no
 line break, no space), or :class:`InvalidAddress` is raised; line breaks and other control
@@ -22,15 +24,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask
 from jinja2 import Environment
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from tracker.models import OutboxMessage, Partnership, User
-from tracker.models.base import utcnow
+from tracker.models.base import UTCDateTime, utcnow
 from tracker.models.outbox import FAILED, QUEUED, SENT
 from tracker.services import audit
 
@@ -115,6 +117,12 @@ def queue(session: Session, *, key: str, kind: str, to: str, subject: str, text:
     session.add(message)
     session.flush()
     return message
+
+
+def is_queued(session: Session, key: str) -> bool:
+    """Whether an email is queued under ``key`` already (committed, or added in this session)."""
+    return session.scalars(select(OutboxMessage.id)
+                           .where(OutboxMessage.key == key)).first() is not None
 
 
 def partnership_name(session: Session) -> str:
@@ -216,3 +224,73 @@ def retry(session: Session, admin: User | str, message: OutboxMessage,
                  old=old, new={"attempts": 0, "first_attempt_at": None, "failed_at": None,
                                "send_after": now})
     session.flush()
+
+
+# -- delivery: the statements notifications.delivery runs, committing after each ---------
+
+
+def _due(now: datetime) -> list[Any]:
+    return [OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
+            OutboxMessage.send_after <= now]
+
+
+def _moment(now: datetime) -> Any:
+    """``now`` as a bound value of the outbox's own datetime type."""
+    return literal(now, UTCDateTime())
+
+
+def pending_count(session: Session, now: datetime) -> int:
+    """How many emails are due now."""
+    return session.scalar(select(func.count()).select_from(OutboxMessage)
+                          .where(*_due(now))) or 0
+
+
+def due_ids(session: Session, now: datetime, limit: int) -> list[int]:
+    """The ids of up to ``limit`` emails due at ``now``, oldest first."""
+    return list(session.scalars(select(OutboxMessage.id).where(*_due(now))
+                                .order_by(OutboxMessage.id).limit(limit)))
+
+
+def claim(session: Session, message_id: int, now: datetime, lease_until: datetime) -> bool:
+    """Take a due email for one try until ``lease_until``, with one conditional ``UPDATE``
+    (``attempts + 1``, the try's times, ``send_after`` moved to the lease's end); False if
+    it is no longer due (another deliverer has it, or sent it). The caller commits at once."""
+    claimed = cast("CursorResult[Any]", session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id, *_due(now))
+        .values(attempts=OutboxMessage.attempts + 1, last_attempt_at=now,
+                first_attempt_at=func.coalesce(OutboxMessage.first_attempt_at, _moment(now)),
+                send_after=lease_until)
+        .execution_options(synchronize_session=False)
+    ))
+    return bool(claimed.rowcount == 1)
+
+
+def claimed_message(session: Session, message_id: int) -> OutboxMessage:
+    """The email just claimed, read afresh (not as this session last saw it)."""
+    message = session.get(OutboxMessage, message_id, populate_existing=True)
+    assert message is not None
+    return message
+
+
+def record_outage(session: Session, now: datetime, text: str) -> int:
+    """The SMTP server cannot be used at ``now``: every due email stays due, with ``text``
+    as its last error and no backoff; those first tried ``RETRY_WINDOW`` ago or more are
+    marked failed. Returns how many were. The caller commits."""
+    session.execute(
+        update(OutboxMessage).where(*_due(now))
+        .values(last_error=text, last_attempt_at=now,
+                first_attempt_at=func.coalesce(OutboxMessage.first_attempt_at, _moment(now)))
+        .execution_options(synchronize_session=False))
+    expired = cast("CursorResult[Any]", session.execute(
+        update(OutboxMessage)
+        .where(*_due(now), OutboxMessage.first_attempt_at <= now - RETRY_WINDOW)
+        .values(failed_at=now)
+        .execution_options(synchronize_session=False)))
+    return int(expired.rowcount)
+
+
+def mark_sent(session: Session, message_id: int, now: datetime) -> None:
+    """Record that the email was handed to the SMTP server at ``now``. The caller commits."""
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+                    .values(sent_at=now, last_error=None)
+                    .execution_options(synchronize_session=False))

@@ -26,15 +26,22 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from plans import Plan, Quarter
-from plans.engine import ActionFacts, Status, UpdateFacts, escalations_by_quarter, evaluate
+from plans.engine import (
+    ActionFacts,
+    Status,
+    UpdateFacts,
+    escalations_by_quarter,
+    evaluate,
+    status_word,
+)
 from plans.rollup import rollup
-from plans.rules import as_colour
+from plans.rules import Colour, as_colour
 from tracker.db import ChangedMeanwhile
 from tracker.models import (
     KPI,
@@ -604,6 +611,22 @@ def worked_out_on(session: Session, today: date) -> bool:
     if loaded is not None:
         query = query.where(StatusRun.stored_at >= loaded)
     return session.scalars(query.limit(1)).first() is not None
+
+
+@dataclass(frozen=True)
+class StatusWord:
+    """An action's stored status for a quarter as a reader is told it."""
+
+    rule: str
+    word: str  # the colour's word (``Red``), or a grey status's rule's (``No update``)
+
+
+def status_words(session: Session, quarter: Quarter) -> dict[int, StatusWord]:
+    """Each action's stored status for ``quarter``, in words, by action id."""
+    rows = session.execute(select(ActionStatus.action_id, ActionStatus.colour, ActionStatus.rule)
+                           .where(ActionStatus.quarter == quarter.label))
+    return {action_id: StatusWord(rule, status_word(cast(Colour, colour), rule))
+            for action_id, colour, rule in rows}
 
 
 def ensure_current(session: Session, plan: Plan, today: date) -> bool:
