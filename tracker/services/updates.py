@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from plans import Plan, Quarter
 from plans.periods import long_date
-from tracker.access import can_approve, can_update, leads_action
+from tracker.access import can_approve, can_update, leads_action, led_group_ids
 from tracker.db import hold
 from tracker.models import Action, ActionUpdate, Group, Milestone, QuarterLock, User, utcnow
 from tracker.models.people import group_members
 from tracker.services import audit
-from tracker.services.calendar import first_quarter, is_locked, reporting
+from tracker.services.calendar import first_quarter, is_locked, reporting, window
 from tracker.services.statuses import COUNTING, action_start, recompute
 
 TEXT_FIELDS = ("narrative", "next_steps", "risks", "corrective_action", "concern_reason")
@@ -110,8 +110,6 @@ def check_can_edit(session: Session, plan: Plan, user: User, action: Action, qua
 
 
 def reporting_opens(plan: Plan, quarter: Quarter) -> date:
-    from tracker.services.calendar import window
-
     return window(plan, quarter).opens
 
 
@@ -240,8 +238,6 @@ def unlock_quarter(session: Session, user: User, quarter: Quarter, reason: str) 
 
 def pending_for(session: Session, user: User) -> list[ActionUpdate]:
     """Updates awaiting this lead's approval (latest versions only)."""
-    from tracker.access import led_group_ids
-
     groups = led_group_ids(user)
     if not groups:
         return []
