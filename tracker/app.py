@@ -7,12 +7,40 @@ from typing import Any
 
 from flask import Flask, Response
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFProtect
+from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
-from tracker import logs
+from tracker import access, auth, cli, db, logs, sso, templating
+from tracker.access import SECOND_FACTOR_GUARD
 from tracker.config import INSTANCE, TEMPLATES, load_config
+from tracker.views import (
+    admin,
+    api,
+    api_tokens,
+    board,
+    changes,
+    commentary,
+    errors,
+    escalations,
+    forms_support,
+    health,
+    kpis,
+    layouts,
+    outbox,
+    plan,
+    public,
+    stories,
+    two_factor,
+    updates,
+)
+from tracker.views import auth as auth_views
+from tracker.views import sso as sso_views
+from tracker.views.errors import busy_page
+from tracker.views.kpi_import import bp as kpi_import_bp
 
 logger = logging.getLogger(__name__)
 
@@ -23,23 +51,15 @@ class TrackerApp(Flask):
     busy or a concurrent request won a race."""
 
     def full_dispatch_request(self) -> Response:
-        from tracker import db
-
         response: Response = db.serve_request(super().full_dispatch_request)
         return logs.finished(response)  # once, for the answer given (not each try)
 
     def handle_user_exception(self, e: Exception) -> HTTPException | ResponseReturnValue:
-        from tracker import db
-
         db.request_failed(e)  # undone before any error page is drawn
         return super().handle_user_exception(e)
 
     def handle_exception(self, e: Exception) -> Response:
-        from tracker import db
-
         if isinstance(e, db.DatabaseBusy):  # nothing was saved: say so, and keep the text
-            from tracker.views.errors import busy_page
-
             return logs.finished(
                 self.finalize_request(busy_page(e), from_error_handler=True))
         return logs.finished(super().handle_exception(e))
@@ -87,19 +107,10 @@ def register_templates(app: Flask) -> None:
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    from tracker import templating
-
     templating.init_app(app)
 
 
 def register_extensions(app: Flask) -> None:
-    from flask_wtf.csrf import CSRFProtect
-    from govuk_frontend_wtf.main import WTFormsHelpers
-    from werkzeug.middleware.proxy_fix import ProxyFix
-
-    from tracker import access, auth, db, sso
-    from tracker.views import forms_support
-
     if app.config.get("PROXIES"):
         proxies = app.config["PROXIES"]
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
@@ -114,56 +125,34 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from tracker.access import SECOND_FACTOR_GUARD
-    from tracker.views import admin, auth, plan, two_factor, updates
-    from tracker.views.kpi_import import bp as kpi_import_bp
-
     app.register_blueprint(plan.bp)
-    app.register_blueprint(auth.bp)
-    from tracker.views import sso as sso_views
-
+    app.register_blueprint(auth_views.bp)
     app.register_blueprint(sso_views.bp)
     app.extensions[SECOND_FACTOR_GUARD] = two_factor.enforce
     app.register_blueprint(updates.bp)
-    from tracker.views import kpis
-
     app.register_blueprint(kpis.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(kpi_import_bp)
-    from tracker.views import board, commentary, escalations, layouts
-
     app.register_blueprint(board.bp)
     app.register_blueprint(commentary.bp)
     app.register_blueprint(layouts.bp)
     app.register_blueprint(escalations.bp)
-    from tracker.views import outbox
-
     app.register_blueprint(outbox.bp)
-    from tracker.views import changes
-
     app.register_blueprint(changes.bp)
-    from tracker.views import api, api_tokens, health
-
     api.init_app(app)  # the read API under /api/v1, and its OpenAPI document
     app.register_blueprint(api_tokens.bp)
     app.register_blueprint(health.bp)
-    from tracker.views import public, stories
-
     app.register_blueprint(public.bp)  # the public progress page, and good-news stories
     app.register_blueprint(stories.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from tracker.views import errors
-
     errors.init_app(app)
 
 
 def register_commands(app: Flask) -> None:
-    from tracker import cli
-
     cli.init_app(app)
     # the one import of notifications: its CLI (`tracker jobs`, `tracker scheduler`)
-    from notifications import cli as notifications_cli
+    from notifications import cli as notifications_cli  # noqa: PLC0415 - notifications imports tracker: the factory registers its commands, the one arrow back
 
     notifications_cli.init_app(app)

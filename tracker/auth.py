@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from tracker.db import get_session, has_failed
 from tracker.models import AccountToken, LoginAttempt, User, UserSession, utcnow
+from tracker.passwords import hash_password, verify_password
 
 login_manager = LoginManager()
 
@@ -186,8 +187,6 @@ def record_attempt(db: Session, email: str, is_success: bool) -> None:
 
 @lru_cache(maxsize=1)
 def _stand_in_hash() -> str:
-    from tracker.passwords import hash_password
-
     return hash_password(secrets.token_urlsafe(32))
 
 
@@ -198,8 +197,6 @@ def authenticate(db: Session, email: str, password: str) -> User | None:
     account (or it has no password, or is disabled), so that the time taken does not tell
     whether an account exists.
     """
-    from tracker.passwords import verify_password
-
     user = db.scalars(select(User).where(func.lower(User.email) == email.lower())).first()
     usable = user is not None and user.is_active and user.password_hash is not None
     stored = user.password_hash if usable and user is not None else _stand_in_hash()

@@ -32,7 +32,9 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import text
 
+from tracker import app as tracker_app
 from tracker.db import begin_write, get_engine, get_session, new_session, transaction
 from tracker.models import PackBuild, utcnow
 from tracker.models.packs import BUILDING, QUEUED
@@ -41,6 +43,7 @@ from tracker.reports.pack import render
 from tracker.services import packs
 from tracker.services.layouts import Choice
 from tracker.services.plan_load import current_plan
+from tracker.views import page_cache
 
 logger = logging.getLogger(__name__)
 
@@ -106,13 +109,11 @@ def build(app: Flask, build_id: int) -> bool:
 
 def build_in_child(config: dict[str, Any], build_id: int) -> bool:
     """A child process's whole life: an app of its own, one build, then it ends."""
-    from tracker import create_app
-
     try:
         os.nice(10)
     except OSError:  # pragma: no cover - not allowed here: build at the same priority
         pass
-    app = create_app(config)
+    app = tracker_app.create_app(config)
     try:
         return build(app, build_id)
     finally:
@@ -127,8 +128,6 @@ def claim_next(app: Flask) -> int | None:
     with app.app_context(), transaction() as db:
         engine = get_engine(app)
         if engine.url.get_backend_name() == "postgresql":
-            from sqlalchemy import text
-
             db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
         claimed = packs.claim(db, utcnow())
         return claimed.id if claimed is not None else None
@@ -239,8 +238,6 @@ def serve(app: Flask, stop: threading.Event | None = None, slots: int = packs.AT
 
 def _warm(app: Flask, drawn_at: int | None) -> int | None:
     """Draw the board's first pages ahead if the data changed (:func:`page_cache.warm`)."""
-    from tracker.views import page_cache
-
     try:
         return page_cache.warm(app, drawn_at)
     except Exception:  # noqa: BLE001 - drawing ahead is a courtesy: builds go on

@@ -58,7 +58,7 @@ def secret_bits(secret: str) -> float:
     times has varied letters, but is one word repeated)."""
     if not secret:
         return 0.0
-    from zxcvbn import zxcvbn
+    from zxcvbn import zxcvbn  # noqa: PLC0415 - its word lists (13 MB) are read only when a secret is checked
 
     counts = Counter(secret)
     per_char = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:2] == ["plan", "check"] and not {"--help", "-h"} & set(args[2:]):
-        from tracker.plan_check import plan_check
+        from tracker.plan_check import plan_check  # noqa: PLC0415 - plan check runs with plans/ alone, without Flask or SQLAlchemy
 
         plan_check.main(args=args[2:], prog_name="tracker plan check")
         return
-    from tracker.cli import main as everything
-    from tracker.config import ConfigError
+    from tracker.cli import main as everything  # noqa: PLC0415 - plan check runs with plans/ alone, without Flask or SQLAlchemy
+    from tracker.config import ConfigError  # noqa: PLC0415 - plan check runs with plans/ alone, without Flask or SQLAlchemy
 
     try:
         everything.main(args=args, prog_name="tracker")

@@ -20,6 +20,9 @@ from typing import Any
 
 from flask import Flask
 
+from tracker.db import get_engine, read_transaction
+from tracker.services.loaded_plan import current_plan
+
 logger = logging.getLogger(__name__)
 
 GUNICORN, WAITRESS = "gunicorn", "waitress"
@@ -59,7 +62,7 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int) -> dict[s
 
 
 def tracker_logs_for_gunicorn() -> type:
-    from gunicorn.glogging import Logger
+    from gunicorn.glogging import Logger  # noqa: PLC0415 - only the chosen server is loaded
 
     class ThroughTrackerLogs(Logger):  # type: ignore[misc]
         """gunicorn's error log passed to the process's logging (:func:`tracker.logs.configure`),
@@ -77,7 +80,7 @@ def tracker_logs_for_gunicorn() -> type:
 
 def run_gunicorn(make_app: Callable[[], Flask], options: dict[str, Any]) -> None:
     """Run gunicorn in this process as its master, each worker calling ``make_app``."""
-    from gunicorn.app.base import BaseApplication
+    from gunicorn.app.base import BaseApplication  # noqa: PLC0415 - only the chosen server is loaded
 
     class TrackerServer(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -100,9 +103,6 @@ def read_plan_ahead(app: Flask) -> None:
     The plan is kept by this process (:mod:`tracker.services.loaded_plan`), and by the
     processes it forks.
     """
-    from tracker.db import get_engine, read_transaction
-    from tracker.services.loaded_plan import current_plan
-
     try:
         with app.app_context(), read_transaction() as db:
             current_plan(db)
@@ -113,7 +113,7 @@ def read_plan_ahead(app: Flask) -> None:
 
 
 def run_waitress(app: Flask, host: str, port: int, threads: int) -> None:
-    import waitress
+    import waitress  # noqa: PLC0415 - only the chosen server is loaded
 
     # waitress drops X-Forwarded-* from a proxy it was not told to trust; the tracker trusts
     # TRACKER_PROXIES of them itself (ProxyFix), as under gunicorn, so they reach the app

@@ -70,7 +70,7 @@ def init_app(app: Flask) -> None:
 
 
 def _client() -> FlaskOAuth2App:
-    from authlib.integrations.flask_client import OAuth
+    from authlib.integrations.flask_client import OAuth  # noqa: PLC0415 - loaded only when single sign-on is configured
 
     config = current_app.config
     issuer = config["OIDC_ISSUER"].rstrip("/")
@@ -98,7 +98,7 @@ def _unreachable(reason: str) -> Refused:
 
 
 def _metadata(client: FlaskOAuth2App) -> dict[str, Any]:
-    import requests
+    import requests  # noqa: PLC0415 - loaded only when single sign-on is configured
 
     try:
         metadata: dict[str, Any] = client.load_server_metadata()
@@ -117,8 +117,8 @@ def _metadata(client: FlaskOAuth2App) -> dict[str, Any]:
 
 def start(redirect_uri: str, next_path: str) -> Response:
     """The redirect to the provider's sign-in, with a new state, nonce and PKCE verifier."""
-    import requests
-    from authlib.common.errors import AuthlibBaseError
+    import requests  # noqa: PLC0415 - loaded only when single sign-on is configured
+    from authlib.common.errors import AuthlibBaseError  # noqa: PLC0415 - loaded only when single sign-on is configured
 
     client = _client()
     _metadata(client)
@@ -137,9 +137,9 @@ def taken_next() -> str | None:
 
 def finish() -> Identity:
     """The verified identity the provider's redirect back carries, or :class:`Refused`."""
-    import requests
-    from authlib.common.errors import AuthlibBaseError
-    from joserfc.errors import ClaimError, ExpiredTokenError, JoseError
+    import requests  # noqa: PLC0415 - loaded only when single sign-on is configured
+    from authlib.common.errors import AuthlibBaseError  # noqa: PLC0415 - loaded only when single sign-on is configured
+    from joserfc.errors import ClaimError, ExpiredTokenError, JoseError  # noqa: PLC0415 - loaded only when single sign-on is configured
 
     _check_redirect()
     client = _client()

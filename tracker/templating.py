@@ -11,13 +11,20 @@ from functools import lru_cache
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request, url_for
+from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from plans import periods
+from tracker import sso
+from tracker.access import is_admin
+from tracker.clock import LONDON
 from tracker.db import get_session, has_failed
 from tracker.models import Partnership
+from tracker.models.base import utcnow
+from tracker.services import health
+from tracker.views.health import PLAIN_HTTP_ENDPOINTS
 
 logger = logging.getLogger(__name__)
 
@@ -87,11 +94,6 @@ def partnership_name() -> str:
 
 def _context() -> dict[str, Any]:
     endpoint = request.endpoint or ""
-    from flask_login import current_user
-
-    from tracker import sso
-    from tracker.access import is_admin
-
     signed_in = bool(getattr(current_user, "is_authenticated", False))
     role = getattr(current_user, "role", None) if signed_in else None
     if signed_in and is_admin(current_user):
@@ -127,10 +129,6 @@ def scheduler_warning() -> str | None:
     if has_failed():
         return None
     if "scheduler_warning" not in g:
-        from tracker.clock import LONDON
-        from tracker.models.base import utcnow
-        from tracker.services import health
-
         warning = None
         try:
             beat_at = health.last_heartbeat(get_session())
@@ -181,8 +179,6 @@ def _security_headers(response: Response) -> Response:
     if request.is_secure or current_app.config.get("HTTPS"):
         response.headers.setdefault("Strict-Transport-Security",
                                     "max-age=31536000; includeSubDomains")
-    from flask_login import current_user
-
     if getattr(current_user, "is_authenticated", False) or request.endpoint in (
             "auth.sign_in", "auth.set_password"):
         response.headers["Cache-Control"] = "no-store"
@@ -202,8 +198,6 @@ def _refuse_plain_http() -> Response | None:
     Not a redirect, which behind a proxy that is not trusted would loop."""
     if current_app.config.get("ENV_NAME") != "production" or request.is_secure:
         return None
-    from tracker.views.health import PLAIN_HTTP_ENDPOINTS
-
     if request.endpoint in PLAIN_HTTP_ENDPOINTS:  # a load balancer's check: no cookie, no form
         return None
     return Response(PLAIN_HTTP_REFUSED, status=400, mimetype="text/plain")

@@ -11,9 +11,11 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from plans import PlanError
-from tracker import logs, serving, work
+from tracker import app as tracker_app
+from tracker import builder, logs, migrate, serving, work
 from tracker.cli.api import api_token_cli
 from tracker.cli.backup import backup, restore
 from tracker.cli.kpis import kpi_cli
@@ -22,14 +24,15 @@ from tracker.cli.support import day_option, loaded_plan
 from tracker.cli.users import users_cli
 from tracker.db import get_engine, get_session, transaction
 from tracker.plan_check import plan_check, report_refusal
+from tracker.services.demo import make_demo
+from tracker.services.loaded_plan import refreeze
 from tracker.services.plan_load import compare_plan_file
 from tracker.services.plan_sync import PartnershipMismatch, PlanDiff
+from tracker.templating import partnership_name
 
 
 def _create_app() -> Flask:
-    from tracker import create_app
-
-    return create_app()
+    return tracker_app.create_app()
 
 
 class TrackerGroup(FlaskGroup):
@@ -42,8 +45,6 @@ class TrackerGroup(FlaskGroup):
         return list(super().list_commands(ctx))
 
     def invoke(self, ctx: click.Context) -> object:
-        from sqlalchemy.exc import OperationalError, ProgrammingError
-
         try:
             return super().invoke(ctx)
         except (OperationalError, ProgrammingError) as error:
@@ -147,9 +148,6 @@ def plan_load(file: Path, loaded_by: str | None) -> None:
 @with_appcontext
 def db_upgrade() -> None:
     """Create the database, or bring it up to the latest version."""
-    from tracker import migrate
-    from tracker.services.loaded_plan import refreeze
-
     engine = get_engine(current_app)
     migrate.upgrade(engine)
     with transaction() as session:  # this version's code reads the loaded plan fast
@@ -165,8 +163,6 @@ def db_upgrade() -> None:
 @with_appcontext
 def demo(today: object, seed: int) -> None:
     """Add demo accounts and quarterly history up to the current quarter."""
-    from tracker.services.demo import make_demo
-
     if current_app.config.get("ENV_NAME") == "production":
         click.echo("tracker demo refused: it gives the published demo password to the plan's "
                    "people and adds made-up updates, so it does not run with "
@@ -210,8 +206,6 @@ def recompute_statuses(today: object) -> None:
               "else waitress].")
 def serve(host: str, port: int, workers: int, threads: int | None, server: str | None) -> None:
     """Serve the web app: gunicorn with --workers N, or waitress in one process."""
-    from tracker.templating import partnership_name
-
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     logs.configure(app)  # once, here: gunicorn's workers are forked from this process
     chosen = serving.choose_server(workers, server)
@@ -240,8 +234,6 @@ def serve(host: str, port: int, workers: int, threads: int | None, server: str |
 @with_appcontext
 def worker(once: bool) -> None:
     """Build the board packs people ask for (and those built ahead) until stopped."""
-    from tracker import builder
-
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     logs.configure(app)
     if once:

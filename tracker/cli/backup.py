@@ -14,6 +14,7 @@ from tracker.db import get_engine, transaction
 from tracker.services.backup import BackupError
 from tracker.services.backup import backup as make_backup
 from tracker.services.backup import restore as restore_backup
+from tracker.services.loaded_plan import refreeze
 
 
 @click.command("backup")
@@ -41,8 +42,6 @@ def backup(file: Path, force: bool) -> None:
 def restore(file: Path, force: bool) -> None:
     """Restore the backup FILE into the database, then bring it up to this version's
     migrations. Stop the web server and the scheduler first."""
-    from tracker.services.loaded_plan import refreeze
-
     engine = get_engine(current_app)
     try:
         restored = restore_backup(engine, file, force=force)

@@ -9,14 +9,14 @@ import click
 from sqlalchemy.orm import Session
 
 from plans import Plan
+from tracker import clock
+from tracker.services.plan_load import current_plan
 
 NO_PLAN = "No plan is loaded yet: run 'tracker plan load plans.yaml' first."
 
 
 def loaded_plan(session: Session) -> Plan:
     """The plan as last loaded, or exit 1 saying how to load one."""
-    from tracker.services.plan_load import current_plan
-
     plan = current_plan(session)
     if plan is None:
         click.echo(NO_PLAN, err=True)
@@ -26,6 +26,4 @@ def loaded_plan(session: Session) -> Plan:
 
 def day_option(today: object) -> date:
     """``--today`` if given, else the one clock's today."""
-    from tracker import clock
-
     return today.date() if today is not None else clock.today()  # type: ignore[attr-defined]

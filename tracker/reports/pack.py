@@ -380,8 +380,8 @@ def _more(rows: list[ActionRow]) -> str:
 
 def pdf(document: str) -> tuple[bytes, int]:
     """The HTML pack as a tagged PDF (PDF/UA-1): its bytes and its number of pages."""
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
+    from weasyprint import HTML  # noqa: PLC0415 - WeasyPrint is loaded only by the process that prints a PDF
+    from weasyprint.urls import URLFetcher  # noqa: PLC0415 - WeasyPrint is loaded only by the process that prints a PDF
 
     # the pack is self-contained: nothing is fetched, from the network or from disk
     fetcher = URLFetcher(allowed_protocols=("data",))

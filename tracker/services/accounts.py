@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -41,8 +42,6 @@ def checked_email(text: str) -> str:
     """One email address, as the account keeps it (lower case); :class:`AccountRefused`
     says what is wrong with it: a list of addresses, a display name, a line break, a bad
     domain. Checked by the email-validator library, without asking DNS."""
-    from email_validator import EmailNotValidError, validate_email
-
     cleaned = text.strip()
     if any(mark in cleaned for mark in (",", ";")):
         raise AccountRefused(f"'{_shown(cleaned)}' is more than one email address: give one "

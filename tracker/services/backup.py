@@ -33,6 +33,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
+from tracker import migrate
+from tracker.db import make_engine
+
 logger = logging.getLogger(__name__)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -63,9 +66,9 @@ class Rotation:
 
 @cache
 def known_revisions() -> frozenset[str]:
-    from alembic.script import ScriptDirectory
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 - Alembic is loaded only by a backup, a restore or a health check of migrations
 
-    from tracker.migrate import alembic_config
+    from tracker.migrate import alembic_config  # noqa: PLC0415 - Alembic is loaded only by a backup, a restore or a health check of migrations
 
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     return frozenset(revision.revision for revision in script.walk_revisions())
@@ -74,9 +77,9 @@ def known_revisions() -> frozenset[str]:
 @cache
 def head_revision() -> str:
     """This code's newest migration (read from the migration files once per process)."""
-    from alembic.script import ScriptDirectory
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 - Alembic is loaded only by a backup, a restore or a health check of migrations
 
-    from tracker.migrate import alembic_config
+    from tracker.migrate import alembic_config  # noqa: PLC0415 - Alembic is loaded only by a backup, a restore or a health check of migrations
 
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert head is not None
@@ -275,8 +278,6 @@ def _any_rows(engine: Engine) -> bool:
 
 
 def _migrate(engine: Engine) -> None:
-    from tracker import migrate
-
     try:
         migrate.upgrade(engine)
     finally:
@@ -284,8 +285,6 @@ def _migrate(engine: Engine) -> None:
 
 
 def _sqlite_restore(file: Path, target: Path) -> None:
-    from tracker.db import make_engine
-
     target.parent.mkdir(parents=True, exist_ok=True)
     with _temporary_beside(target) as partial:
         _sqlite_backup(file, partial)

@@ -39,11 +39,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from kpis import KpiDefinition
+from kpis.formatting import value_text
 from plans import Plan, Quarter
 from plans.periods import long_date
 from tracker import access
+from tracker.clock import LONDON
 from tracker.db import hold
-from tracker.models import KPI, Action, ChangeRequest, Commitment, Milestone, Priority, User
+from tracker.models import KPI, Action, ChangeRequest, Commitment, Group, Milestone, Priority, User
 from tracker.models.base import utcnow
 from tracker.models.changes import (
     ACTION_DUE,
@@ -363,9 +366,6 @@ def target_words(kpi: KPI, value: float | None) -> str:
     """A target in the KPI's unit: ``1,420``, ``71%``, ``12 days``."""
     if value is None:
         return "no target"
-    from kpis import KpiDefinition
-    from kpis.formatting import value_text
-
     unit_only = KpiDefinition(ref=kpi.ref, name=kpi.name, unit=kpi.unit, better=kpi.better,
                               frequency=kpi.frequency, tolerance=kpi.tolerance)
     return value_text(unit_only, value)
@@ -503,8 +503,6 @@ def due_dates_for_quarter(session: Session, quarter: Quarter,
     as of now); ``agreed_in_quarter`` says whether it was agreed between the quarter's first
     and last days (London time), and ``waiting`` names a date still waiting for a decision.
     """
-    from tracker.clock import LONDON
-
     query = (select(Action.id, Action.ref, Action.title, Action.due)
              .where(Action.retired_at.is_(None)).order_by(Action.position))
     if action_ids is not None:
@@ -556,8 +554,6 @@ def _deciders(session: Session, plan: Plan, change: ChangeRequest) -> list[User]
                                   .order_by(User.id)))
     people: list[User] = []
     if decider(plan) == "group_lead":
-        from tracker.models import Group
-
         groups = group_ids(session, change)
         if groups:
             people = [u for u in session.scalars(

@@ -16,8 +16,20 @@ from sqlalchemy.orm import Session, selectinload
 
 from plans import Calendar, Plan, Quarter
 from plans.periods import long_date
-from tracker.models import Action, ActionUpdate, Partnership, User
-from tracker.services import two_factor
+from tracker.models import (
+    KPI,
+    Action,
+    ActionStatus,
+    ActionUpdate,
+    Commitment,
+    Group,
+    KPIValue,
+    Partnership,
+    Priority,
+    User,
+)
+from tracker.passwords import hash_password
+from tracker.services import changes, commentary, layouts, stories, two_factor
 from tracker.services.calendar import open_quarter, quarters_between
 from tracker.services.plan_load import current_plan
 from tracker.services.statuses import recompute
@@ -196,8 +208,6 @@ def _kpi_history(session: Session, plan: Plan, today: date, seed: int) -> list[s
     that inform the most actions drift the wrong way, so that the demo shows Red KPIs and
     the rule that turns a Green action Amber when a linked KPI is Red.
     """
-    from tracker.models import KPI, KPIValue
-
     calendar = plan.partnership.calendar
     kpis = list(session.scalars(select(KPI).where(KPI.retired_at.is_(None))
                                 .order_by(KPI.position).options(selectinload(KPI.actions),
@@ -280,9 +290,6 @@ def _acting(user: User) -> User:
 def _commentary(session: Session, plan: Plan, current: Quarter) -> list[str]:
     """The quarter's summary and each priority's narrative, by the community safety team
     and the groups' leads, for the last quarter and, for half the priorities, this one."""
-    from tracker.models import Priority
-    from tracker.services import commentary
-
     admin = _first(session, "admin")
     priorities = list(session.scalars(select(Priority).where(Priority.retired_at.is_(None))
                                       .order_by(Priority.position)
@@ -318,9 +325,6 @@ DEMO_STORIES = (
 
 def _stories(session: Session) -> list[str]:
     """Good-news stories: one approved by the community safety team, one waiting."""
-    from tracker.models import Commitment
-    from tracker.services import stories
-
     admin, member = _first(session, "admin"), _first(session, "member") or _first(session, "lead")
     if admin is None or member is None:
         return []
@@ -335,8 +339,6 @@ def _stories(session: Session) -> list[str]:
 
 def _briefing_book(session: Session) -> list[str]:
     """The board's layout of the pack, with a cover note."""
-    from tracker.services import layouts
-
     admin = _first(session, "admin")
     if admin is None:
         return []
@@ -353,9 +355,6 @@ def _change_requests(session: Session, plan: Plan, current: Quarter, today: date
                      ) -> list[str]:
     """Two requests for a revised due date on actions behind this quarter: one approved by
     the group's lead, one waiting for a decision."""
-    from tracker.models import ActionStatus
-    from tracker.services import changes
-
     behind = list(session.scalars(
         select(Action).join(ActionStatus, ActionStatus.action_id == Action.id)
         .where(Action.retired_at.is_(None), ActionStatus.quarter == current.label,
@@ -390,9 +389,6 @@ DEMO_PASSWORD = "demo-orange-river-lamp"
 
 def _people(session: Session) -> list[str]:
     """One account per role, with the demo password set, chosen to have work to do."""
-    from tracker.models import Group
-    from tracker.passwords import hash_password
-
     chosen: list[tuple[str, User]] = []
     for role in ("admin", "board"):
         user = _first(session, role)

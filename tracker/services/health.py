@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from tracker.models import OutboxMessage, SchedulerHeartbeat
+from tracker.services.backup import head_revision
 
 STALE_AFTER = timedelta(minutes=5)
 HEARTBEAT_ROW = 1
@@ -35,8 +36,6 @@ class Readiness:
 
 def readiness(engine: Engine) -> Readiness:
     """Whether the database answers ``SELECT 1`` and is at this code's migration head."""
-    from tracker.services.backup import head_revision
-
     head = head_revision()
     try:
         with engine.connect() as connection:

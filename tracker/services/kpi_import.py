@@ -62,6 +62,7 @@ from tracker.services.kpi_values import (
     period_examples,
     record_value,
 )
+from tracker.services.statuses import recompute
 
 __all__ = ["MAX_BYTES", "MAX_NOTE", "MAX_ROWS", "ImportRefused", "ImportReport", "ImportRow",
            "Problem", "check_sheet", "import_values", "parse_value", "read_limited",
@@ -336,7 +337,5 @@ def write_report(session: Session, plan: Plan, actor: User | str, report: Import
     for kpi in {row.kpi.id: row.kpi for row in changes}.values():
         action_ids.update(affected_actions(session, kpi))
     if action_ids:
-        from tracker.services.statuses import recompute
-
         result = recompute(session, plan, day, action_ids=action_ids, actor=actor)
         report.statuses_changed = len(result.changed)

@@ -18,7 +18,7 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from kpis import KpiDefinition, Measure, measure
+from kpis import KpiDefinition, Measure, measure, statuses_by_quarter
 from plans import Calendar, Plan
 from plans.periods import long_date
 from tracker import clock
@@ -235,8 +235,6 @@ def values_by_start(kpi: KPI, rows: dict[str, KPIValue], calendar: Calendar
 def kpi_statuses(session: Session, plan: Plan, kpi_ids: Iterable[int] | None = None
                  ) -> dict[int, dict[date, str]]:
     """Each KPI's status per quarter (by the quarter's first day), for the rules engine."""
-    from kpis import statuses_by_quarter
-
     calendar = plan.partnership.calendar
     query = select(KPI)
     if kpi_ids is not None:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import pyotp
 import segno
+from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import delete, func, select, update
@@ -86,8 +87,6 @@ def _derived(secret_key: str, purpose: bytes) -> bytes:
 
 def _fernet(secret_key: str) -> Fernet:
     # imported here: cryptography is megabytes that processes signing nobody in never need
-    from cryptography.fernet import Fernet
-
     return Fernet(base64.urlsafe_b64encode(_derived(secret_key, b"tracker totp secret v1")))
 
 
@@ -102,8 +101,6 @@ def seal(plain: str, secret_key: str | None = None) -> str:
 
 def unseal(sealed: str, secret_key: str | None = None) -> str | None:
     """The TOTP secret, or None if it cannot be read (the secret key has changed)."""
-    from cryptography.fernet import InvalidToken
-
     try:
         return _fernet(secret_key or _app_key()).decrypt(sealed.encode("ascii")).decode("ascii")
     except (InvalidToken, ValueError):

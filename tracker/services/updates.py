@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from plans import Plan, Quarter
 from plans.periods import long_date
-from tracker.access import can_approve, can_update, leads_action
+from tracker.access import can_approve, can_update, leads_action, led_group_ids
 from tracker.db import hold
 from tracker.models import (
     Action,
@@ -31,7 +31,7 @@ from tracker.models import (
 )
 from tracker.models.people import group_members
 from tracker.services import audit
-from tracker.services.calendar import first_quarter, is_locked, reporting
+from tracker.services.calendar import first_quarter, is_locked, reporting, window
 from tracker.services.statuses import COUNTING, action_start, recompute
 
 TEXT_FIELDS = ("narrative", "next_steps", "risks", "corrective_action", "concern_reason")
@@ -157,8 +157,6 @@ def check_can_edit(session: Session, plan: Plan, user: User, action: Action, qua
 
 
 def reporting_opens(plan: Plan, quarter: Quarter) -> date:
-    from tracker.services.calendar import window
-
     return window(plan, quarter).opens
 
 
@@ -287,8 +285,6 @@ def unlock_quarter(session: Session, user: User, quarter: Quarter, reason: str) 
 
 def pending_for(session: Session, user: User) -> list[ActionUpdate]:
     """Updates awaiting this lead's approval (latest versions only)."""
-    from tracker.access import led_group_ids
-
     groups = led_group_ids(user)
     if not groups:
         return []
