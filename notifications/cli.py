@@ -10,13 +10,15 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from tracker import logs
+
 jobs_cli = click.Group("jobs", help="The scheduled jobs: run one now, or list them.")
 
 
 @jobs_cli.command("list")
 def jobs_list() -> None:
     """Each job, its schedule (Europe/London) and its next run."""
-    from notifications.scheduler import next_runs
+    from notifications.scheduler import next_runs  # noqa: PLC0415 - the scheduler and APScheduler load only when a jobs command runs, not in every process that registers these commands
 
     for job, when in next_runs():
         next_text = f"{when:%a %d %b %Y %H:%M:%S %Z}" if when else "never"
@@ -32,8 +34,8 @@ def jobs_list() -> None:
 @with_appcontext
 def jobs_run(name: str, today: object, dry_run: bool) -> None:
     """Run the job NAME once (reminders, escalations, digests, duties or deliver)."""
-    from notifications.jobs import JOBS, find
-    from notifications.scheduler import london_today
+    from notifications.jobs import JOBS, find  # noqa: PLC0415 - the jobs load only when a jobs command runs, not in every process that registers these commands
+    from notifications.scheduler import london_today  # noqa: PLC0415 - the scheduler and APScheduler load only when a jobs command runs, not in every process that registers these commands
 
     job = find(name)
     if job is None:
@@ -52,9 +54,7 @@ def jobs_run(name: str, today: object, dry_run: bool) -> None:
 @with_appcontext
 def scheduler_command() -> None:
     """Run the scheduled jobs until stopped (one scheduler per database)."""
-    from notifications.scheduler import AlreadyRunning, serve
-    from tracker import logs
-
+    from notifications.scheduler import AlreadyRunning, serve  # noqa: PLC0415 - the scheduler and APScheduler load only when a jobs command runs, not in every process that registers these commands
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     logs.configure(app)  # text lines, or JSON lines with TRACKER_LOG_FORMAT=json
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

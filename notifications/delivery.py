@@ -168,9 +168,10 @@ def _claim(session: Session, message_id: int, now: datetime,
     return claimed
 
 
-def _transmit(smtp: smtplib.SMTP, message: OutboxMessage, settings: SmtpSettings,
-              now: datetime) -> None:
-    """Hand one email to the SMTP server (the step a test may interrupt)."""
+def transmit(smtp: smtplib.SMTP, message: OutboxMessage, settings: SmtpSettings,
+             now: datetime) -> None:
+    """Hand one email to the SMTP server: the one step between a claim and its ``sent_at``
+    (a seam: the fault tests replace it to crash or cut the connection right there)."""
     smtp.send_message(compose(message, settings.mail_from, now),
                       from_addr=_envelope_sender(settings.mail_from),
                       to_addrs=recipients(message))
@@ -294,7 +295,7 @@ def deliver_pending(session: Session, now: datetime, settings: SmtpSettings | No
                 continue  # another deliverer has it, or sent it
             message = outbox.claimed_message(session, message_id)
             try:
-                _transmit(smtp, message, settings, now)
+                transmit(smtp, message, settings, now)
             except Exception as failure:
                 lost = connection_lost(failure)
                 if lost:

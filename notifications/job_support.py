@@ -22,6 +22,7 @@ from plans import Plan, Quarter
 from tracker import clock, work
 from tracker.db import begin_write, get_session
 from tracker.models import Action, User
+from tracker.services import outbox
 from tracker.services.plan_load import current_plan
 from tracker.services.statuses import Recomputed
 
@@ -130,8 +131,6 @@ def queue_email(session: Session, result: JobResult, *, key: str, kind: str, to:
                 subject: str, template: str, cc: Iterable[str] = (),
                 describe: str = "", **context: object) -> bool:
     """Queue one email under ``key`` unless it already is; note it in the result."""
-    from tracker.services import outbox
-
     if outbox.is_queued(session, key):  # before rendering: a second run renders nothing
         result.skipped += 1
         return False

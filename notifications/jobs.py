@@ -19,7 +19,7 @@ from flask import Flask
 from notifications import digests, duties, escalation_digest, reminders, statuses
 from notifications.delivery import CLAIM_LEASE, deliver_pending, smtp_settings
 from notifications.job_support import LONDON, JobFunction, JobResult, job_session
-from tracker.db import SQLITE_BUSY_TIMEOUT_MS
+from tracker.db import SQLITE_BUSY_TIMEOUT_MS, get_engine
 from tracker.models import utcnow
 from tracker.services import health, outbox, security_log
 from tracker.services.backup import BackupError
@@ -123,8 +123,6 @@ def backup(app: Flask, today: date, dry_run: bool = False) -> JobResult:
     if dry_run:
         result.headline = f"would back up to {folder}, keeping the newest {keep}."
         return result
-    from tracker.db import get_engine
-
     now = datetime.combine(today, datetime.now(LONDON).time())  # the file's name: London time
     try:
         rotation = nightly_backup(get_engine(app), folder, keep, now)

@@ -17,17 +17,25 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
+import signal
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from notifications.job_support import LONDON
-from notifications.jobs import JOBS, TIMEZONE, Job, deliver_seconds
+from notifications.jobs import JOBS, TIMEZONE, Job, deliver_seconds, find
 from tracker import clock
+from tracker.config import PROJECT_ROOT
+from tracker.db import advisory_lock, get_engine
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +56,6 @@ class RunnerLock:
         self._connection: Any = None
 
     def acquire(self) -> None:
-        from tracker.db import get_engine
-
         engine = get_engine(self.app)
         backend = engine.url.get_backend_name()
         if backend == "sqlite":
@@ -60,8 +66,6 @@ class RunnerLock:
             logger.warning("no single-runner guard for %s", backend)
 
     def _acquire_file(self, path: Path) -> None:
-        import fcntl
-
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(path, "a+")  # noqa: SIM115 - held for the life of the process
         try:
@@ -81,8 +85,6 @@ class RunnerLock:
         self._file = handle
 
     def _acquire_advisory(self, engine: Any) -> None:
-        from tracker.db import advisory_lock
-
         connection = advisory_lock(engine, ADVISORY_LOCK_KEY)
         if connection is None:
             raise AlreadyRunning("Another scheduler is already running on this database "
@@ -92,8 +94,6 @@ class RunnerLock:
 
     def release(self) -> None:
         if self._file is not None:
-            import fcntl
-
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
             self._file = None
@@ -104,8 +104,6 @@ class RunnerLock:
 
 def lock_path(database: str | None) -> Path:
     if not database or database == ":memory:":
-        from tracker.config import PROJECT_ROOT
-
         return PROJECT_ROOT / "instance" / "scheduler.lock"
     return Path(database + ".scheduler.lock")
 
@@ -116,8 +114,6 @@ def london_today() -> Any:
 
 def run_job(app: Flask, name: str) -> None:
     """Run one job as on today in London; log its result, never raise (the scheduler lives)."""
-    from notifications.jobs import find
-
     job = find(name)
     assert job is not None
     try:
@@ -133,9 +129,6 @@ def run_job(app: Flask, name: str) -> None:
 
 
 def trigger_for(job: Job) -> Any:
-    from apscheduler.triggers.cron import CronTrigger
-    from apscheduler.triggers.interval import IntervalTrigger
-
     if job.cron is not None:
         return CronTrigger(timezone=TIMEZONE, **job.cron)
     seconds = deliver_seconds() if job.name == "deliver" else job.interval_seconds
@@ -156,9 +149,6 @@ def next_runs(now: datetime | None = None) -> list[tuple[Job, datetime | None]]:
 
 
 def build(app: Flask) -> Any:
-    from apscheduler.executors.pool import ThreadPoolExecutor
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
     scheduler = BlockingScheduler(
         timezone=TIMEZONE,
         executors={"default": ThreadPoolExecutor(max_workers=1)},
@@ -179,8 +169,6 @@ def build(app: Flask) -> Any:
 
 def serve(app: Flask) -> None:
     """Take the single-runner lock, then run the jobs until stopped (SIGINT or SIGTERM)."""
-    import signal
-
     lock = RunnerLock(app)
     lock.acquire()
     scheduler = build(app)

@@ -131,7 +131,7 @@ def test_an_interrupted_delivery_sends_the_rest_once(app: Flask, smtp_server,  #
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     smtp_server.configure(app)
     put(app, 5)
-    real = delivery._transmit
+    real = delivery.transmit
     calls = []
 
     def crash_on_the_third(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -140,12 +140,12 @@ def test_an_interrupted_delivery_sends_the_rest_once(app: Flask, smtp_server,  #
             raise Crash("killed after two emails went out")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(delivery, "_transmit", crash_on_the_third)
+    monkeypatch.setattr(delivery, "transmit", crash_on_the_third)
     now = soon()
     with pytest.raises(Crash):
         deliver(app, now)
     assert len(smtp_server.received) == 2
-    monkeypatch.setattr(delivery, "_transmit", real)
+    monkeypatch.setattr(delivery, "transmit", real)
 
     # run again at once: the two sent are not sent again; the one being sent when the run
     # died is held by its claim until the lease ends, the other two go now
@@ -164,16 +164,16 @@ def test_a_delivery_killed_after_claiming_is_retried_after_the_short_lease(  # t
         app: Flask, smtp_server, monkeypatch: pytest.MonkeyPatch) -> None:
     smtp_server.configure(app)
     put(app)
-    real = delivery._transmit
+    real = delivery.transmit
 
     def killed(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise Crash("killed after claiming, before anything was sent")
 
-    monkeypatch.setattr(delivery, "_transmit", killed)
+    monkeypatch.setattr(delivery, "transmit", killed)
     now = soon()
     with pytest.raises(Crash):
         deliver(app, now)
-    monkeypatch.setattr(delivery, "_transmit", real)
+    monkeypatch.setattr(delivery, "transmit", real)
     assert smtp_server.received == []
     [row] = rows(app)
     assert row.state == "queued" and row.attempts == 1
@@ -193,17 +193,17 @@ def test_a_resend_after_a_crash_between_accept_and_commit_keeps_its_message_id( 
         app: Flask, smtp_server, monkeypatch: pytest.MonkeyPatch) -> None:
     smtp_server.configure(app)
     put(app)
-    real = delivery._transmit
+    real = delivery.transmit
 
     def accepted_then_killed(*args, **kwargs):  # type: ignore[no-untyped-def]
         real(*args, **kwargs)
         raise Crash("killed after the server accepted the email, before sent_at was saved")
 
-    monkeypatch.setattr(delivery, "_transmit", accepted_then_killed)
+    monkeypatch.setattr(delivery, "transmit", accepted_then_killed)
     now = soon()
     with pytest.raises(Crash):
         deliver(app, now)
-    monkeypatch.setattr(delivery, "_transmit", real)
+    monkeypatch.setattr(delivery, "transmit", real)
     [row] = rows(app)
     assert row.state == "queued"  # the tracker never learnt that it went
 
@@ -348,7 +348,7 @@ def test_a_server_going_down_mid_run_leaves_the_rest_due(app: Flask, smtp_server
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     smtp_server.configure(app)
     put(app, 3)
-    real = delivery._transmit
+    real = delivery.transmit
     calls = []
 
     def down_before_the_second(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -357,7 +357,7 @@ def test_a_server_going_down_mid_run_leaves_the_rest_due(app: Flask, smtp_server
             smtp_server.stop()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(delivery, "_transmit", down_before_the_second)
+    monkeypatch.setattr(delivery, "transmit", down_before_the_second)
     now = soon()
     result = deliver(app, now)
     assert (result.sent, result.retry_later, result.skipped) == (1, 0, 2)

@@ -10,12 +10,12 @@ from flask.typing import ResponseReturnValue
 
 from plans import Plan
 from tracker.db import get_session
+from tracker.services import security_log
+from tracker.services.plan_load import current_plan
 
 
 def plan_or_404() -> Plan:
     """The plan as last loaded; pages that need one answer 404 before any is loaded."""
-    from tracker.services.plan_load import current_plan
-
     plan = current_plan(get_session())
     if plan is None:
         abort(404)
@@ -27,8 +27,6 @@ def note_security(kind: str, email: str = "", detail: str = "", *,
     """Keep a security event about this request (:mod:`tracker.services.security_log`):
     ``with_request``, in its unit of work (a page that commits whatever happens), else on
     its own."""
-    from tracker.services import security_log
-
     seen = security_log.Seen(source=request.remote_addr or "",
                              request_id=g.get("request_id", ""), method=request.method,
                              path=request.path)

@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -153,8 +154,6 @@ def account() -> str | Response:
         else:
             user.password_hash = hash_password(form.password.data or "")
             user.password_changed_at = utcnow()
-            from flask import g
-
             auth.end_sessions(db, user, "password changed", keep=g.get("user_session_id"))
             audit.record(db, user, "account.password_changed", "account", user.email)
             flash("Your password has been changed. You have been signed out everywhere else.",

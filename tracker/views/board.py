@@ -39,9 +39,10 @@ from tracker.db import get_session
 from tracker.models import PackBuild
 from tracker.models.commentary import SUMMARY
 from tracker.models.packs import READY
+from tracker.reports import charts, history
 from tracker.reports import dashboard as board
 from tracker.reports import exceptions as exception_pages
-from tracker.reports import history
+from tracker.reports import trend as trend_report
 from tracker.services import commentary, layouts, packs, plan_pages
 from tracker.services.calendar import plan_quarters
 from tracker.services.layouts import EVERYTHING, Choice
@@ -217,8 +218,6 @@ def exceptions() -> str:
 @bp.get("/trend")
 @access.signed_in
 def trend() -> str:
-    from tracker.reports import charts
-
     def draw() -> dict[str, str]:
         found = _trend()
         labels = [q.label for q in found.quarters]
@@ -234,8 +233,6 @@ def trend() -> str:
 @bp.get("/trend.svg")
 @access.signed_in
 def trend_chart() -> Response:
-    from tracker.reports import charts
-
     def draw() -> dict[str, str]:
         found = _trend()
         svg = charts.status_bars_svg([q.label for q in found.quarters],
@@ -248,8 +245,6 @@ def trend_chart() -> Response:
 
 
 def _trend() -> Any:
-    from tracker.reports import trend as trend_report
-
     plan = plan_or_404()
     return trend_report.build(get_session(), plan, clock.today())
 

@@ -39,6 +39,7 @@ from tracker.models.changes import ACTION_DUE, KPI_TARGET, OPEN
 from tracker.services import changes as service
 from tracker.services import revisions
 from tracker.services.outbox import MailTemplates
+from tracker.services.plan_load import current_plan
 from tracker.views import plan_or_404, refuse
 from tracker.views.forms_support import EXPIRED_MESSAGE, csrf_expired, keeps_text, take_held
 
@@ -165,8 +166,6 @@ def kpi_changes(kpi: KPI) -> Changes | None:
 
 
 def _current_plan() -> Plan | None:
-    from tracker.services.plan_load import current_plan
-
     return current_plan(get_session())
 
 

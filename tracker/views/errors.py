@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from tracker.db import DatabaseBusy
 from tracker.views import note_security
+from tracker.views.api import json_error
 
 RETRY_AFTER_SECONDS = 5
 # fields never echoed back on the "try again" page
@@ -22,8 +23,6 @@ HIDDEN = frozenset({"csrf_token", "password", "current", "confirm"})
 
 def render_error(error: HTTPException) -> tuple[str, int] | Response:
     if request.path.startswith("/api/"):  # the read API answers in JSON, even here
-        from tracker.views.api import json_error
-
         return json_error(error)
     code = error.code or 500
     if code == 403:

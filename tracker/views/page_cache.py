@@ -27,9 +27,11 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from flask import Flask, current_app, request, url_for
+from flask_login import login_user
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -84,8 +86,6 @@ def _key(page: str, audience: Iterable[object]) -> str:
 @cache
 def _code() -> str:
     """The tracker's version and its templates' sizes and times, worked out once."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         stamp = [version("csp-tracker")]
     except PackageNotFoundError:
@@ -121,8 +121,6 @@ def warm(app: Flask, seen: int | None) -> int | None:
     Returns the version drawn at (``seen`` when nothing changed). Reads only, like a page; a
     page that fails is logged and left to be drawn by its first reader.
     """
-    from flask_login import login_user
-
     with app.app_context():
         db = get_session()
         version = data_version(db)

@@ -10,9 +10,11 @@ from collections import defaultdict
 from typing import TypeVar
 
 from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
 
 from tracker import access, clock
 from tracker.db import get_session
+from tracker.forms.updates import ReviewForm
 from tracker.models import (
     KPI,
     ActionUpdate,
@@ -26,7 +28,8 @@ from tracker.models import (
 )
 from tracker.reports import history
 from tracker.services import plan_pages
-from tracker.services.calendar import plan_quarters
+from tracker.services.calendar import locked_quarters, plan_quarters, reporting
+from tracker.services.plan_load import current_plan
 
 bp = Blueprint("plan", __name__)
 
@@ -42,9 +45,6 @@ def _found(item: T | None) -> T:
 
 def _statuses_for(item_type: str, item_id: int, action_ids: list[int]) -> dict[str, object]:
     """The open quarter's roll-up for an item and its actions' statuses (two queries)."""
-    from tracker.services.calendar import reporting
-    from tracker.services.plan_load import current_plan
-
     db = get_session()
     plan = current_plan(db)
     if plan is None:
@@ -102,12 +102,6 @@ def commitment(ref: str) -> str:
 @bp.get("/actions/<ref>")
 @access.reader
 def action(ref: str) -> str:
-    from flask_login import current_user
-
-    from tracker.forms.updates import ReviewForm
-    from tracker.services.calendar import locked_quarters, reporting
-    from tracker.services.plan_load import current_plan
-
     db = get_session()
     item = _found(plan_pages.find_action(db, ref))
     updates = plan_pages.updates_of(db, item.id)

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from plans import Plan, Quarter
 from plans.periods import long_date
@@ -198,8 +199,6 @@ def _int(value: object) -> int:
 
 
 def _choices(form: UpdateForm, milestones: list) -> None:  # type: ignore[type-arg]
-    from wtforms.fields.choices import SelectChoice
-
     form.milestones.choices = [
         SelectChoice(m.id, f"{m.title} (due {long_date(m.due)})") for m in milestones
     ]
