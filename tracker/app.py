@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
-from tracker import access, auth, cli, db, logs, sso, templating
+from tracker import access, auth, db, logs, sso, templating
 from tracker.access import SECOND_FACTOR_GUARD
 from tracker.config import INSTANCE, TEMPLATES, load_config
 from tracker.views import (
@@ -151,8 +151,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    cli.init_app(app)
-    # the one import of notifications: its CLI (`tracker jobs`, `tracker scheduler`)
-    from notifications import cli as notifications_cli  # noqa: PLC0415 - notifications imports tracker: the factory registers its commands, the one arrow back
+    # the command line and the scheduler's commands make apps of their own (create_app), so
+    # they stand above this module: registered here, they are imported here
+    from notifications import cli as notifications_cli  # noqa: PLC0415 - the one arrow back
+    from tracker import cli  # noqa: PLC0415 - the command line imports this module
 
+    cli.init_app(app)
     notifications_cli.init_app(app)

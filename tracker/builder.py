@@ -34,7 +34,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import text
 
-from tracker import app as tracker_app
+from tracker.app import create_app
 from tracker.db import begin_write, get_engine, get_session, new_session, transaction
 from tracker.models import PackBuild, utcnow
 from tracker.models.packs import BUILDING, QUEUED
@@ -113,7 +113,7 @@ def build_in_child(config: dict[str, Any], build_id: int) -> bool:
         os.nice(10)
     except OSError:  # pragma: no cover - not allowed here: build at the same priority
         pass
-    app = tracker_app.create_app(config)
+    app = create_app(config)
     try:
         return build(app, build_id)
     finally:

@@ -14,8 +14,8 @@ from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from plans import PlanError
-from tracker import app as tracker_app
 from tracker import builder, logs, migrate, serving, work
+from tracker.app import create_app
 from tracker.cli.api import api_token_cli
 from tracker.cli.backup import backup, restore
 from tracker.cli.kpis import kpi_cli
@@ -32,7 +32,7 @@ from tracker.templating import partnership_name
 
 
 def _create_app() -> Flask:
-    return tracker_app.create_app()
+    return create_app()
 
 
 class TrackerGroup(FlaskGroup):
