@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import date
+from datetime import date, datetime
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from tracker import logs
+from tracker import clock, logs
 
 jobs_cli = click.Group("jobs", help="The scheduled jobs: run one now, or list them.")
 
@@ -35,14 +35,13 @@ def jobs_list() -> None:
 def jobs_run(name: str, today: object, dry_run: bool) -> None:
     """Run the job NAME once (reminders, escalations, digests, duties or deliver)."""
     from notifications.jobs import JOBS, find  # noqa: PLC0415 - the jobs load only when a jobs command runs, not in every process that registers these commands
-    from notifications.scheduler import london_today  # noqa: PLC0415 - the scheduler and APScheduler load only when a jobs command runs, not in every process that registers these commands
 
     job = find(name)
     if job is None:
         click.echo(f"No job called {name!r}: the jobs are "
                    f"{', '.join(j.name for j in JOBS)}.", err=True)
         sys.exit(2)
-    day: date = today.date() if today is not None else london_today()  # type: ignore[attr-defined]
+    day: date = today.date() if isinstance(today, datetime) else clock.today()
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     result = job.function(app, day, dry_run)
     for line in result.lines:

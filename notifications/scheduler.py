@@ -108,16 +108,12 @@ def lock_path(database: str | None) -> Path:
     return Path(database + ".scheduler.lock")
 
 
-def london_today() -> Any:
-    return clock.today()
-
-
 def run_job(app: Flask, name: str) -> None:
     """Run one job as on today in London; log its result, never raise (the scheduler lives)."""
     job = find(name)
     assert job is not None
     try:
-        result = job.function(app, london_today(), False)
+        result = job.function(app, clock.today(), False)
     except Exception:
         logger.exception("job %s failed; it will run again at its next time", name)
         return
