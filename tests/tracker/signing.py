@@ -79,18 +79,20 @@ def code_for(app: Flask, email: str, secret: str = TOTP_SECRET) -> str:
 
 
 def code_in(engine: Engine, email: str, secret: str = TOTP_SECRET) -> str:
-    """A code the app would accept now: of a time step after the last one accepted (the
-    step before now, now, or the step after). When a test has signed in three times within
+    """A code the app would accept now: of a time step after the last one accepted (the app
+    takes the step before now, now, or the step after). Now's step, or the next one if now's
+    was used: either is still accepted if the clock moves on to the next step before the code
+    arrives (the step before now would not be). When a test has signed in three times within
     one step, the account's last step is forgotten, as if the next step had come."""
     step = two_factor.current_step()
     by_email = func.lower(User.email) == email.lower()
     with Session(engine) as s:
         last = s.scalar(select(User.totp_last_step).where(by_email))
-        chosen = step - 1 if last is None or last < step - 1 else last + 1
+        chosen = step if last is None or last < step else last + 1
         if chosen > step + 1:
             s.execute(update(User).where(by_email).values(totp_last_step=None))
             s.commit()
-            chosen = step - 1
+            chosen = step
     return pyotp.TOTP(secret).at(chosen * two_factor.STEP_SECONDS)
 
 
