@@ -33,7 +33,6 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
-from tracker import migrate
 from tracker.db import make_engine
 
 logger = logging.getLogger(__name__)
@@ -278,6 +277,8 @@ def _any_rows(engine: Engine) -> bool:
 
 
 def _migrate(engine: Engine) -> None:
+    from tracker import migrate  # noqa: PLC0415 - Alembic is loaded only by a backup, a restore or a health check of migrations
+
     try:
         migrate.upgrade(engine)
     finally:
